@@ -1,0 +1,66 @@
+import { type DynamicModule, Module, ValidationPipe } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { ServiceTokenGuard } from './auth/service-token.guard';
+import { ServiceTokenVerifier } from './auth/service-token.verifier';
+import { ProblemDetailsFilter } from './common/problem-details.filter';
+import { ProblemError } from './common/problem-error';
+import { flattenValidationErrors } from './common/validation-errors';
+import { AppConfig } from './config/app-config';
+import { DeliveryModule } from './delivery/delivery.module';
+import { EmailsModule } from './emails/emails.module';
+import { HealthModule } from './health/health.module';
+import { LoggingModule } from './logging/logging.module';
+import { RedisModule } from './redis/redis.module';
+import { TemplatesModule } from './templates/templates.module';
+
+/** Validation of every request body: unknown fields are refused, errors come back per field. */
+export const validationPipe = new ValidationPipe({
+  whitelist: true,
+  forbidNonWhitelisted: true,
+  transform: true,
+  validationError: { target: false, value: true },
+  exceptionFactory: (errors) => {
+    return new ProblemError(400, 'validation-error', 'The request has invalid fields; see errors.', {
+      errors: flattenValidationErrors(errors),
+    });
+  },
+});
+
+@Module({})
+export class AppModule {
+  /**
+   * The modules a process needs for its roles: configuration, logging, Redis, queues and health always;
+   * the REST API for `api`; job processing for `worker`. An api-only process never takes jobs.
+   */
+  static forRoles(config: AppConfig): DynamicModule {
+    const serveApi = config.roles.has('api');
+    return {
+      module: AppModule,
+      imports: [
+        {
+          module: ConfigHolderModule,
+          global: true,
+          providers: [{ provide: AppConfig, useValue: config }],
+          exports: [AppConfig],
+        },
+        LoggingModule,
+        RedisModule,
+        serveApi ? HealthModule.withRoutes() : HealthModule,
+        ...(serveApi ? [EmailsModule, TemplatesModule] : []),
+        ...(config.roles.has('worker') ? [DeliveryModule] : []),
+      ],
+      providers: serveApi
+        ? [
+            ServiceTokenVerifier,
+            { provide: APP_GUARD, useClass: ServiceTokenGuard },
+            { provide: APP_FILTER, useClass: ProblemDetailsFilter },
+            { provide: APP_PIPE, useValue: validationPipe },
+          ]
+        : [],
+    };
+  }
+}
+
+/** Holds the configuration provider; global so every module can inject AppConfig. */
+@Module({})
+class ConfigHolderModule {}

@@ -1,0 +1,65 @@
+import type { Scope } from '../auth/scopes';
+import type { Environment, LogLevel, ProviderName } from './env.schema';
+import type { Role } from './roles';
+
+export interface MailAddress {
+  email: string;
+  name?: string;
+}
+
+export interface ServiceCredentials {
+  /** The service's name in audit, metrics and logs: `billing-api` for `SERVICE_TOKEN_BILLING_API_*`. */
+  service: string;
+  /** SHA-256 digests of PRIMARY and SECONDARY; the raw tokens are not kept. */
+  tokenDigests: Buffer[];
+  scopes: ReadonlySet<Scope>;
+}
+
+/**
+ * The validated, typed configuration. It is both the type and the Nest injection token, so a class asks for
+ * `config: AppConfig` and never reads `process.env`.
+ */
+export abstract class AppConfig {
+  abstract readonly environment: Environment;
+  abstract readonly roles: ReadonlySet<Role>;
+  abstract readonly http: {
+    readonly port: number;
+    readonly workerHealthPort: number;
+    readonly monitorPort: number;
+    readonly maxBodyBytes: number;
+  };
+  abstract readonly redis: { readonly url: string; readonly keyPrefix: string };
+  abstract readonly logging: {
+    readonly level: LogLevel;
+    readonly levels: Readonly<Record<string, LogLevel>>;
+    readonly format: 'json' | 'pretty';
+    /** Literal secrets (passwords) that must never reach a log line; tokens are matched by their shape. */
+    readonly secrets: readonly string[];
+  };
+  abstract readonly auth: {
+    readonly enabled: boolean;
+    readonly tokenPrefix: string;
+    readonly services: readonly ServiceCredentials[];
+  };
+  abstract readonly email: {
+    readonly from: MailAddress;
+    readonly provider: ProviderName;
+    readonly maxScheduleDays: number;
+    readonly retentionDays: number;
+  };
+  abstract readonly smtp: {
+    readonly host: string;
+    readonly port: number;
+    readonly secure: boolean;
+    readonly user?: string;
+    readonly password?: string;
+    readonly poolSize: number;
+  };
+  abstract readonly delivery: {
+    readonly concurrency: number;
+    readonly maxAttempts: number;
+    readonly retryBackoffMs: number;
+  };
+  abstract readonly templates: { readonly dir: string };
+  abstract readonly shutdownTimeoutMs: number;
+}

@@ -1,0 +1,170 @@
+import { Transform, Type } from 'class-transformer';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  MinLength,
+  ValidateIf,
+} from 'class-validator';
+
+export const ENVIRONMENTS = ['development', 'staging', 'production'] as const;
+export type Environment = (typeof ENVIRONMENTS)[number];
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Providers this build can deliver through; the rest of the contract's names arrive with issue 3. */
+export const AVAILABLE_PROVIDERS = ['smtp'] as const;
+export type ProviderName = (typeof AVAILABLE_PROVIDERS)[number];
+
+/** `true`/`false`/`1`/`0`/`yes`/`no`; anything else stays a string so that validation names it. */
+function toBoolean({ value }: { value: unknown }): unknown {
+  if (typeof value !== 'string') return value;
+  const normalised = value.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(normalised)) return true;
+  if (['false', '0', 'no', 'off'].includes(normalised)) return false;
+  return value;
+}
+
+/**
+ * The process environment as the contract defines it. Every field has its default here, so a reader sees
+ * each variable, its type and its default in one place. Dynamic names (`SERVICE_TOKEN_<NAME>_*`) are read by
+ * `service-tokens.ts`.
+ */
+export class EnvSchema {
+  @IsIn(ENVIRONMENTS)
+  ENVIRONMENT: Environment = 'development';
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(65_535)
+  PORT = 3000;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(65_535)
+  WORKER_HEALTH_PORT = 3001;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(65_535)
+  MONITOR_PORT = 8011;
+
+  @Matches(/^rediss?:\/\/\S+$/, { message: 'must be a redis:// or rediss:// URL' })
+  REDIS_URL = 'redis://localhost:6379';
+
+  @Matches(/^[A-Za-z0-9_{}.-]{1,64}$/, { message: 'must be 1-64 characters of letters, digits, _ - . { }' })
+  QUEUE_PREFIX = '{freeface}';
+
+  @IsOptional()
+  @IsIn(LOG_LEVELS)
+  LOG_LEVEL?: LogLevel;
+
+  @IsOptional()
+  @IsString()
+  LOG_LEVELS?: string;
+
+  @IsOptional()
+  @IsString()
+  LOG_CONFIG?: string;
+
+  @IsIn(['json', 'pretty'])
+  LOG_FORMAT: 'json' | 'pretty' = 'json';
+
+  @Transform(toBoolean)
+  @IsBoolean({ message: 'must be true or false' })
+  SERVICE_AUTH_ENABLED = true;
+
+  @Matches(/^st_(dev|live)_$/, { message: 'must be st_dev_ or st_live_' })
+  SERVICE_TOKEN_PREFIX = 'st_dev_';
+
+  @IsOptional()
+  @IsString()
+  @MinLength(3)
+  EMAIL_FROM?: string;
+
+  @IsIn(AVAILABLE_PROVIDERS, { message: `must be one of: ${AVAILABLE_PROVIDERS.join(', ')}` })
+  EMAIL_PROVIDER: ProviderName = 'smtp';
+
+  @IsString()
+  @MinLength(1)
+  SMTP_HOST = 'localhost';
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(65_535)
+  SMTP_PORT = 587;
+
+  @Transform(toBoolean)
+  @IsBoolean({ message: 'must be true or false' })
+  SMTP_SECURE = false;
+
+  @IsOptional()
+  @IsString()
+  SMTP_USER?: string;
+
+  @ValidateIf((env: EnvSchema) => env.SMTP_USER !== undefined)
+  @IsString({ message: 'is required when SMTP_USER is set' })
+  SMTP_PASSWORD?: string;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  SMTP_POOL_SIZE = 5;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(256)
+  WORKER_CONCURRENCY = 3;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(50)
+  MAX_ATTEMPTS = 3;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(3_600_000)
+  RETRY_BACKOFF_MS = 2000;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(365)
+  MAX_SCHEDULE_DAYS = 30;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(365)
+  EMAIL_RETENTION_DAYS = 7;
+
+  @IsString()
+  @MinLength(1)
+  TEMPLATES_DIR = 'templates';
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(600_000)
+  SHUTDOWN_TIMEOUT_MS = 25_000;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1024)
+  @Max(100 * 1024 * 1024)
+  MAX_BODY_BYTES = 10 * 1024 * 1024;
+}

@@ -1,0 +1,181 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { plainToInstance } from 'class-transformer';
+import { validateSync, type ValidationError } from 'class-validator';
+import { parse as parseYaml } from 'yaml';
+import { parseMailbox } from '../common/mail-address';
+import { defaultLogLevel, levelsFromDocument, parseLogLevels } from '../logging/log-levels';
+import type { AppConfig, MailAddress } from './app-config';
+import { EnvSchema } from './env.schema';
+import { EXAMPLE_TOKEN } from './example-token';
+import type { Role } from './roles';
+import { readServiceCredentials } from './service-tokens';
+
+const DEFAULT_LOG_CONFIG = 'config/logging.yaml';
+const DEFAULT_FROM: MailAddress = { email: 'noreply@example.com', name: 'FreeFace' };
+
+/** Thrown at start with every configuration problem at once, each naming its variable and never its value. */
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const KNOWN_VARIABLES: ReadonlySet<string> = new Set(Object.keys(new EnvSchema()));
+const TOKEN_VARIABLE = /^SERVICE_TOKEN_[A-Z0-9_]+_(PRIMARY|SECONDARY|SCOPES)$/;
+
+/** Whether `<name>_FILE` is ours to read: a variable of the contract, not some other tool's `*_FILE`. */
+const acceptsFile = (name: string) => KNOWN_VARIABLES.has(name) || TOKEN_VARIABLE.test(name);
+
+/**
+ * Replaces `<NAME>_FILE` with the content of that file as `<NAME>` (Docker and Kubernetes secrets), for the
+ * contract's variables, and drops empty values so that `NAME=` in an env file means "unset".
+ */
+export function resolveEnv(env: Env, errors: string[], readFile = readFileSync): Record<string, string> {
+  const resolved: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (value !== undefined && value !== '') resolved[key] = value;
+  }
+  for (const [key, path] of Object.entries(env)) {
+    const name = key.slice(0, -'_FILE'.length);
+    if (!key.endsWith('_FILE') || !path || !acceptsFile(name)) continue;
+    delete resolved[key];
+    if (env[name]) {
+      errors.push(`${key}: set either ${name} or ${key}, not both`);
+      continue;
+    }
+    try {
+      resolved[name] = readFile(path, 'utf8').replace(/\r?\n$/, '');
+    } catch {
+      errors.push(`${key}: cannot read the file it names`);
+    }
+  }
+  return resolved;
+}
+
+function describe(error: ValidationError): string {
+  const messages = Object.values(error.constraints ?? {}).map((m) =>
+    m.startsWith(`${error.property} `) ? m.slice(error.property.length + 1) : m,
+  );
+  return `${error.property}: ${messages.join('; ')}`;
+}
+
+function readLogLevels(env: EnvSchema, errors: string[]) {
+  const path = env.LOG_CONFIG ?? DEFAULT_LOG_CONFIG;
+  let fromFile = {};
+  if (existsSync(path)) {
+    try {
+      fromFile = levelsFromDocument(parseYaml(readFileSync(path, 'utf8')), `LOG_CONFIG (${path})`, errors);
+    } catch {
+      errors.push(`LOG_CONFIG: ${path} is not valid YAML`);
+    }
+  } else if (env.LOG_CONFIG) {
+    errors.push(`LOG_CONFIG: file ${path} does not exist`);
+  }
+  const fromEnv = env.LOG_LEVELS ? parseLogLevels(env.LOG_LEVELS, 'LOG_LEVELS', errors) : {};
+  return { ...fromFile, ...fromEnv };
+}
+
+/** The password part of a Redis URL, if any: it is a secret even though the URL as a whole is not. */
+function redisPassword(url: string): string | undefined {
+  try {
+    const password = new URL(url).password;
+    return password ? decodeURIComponent(password) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Validates the whole environment for the given roles and returns the frozen configuration, or throws one
+ * ConfigError naming every bad variable.
+ */
+export function loadConfig(rawEnv: Env, roles: ReadonlySet<Role>): AppConfig {
+  const errors: string[] = [];
+  const resolvedEnv = resolveEnv(rawEnv, errors);
+  const env = plainToInstance(EnvSchema, resolvedEnv, { exposeDefaultValues: true });
+  errors.push(...validateSync(env, { validationError: { target: false, value: false } }).map(describe));
+
+  const isProduction = env.ENVIRONMENT === 'production';
+  const levels = readLogLevels(env, errors);
+
+  let from = DEFAULT_FROM;
+  if (env.EMAIL_FROM) {
+    const parsed = parseMailbox(env.EMAIL_FROM);
+    if (parsed) from = parsed;
+    else
+      errors.push(
+        'EMAIL_FROM: must be an address such as noreply@example.com or "Name <noreply@example.com>"',
+      );
+  } else if (isProduction) {
+    errors.push('EMAIL_FROM: is required in production');
+  }
+
+  const services = readServiceCredentials(resolvedEnv, env.SERVICE_TOKEN_PREFIX, errors);
+  if (isProduction && Object.values(resolvedEnv).includes(EXAMPLE_TOKEN)) {
+    errors.push('SERVICE_TOKEN_*: the sample token of .env.example must not be used in production');
+  }
+  if (!env.SERVICE_AUTH_ENABLED && isProduction) {
+    errors.push('SERVICE_AUTH_ENABLED: must be true in production');
+  }
+  if (env.SERVICE_AUTH_ENABLED && roles.has('api') && services.length === 0) {
+    errors.push(
+      'SERVICE_TOKEN_<NAME>_PRIMARY: no service token is configured, so no caller could use the API ' +
+        '(generate one with npm run token:generate, or set SERVICE_AUTH_ENABLED=false in development)',
+    );
+  }
+
+  if (errors.length > 0) throw new ConfigError(errors);
+
+  const secrets = [env.SMTP_PASSWORD, redisPassword(env.REDIS_URL)].filter((s): s is string => !!s);
+  const config: AppConfig = {
+    environment: env.ENVIRONMENT,
+    roles,
+    http: {
+      port: env.PORT,
+      workerHealthPort: env.WORKER_HEALTH_PORT,
+      monitorPort: env.MONITOR_PORT,
+      maxBodyBytes: env.MAX_BODY_BYTES,
+    },
+    redis: { url: env.REDIS_URL, keyPrefix: env.QUEUE_PREFIX },
+    logging: {
+      level: env.LOG_LEVEL ?? defaultLogLevel(env.ENVIRONMENT),
+      levels,
+      format: env.LOG_FORMAT,
+      secrets,
+    },
+    auth: { enabled: env.SERVICE_AUTH_ENABLED, tokenPrefix: env.SERVICE_TOKEN_PREFIX, services },
+    email: {
+      from,
+      provider: env.EMAIL_PROVIDER,
+      maxScheduleDays: env.MAX_SCHEDULE_DAYS,
+      retentionDays: env.EMAIL_RETENTION_DAYS,
+    },
+    smtp: {
+      host: env.SMTP_HOST,
+      port: env.SMTP_PORT,
+      secure: env.SMTP_SECURE,
+      poolSize: env.SMTP_POOL_SIZE,
+      ...(env.SMTP_USER ? { user: env.SMTP_USER, password: env.SMTP_PASSWORD } : {}),
+    },
+    delivery: {
+      concurrency: env.WORKER_CONCURRENCY,
+      maxAttempts: env.MAX_ATTEMPTS,
+      retryBackoffMs: env.RETRY_BACKOFF_MS,
+    },
+    templates: { dir: resolve(env.TEMPLATES_DIR) },
+    shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+  };
+  return deepFreeze(config);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Buffer.isBuffer(value) && !(value instanceof Set)) {
+    Object.values(value).forEach(deepFreeze);
+    Object.freeze(value);
+  }
+  return value;
+}

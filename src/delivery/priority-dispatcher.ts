@@ -1,0 +1,158 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Job, Queue } from 'bull';
+
+export type JobHandler = (job: Job) => Promise<unknown>;
+
+/**
+ * The parts of Bull 4's Queue that the dispatcher drives. Bull processes each queue on its own and orders
+ * nothing across queues, so strict priority across the three queues needs its own fetch loop; these are the
+ * same methods Bull's `process()` uses internally (bull is pinned to 4.x, whose code is frozen).
+ */
+interface BullQueueInternals extends Queue {
+  setHandler(name: string, handler: JobHandler): void;
+  /** Subscribes to delayed-job events and starts the timer that promotes due delayed jobs. */
+  _initProcess(): Promise<void>;
+  /** Moves the next waiting job to active under this worker's lock, or returns null when there is none. */
+  moveToActive(): Promise<Job | null>;
+  /** Runs the handler with lock renewal, then completes the job or fails it (retry with backoff). */
+  processJob(job: Job, notFetch: boolean): Promise<unknown>;
+  /** Returns jobs whose worker died (lock expired) to their waiting list. */
+  moveUnlockedJobsToWait(): Promise<void>;
+  startMoveUnlockedJobsToWait(): void;
+}
+
+export interface DispatcherLog {
+  warn(fields: object, message: string): void;
+  error(fields: object, message: string): void;
+}
+
+export interface DispatcherOptions {
+  concurrency: number;
+  /** How often an idle slot looks again even without a "job waiting" event (events can be missed). */
+  idlePollMs?: number;
+  /** How long to wait before fetching again after Redis failed. */
+  errorBackoffMs?: number;
+}
+
+/**
+ * Runs up to `concurrency` jobs at once from queues given highest priority first. Every free slot takes
+ * from the first queue that has a waiting job, so no lower-priority job starts while a higher one waits.
+ * A fetch costs one Redis round trip: queues known to be empty are skipped until Bull announces a new
+ * waiting job on them.
+ */
+export class PriorityDispatcher {
+  private readonly queues: BullQueueInternals[];
+  private readonly mayHaveWork: boolean[];
+  private readonly announcements: number[];
+  private readonly slots: Promise<void>[] = [];
+  private readonly idlePollMs: number;
+  private readonly errorBackoffMs: number;
+  private running = false;
+  private inFlight = 0;
+  private wakeIdleSlots: () => void = () => undefined;
+  private workAnnounced: Promise<void> = Promise.resolve();
+
+  constructor(
+    queues: readonly Queue[],
+    private readonly handler: JobHandler,
+    private readonly options: DispatcherOptions,
+    private readonly log: DispatcherLog,
+  ) {
+    this.queues = queues as BullQueueInternals[];
+    this.mayHaveWork = queues.map(() => true);
+    this.announcements = queues.map(() => 0);
+    this.idlePollMs = options.idlePollMs ?? 1000;
+    this.errorBackoffMs = options.errorBackoffMs ?? 1000;
+    this.resetIdleSignal();
+  }
+
+  get activeJobs(): number {
+    return this.inFlight;
+  }
+
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  async start(): Promise<void> {
+    for (const [index, queue] of this.queues.entries()) {
+      queue.setHandler('*', this.handler);
+      queue.on('global:waiting', () => this.announce(index));
+      await queue._initProcess();
+      await queue.moveUnlockedJobsToWait();
+      queue.startMoveUnlockedJobsToWait();
+    }
+    this.running = true;
+    for (let slot = 0; slot < this.options.concurrency; slot++) this.slots.push(this.runSlot());
+  }
+
+  /**
+   * Stops taking jobs and waits up to `timeoutMs` for the running ones. Returns whether all finished; the
+   * ones that did not keep their Bull lock until it expires, then return to the queue for another worker.
+   */
+  async stop(timeoutMs: number): Promise<boolean> {
+    this.running = false;
+    this.wakeIdleSlots();
+    const finished = Promise.all(this.slots).then(() => true);
+    return Promise.race([finished, sleep(timeoutMs, false, { ref: false })]);
+  }
+
+  private announce(index: number): void {
+    this.announcements[index]!++;
+    this.mayHaveWork[index] = true;
+    this.wakeIdleSlots();
+  }
+
+  private resetIdleSignal(): void {
+    this.workAnnounced = new Promise((resolve) => (this.wakeIdleSlots = resolve));
+  }
+
+  private async runSlot(): Promise<void> {
+    while (this.running) {
+      let job: Job | null;
+      try {
+        job = await this.takeNext();
+      } catch (error) {
+        this.log.warn({ err: error }, 'cannot fetch jobs; retrying');
+        await sleep(this.errorBackoffMs);
+        continue;
+      }
+      if (!job) {
+        await this.waitForWork();
+        continue;
+      }
+      this.inFlight++;
+      try {
+        await (job.queue as BullQueueInternals).processJob(job, true);
+      } catch (error) {
+        // Bull could not record the outcome (Redis gone): the job keeps its lock and comes back when it expires.
+        this.log.error({ err: error, jobId: job.id }, 'could not record job outcome');
+      } finally {
+        this.inFlight--;
+      }
+    }
+  }
+
+  private async takeNext(): Promise<Job | null> {
+    for (const [index, queue] of this.queues.entries()) {
+      if (!this.mayHaveWork[index] || !this.running) continue;
+      const seen = this.announcements[index];
+      const job = await queue.moveToActive();
+      if (job) return job;
+      // Only mark it empty if no job was announced meanwhile; otherwise that job could be overlooked.
+      if (this.announcements[index] === seen) this.mayHaveWork[index] = false;
+    }
+    return null;
+  }
+
+  private async waitForWork(): Promise<void> {
+    const signal = this.workAnnounced;
+    const timedOut = await Promise.race([
+      signal.then(() => false),
+      sleep(this.idlePollMs, true, { ref: false }),
+    ]);
+    if (timedOut) this.mayHaveWork.fill(true);
+    // The first slot woken by an announcement arms the next signal; the others see it already re-armed.
+    else if (signal === this.workAnnounced) this.resetIdleSignal();
+  }
+}

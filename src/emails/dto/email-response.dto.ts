@@ -1,0 +1,74 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { PRIORITIES, type Priority } from '../../queue/queue-names';
+import { EMAIL_STATUSES, type EmailStatus } from '../email-status';
+
+export class EmailAcceptedDto {
+  @ApiProperty({ example: '019b7a52-6c1e-7d3a-9f2b-8e4c1a2b3c4d' })
+  id!: string;
+
+  @ApiProperty({ enum: ['queued', 'scheduled'], example: 'queued' })
+  status!: EmailStatus;
+
+  @ApiProperty({ enum: PRIORITIES, example: 'medium' })
+  priority!: Priority;
+
+  @ApiProperty({ type: String, nullable: true, example: null, description: 'When it is due, if scheduled' })
+  sendAt!: string | null;
+}
+
+export class EmailStatusDto {
+  @ApiProperty({ example: '019b7a52-6c1e-7d3a-9f2b-8e4c1a2b3c4d' })
+  id!: string;
+
+  @ApiProperty({ enum: EMAIL_STATUSES, example: 'sent' })
+  status!: EmailStatus;
+
+  @ApiProperty({ enum: PRIORITIES, example: 'medium' })
+  priority!: Priority;
+
+  @ApiProperty({ type: String, nullable: true, example: 'smtp', description: 'Provider of the last attempt' })
+  provider!: string | null;
+
+  @ApiProperty({ example: 1 })
+  attempts!: number;
+
+  @ApiProperty({ example: 3 })
+  maxAttempts!: number;
+
+  @ApiProperty({ example: '2026-11-26T10:00:00.000Z' })
+  createdAt!: string;
+
+  @ApiProperty({ type: String, nullable: true, example: null })
+  sendAt!: string | null;
+
+  @ApiProperty({ type: String, nullable: true, example: '2026-11-26T10:00:01.250Z' })
+  sentAt!: string | null;
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: '<019b7a52-6c1e-7d3a-9f2b-8e4c1a2b3c4d@example.com>',
+  })
+  providerMessageId!: string | null;
+
+  @ApiProperty({ type: String, nullable: true, example: null, description: "The last failure's reason" })
+  lastError!: string | null;
+
+  @ApiProperty({ example: 'billing-api', description: 'The service that sent it' })
+  service!: string;
+
+  @ApiProperty({ example: ['ana@example.com'] })
+  to!: string[];
+
+  @ApiProperty({ example: 'Welcome to FreeFace' })
+  subject!: string;
+
+  @ApiPropertyOptional({ type: String, nullable: true, example: 'welcome' })
+  template!: string | null;
+
+  @ApiProperty({ example: ['signup'] })
+  tags!: string[];
+
+  @ApiProperty({ example: { userId: '42' } })
+  metadata!: Record<string, string>;
+}

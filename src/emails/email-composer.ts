@@ -1,0 +1,59 @@
+import type { MailAddress } from '../config/app-config';
+import type { OutboundMessage } from '../providers/outbound-email';
+import type { RenderedTemplate } from '../templates/template-registry';
+import type { RecipientDto, SendEmailDto } from './dto/send-email.dto';
+
+const DAY_MS = 86_400_000;
+
+const toMailAddress = (r: RecipientDto): MailAddress =>
+  r.name ? { email: r.email, name: r.name } : { email: r.email };
+
+/** The message to send, from a validated request and (for a template) its rendering. */
+export function composeMessage(
+  dto: SendEmailDto,
+  defaultFrom: MailAddress,
+  rendered?: RenderedTemplate,
+): OutboundMessage {
+  const content = rendered
+    ? {
+        subject: dto.subject ?? rendered.subject,
+        text: rendered.text,
+        ...(rendered.html !== undefined ? { html: rendered.html } : {}),
+      }
+    : {
+        subject: dto.subject!,
+        ...(dto.text !== undefined ? { text: dto.text } : {}),
+        ...(dto.html !== undefined ? { html: dto.html } : {}),
+      };
+  return {
+    from: dto.from ? toMailAddress(dto.from) : defaultFrom,
+    to: dto.to.map(toMailAddress),
+    cc: (dto.cc ?? []).map(toMailAddress),
+    bcc: (dto.bcc ?? []).map(toMailAddress),
+    ...(dto.replyTo ? { replyTo: toMailAddress(dto.replyTo) } : {}),
+    ...content,
+    headers: dto.headers ?? {},
+    attachments: (dto.attachments ?? []).map((a) => ({
+      filename: a.filename,
+      content: a.content,
+      ...(a.contentType ? { contentType: a.contentType } : {}),
+      ...(a.contentId ? { contentId: a.contentId } : {}),
+    })),
+    tags: dto.tags ?? [],
+    metadata: dto.metadata ?? {},
+  };
+}
+
+export type Schedule = { delayMs: number; sendAt?: number } | { problem: string };
+
+/**
+ * When an email is due: `sendAt` in the future schedules it (at most `maxDays` ahead); absent or past means
+ * now. Returns a problem message for a date too far ahead.
+ */
+export function resolveSchedule(sendAt: string | undefined, now: number, maxDays: number): Schedule {
+  if (sendAt === undefined) return { delayMs: 0 };
+  const due = Date.parse(sendAt);
+  if (due <= now) return { delayMs: 0 };
+  if (due - now > maxDays * DAY_MS) return { problem: `must be at most ${maxDays} days ahead` };
+  return { delayMs: due - now, sendAt: due };
+}

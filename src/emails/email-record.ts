@@ -1,0 +1,48 @@
+import type { Priority } from '../queue/queue-names';
+import type { OutboundMessage } from '../providers/outbound-email';
+import type { EmailStatus } from './email-status';
+
+/** What the service keeps about an email for status queries; the message itself is kept apart until sent. */
+export interface EmailRecord {
+  id: string;
+  status: EmailStatus;
+  priority: Priority;
+  service: string;
+  requestId?: string;
+  createdAt: number;
+  sendAt?: number;
+  attempts: number;
+  maxAttempts: number;
+  /** The provider the caller pinned, if any. */
+  pinnedProvider?: string;
+  /** The provider of the last attempt. */
+  provider?: string;
+  providerMessageId?: string;
+  lastError?: string;
+  sentAt?: number;
+  template?: string;
+  to: string[];
+  subject: string;
+  tags: string[];
+  metadata: Record<string, string>;
+}
+
+export interface NewEmail {
+  record: EmailRecord;
+  message: OutboundMessage;
+}
+
+/** The outcome of trying to take an email for delivery. */
+export type Claim =
+  | { kind: 'missing' }
+  | { kind: 'final'; status: EmailStatus }
+  | {
+      kind: 'claimed';
+      previousStatus: EmailStatus;
+      attempt: number;
+      maxAttempts: number;
+      service: string;
+      requestId?: string;
+      pinnedProvider?: string;
+      message: OutboundMessage;
+    };

@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { ProvidersModule } from '../providers/providers.module';
+import { QueueModule } from '../queue/queue.module';
+import { TemplatesModule } from '../templates/templates.module';
+import { EmailRecordsModule } from './email-records.module';
+import { EmailsController } from './emails.controller';
+import { EmailsService } from './emails.service';
+
+@Module({
+  imports: [EmailRecordsModule, QueueModule, TemplatesModule, ProvidersModule],
+  controllers: [EmailsController],
+  providers: [EmailsService],
+})
+export class EmailsModule {}

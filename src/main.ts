@@ -1,0 +1,78 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import type { INestApplicationContext } from '@nestjs/common';
+import { Logger } from 'nestjs-pino';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AppModule } from './app.module';
+import type { AppConfig } from './config/app-config';
+import { ConfigError, loadConfig } from './config/load-config';
+import { parseRoles, RoleError } from './config/roles';
+import { createHttpApp } from './http-app';
+import { AppLogger } from './logging/app-logger';
+import { TemplateLoadError } from './templates/template-registry';
+
+const version = (
+  JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }
+).version;
+
+/** Errors that mean "fix your setup": one clear message, no stack. */
+const isSetupError = (error: unknown) =>
+  error instanceof ConfigError || error instanceof RoleError || error instanceof TemplateLoadError;
+
+async function start(config: AppConfig): Promise<INestApplicationContext> {
+  if (config.roles.has('api')) {
+    const app = await createHttpApp(config, version);
+    app.useLogger(app.get(Logger));
+    await app.listen({ port: config.http.port, host: '0.0.0.0' });
+    return app;
+  }
+  const app = await NestFactory.createApplicationContext(AppModule.forRoles(config), {
+    bufferLogs: true,
+    abortOnError: false,
+  });
+  app.useLogger(app.get(Logger));
+  await app.init();
+  return app;
+}
+
+/** SIGTERM/SIGINT: stop taking work, finish what is running (SHUTDOWN_TIMEOUT_MS), close connections, exit 0. */
+function exitGracefully(app: INestApplicationContext, config: AppConfig, logger: AppLogger): void {
+  let closing = false;
+  const shutdown = async (signal: NodeJS.Signals) => {
+    if (closing) return;
+    closing = true;
+    logger.info({ signal }, 'shutting down');
+    // A last resort if a hook hangs: the process must be gone before Kubernetes' grace period ends.
+    setTimeout(() => process.exit(1), config.shutdownTimeoutMs + 4000).unref();
+    try {
+      await app.close();
+      logger.info('shut down cleanly');
+    } catch (error) {
+      logger.error({ err: error }, 'error while shutting down');
+      process.exitCode = 1;
+    }
+    setImmediate(() => process.exit());
+  };
+  process.once('SIGTERM', (signal) => void shutdown(signal));
+  process.once('SIGINT', (signal) => void shutdown(signal));
+}
+
+async function main(): Promise<void> {
+  const roles = parseRoles(process.argv.slice(2), process.env);
+  const config = loadConfig(process.env, roles);
+  const app = await start(config);
+  const logger = await app.resolve(AppLogger);
+  logger.setContext('main');
+  exitGracefully(app, config, logger);
+  logger.info({ roles: [...roles], version, environment: config.environment }, 'FreeFace started');
+}
+
+main().catch((error: unknown) => {
+  if (isSetupError(error)) process.stderr.write(`${error.message}\n`);
+  else
+    process.stderr.write(
+      `FreeFace failed to start: ${error instanceof Error ? error.stack : String(error)}\n`,
+    );
+  process.exit(1);
+});

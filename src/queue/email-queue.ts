@@ -1,0 +1,46 @@
+import { InjectQueue } from '@nestjs/bull';
+import { Injectable } from '@nestjs/common';
+import type { JobOptions, Queue } from 'bull';
+import { EMAIL_QUEUES, PRIORITIES, type Priority } from './queue-names';
+
+/** Job settings: finished jobs are trimmed by count and age so Bull's sets never grow without bound. */
+export const COMPLETED_JOBS_KEPT = { age: 3600, count: 1000 };
+export const FAILED_JOBS_KEPT = { age: 7 * 86_400, count: 10_000 };
+export const BACKOFF_STRATEGY = 'jittered-exponential';
+
+export function emailJobOptions(emailId: string, delayMs: number, maxAttempts: number): JobOptions {
+  return {
+    jobId: emailId,
+    attempts: maxAttempts,
+    backoff: { type: BACKOFF_STRATEGY },
+    removeOnComplete: COMPLETED_JOBS_KEPT,
+    removeOnFail: FAILED_JOBS_KEPT,
+    ...(delayMs > 0 ? { delay: delayMs } : {}),
+  };
+}
+
+/**
+ * The producer side of the email queues. A job carries no data: its id is the email's id, and the email
+ * itself lives in its record, so Redis holds each message once.
+ */
+@Injectable()
+export class EmailQueue {
+  private readonly byPriority: Readonly<Record<Priority, Queue>>;
+
+  constructor(
+    @InjectQueue(EMAIL_QUEUES.high) high: Queue,
+    @InjectQueue(EMAIL_QUEUES.medium) medium: Queue,
+    @InjectQueue(EMAIL_QUEUES.low) low: Queue,
+  ) {
+    this.byPriority = { high, medium, low };
+  }
+
+  async enqueue(emailId: string, priority: Priority, delayMs: number, maxAttempts: number): Promise<void> {
+    await this.byPriority[priority].add({}, emailJobOptions(emailId, delayMs, maxAttempts));
+  }
+
+  /** The queues from the highest priority to the lowest: the order in which workers take jobs. */
+  inPriorityOrder(): Queue[] {
+    return PRIORITIES.map((priority) => this.byPriority[priority]);
+  }
+}

@@ -1,0 +1,36 @@
+import { BullModule } from '@nestjs/bull';
+import { Module } from '@nestjs/common';
+import { AppConfig } from '../config/app-config';
+import { RedisConnections } from '../redis/redis-connections';
+import { retryDelayMs, RETRY_DELAY_CAP_MS } from '../delivery/backoff';
+import { BACKOFF_STRATEGY, EmailQueue } from './email-queue';
+import { EMAIL_QUEUES, PRIORITIES } from './queue-names';
+
+/** How long a worker's claim on a job lasts without renewal; a crashed worker's jobs return after it. */
+export const JOB_LOCK_MS = 30_000;
+
+@Module({
+  imports: [
+    BullModule.forRootAsync({
+      inject: [AppConfig, RedisConnections],
+      useFactory: (config: AppConfig, redis: RedisConnections) => ({
+        prefix: config.redis.keyPrefix,
+        createClient: (type) => redis.forBull(type),
+        settings: {
+          lockDuration: JOB_LOCK_MS,
+          stalledInterval: JOB_LOCK_MS,
+          // A job whose worker died is put back, not failed: crashes must not lose email (at-least-once).
+          maxStalledCount: 10,
+          backoffStrategies: {
+            [BACKOFF_STRATEGY]: (attemptsMade: number) =>
+              retryDelayMs(attemptsMade, config.delivery.retryBackoffMs, RETRY_DELAY_CAP_MS),
+          },
+        },
+      }),
+    }),
+    BullModule.registerQueue(...PRIORITIES.map((priority) => ({ name: EMAIL_QUEUES[priority] }))),
+  ],
+  providers: [EmailQueue],
+  exports: [EmailQueue],
+})
+export class QueueModule {}

@@ -1,0 +1,109 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { freePort, waitUntil } from './ports';
+
+const MAIN = join(__dirname, '..', '..', 'dist', 'main.js');
+
+export interface AppOptions {
+  role: string;
+  env: Record<string, string>;
+  /** Wait for this port's /health; default: the role's own port. */
+  probePort?: number;
+}
+
+/**
+ * The built app (`node dist/main.js`) as a child process with an environment of the test's making (nothing
+ * inherited but PATH), its stdout kept line by line for log assertions.
+ */
+export class AppProcess {
+  readonly stdout: string[] = [];
+  readonly stderr: string[] = [];
+  private readonly exited: Promise<number | null>;
+
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly port: number,
+    readonly healthPort: number,
+  ) {
+    let pending = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      pending += chunk.toString('utf8');
+      const lines = pending.split('\n');
+      pending = lines.pop()!;
+      this.stdout.push(...lines.filter(Boolean));
+    });
+    child.stderr!.on('data', (chunk: Buffer) => this.stderr.push(chunk.toString('utf8')));
+    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+  }
+
+  static async start(options: AppOptions): Promise<AppProcess> {
+    const port = Number(options.env.PORT ?? (await freePort()));
+    const workerHealthPort = Number(options.env.WORKER_HEALTH_PORT ?? (await freePort()));
+    const monitorPort = Number(options.env.MONITOR_PORT ?? (await freePort()));
+    const env = {
+      PATH: process.env.PATH ?? '',
+      APP_ROLE: options.role,
+      PORT: String(port),
+      WORKER_HEALTH_PORT: String(workerHealthPort),
+      MONITOR_PORT: String(monitorPort),
+      LOG_CONFIG: join(__dirname, '..', '..', 'config', 'logging.yaml'),
+      TEMPLATES_DIR: join(__dirname, '..', '..', 'templates'),
+      ...options.env,
+    };
+    const child = spawn(process.execPath, [MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const healthPort =
+      options.probePort ??
+      (options.role.split(',').includes('api') || options.role === 'all' ? port : workerHealthPort);
+    const app = new AppProcess(child, port, healthPort);
+    let exitCode: number | null | undefined;
+    void app.exited.then((code) => (exitCode = code));
+    await waitUntil(
+      async () => {
+        if (exitCode !== undefined) throw new Error(`app exited with ${exitCode}: ${app.stderr.join('')}`);
+        return fetch(`http://127.0.0.1:${healthPort}/health`).then(
+          (r) => r.ok,
+          () => false,
+        );
+      },
+      20_000,
+      `the ${options.role} process to answer /health`,
+    );
+    return app;
+  }
+
+  /** Runs the app to completion (for start-up failures): its exit code and output. */
+  static async run(
+    env: Record<string, string>,
+  ): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    const child = spawn(process.execPath, [MAIN], {
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    return { code, stdout, stderr };
+  }
+
+  get baseUrl(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** Parsed JSON log lines. */
+  logs(): Record<string, unknown>[] {
+    return this.stdout.flatMap((line) => {
+      try {
+        return [JSON.parse(line) as Record<string, unknown>];
+      } catch {
+        return [];
+      }
+    });
+  }
+
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
+    return this.exited;
+  }
+}
