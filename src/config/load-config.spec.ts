@@ -1,0 +1,469 @@
+import 'reflect-metadata';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { generateToken } from '../auth/token-format';
+import { EXAMPLE_TOKEN } from './example-token';
+import { ConfigError, loadConfig, resolveEnv } from './load-config';
+import type { Role } from './roles';
+
+type Env = Record<string, string | undefined>;
+
+const ALL_ROLES: ReadonlySet<Role> = new Set(['api', 'worker', 'monitor']);
+const WORKER_ONLY: ReadonlySet<Role> = new Set(['worker']);
+const sha256 = (text: string) => createHash('sha256').update(text).digest();
+
+let dir: string;
+const file = (name: string, content: string) => {
+  const path = join(dir, name);
+  writeFileSync(path, content);
+  return path;
+};
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'load-config-spec-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const token = generateToken('dev');
+/** The smallest valid environment; LOG_CONFIG points at an empty file so the repo's config/ does not leak in. */
+const base = (extra: Env = {}): Env => ({
+  LOG_CONFIG: file('empty-logging.yaml', ''),
+  SERVICE_TOKEN_BILLING_API_PRIMARY: token,
+  ...extra,
+});
+const production = (extra: Env = {}): Env =>
+  base({ ENVIRONMENT: 'production', EMAIL_FROM: 'noreply@example.com', ...extra });
+
+function configError(env: Env, roles: ReadonlySet<Role> = ALL_ROLES): ConfigError {
+  try {
+    loadConfig(env, roles);
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error('loadConfig accepted the environment');
+}
+const problemsOf = (env: Env, roles?: ReadonlySet<Role>) => [...configError(env, roles).problems];
+
+describe('loadConfig defaults', () => {
+  it('fills every setting from its documented default', () => {
+    const config = loadConfig(base(), ALL_ROLES);
+    expect(config).toEqual({
+      environment: 'development',
+      roles: ALL_ROLES,
+      http: { port: 3000, workerHealthPort: 3001, monitorPort: 8011, maxBodyBytes: 10 * 1024 * 1024 },
+      redis: { url: 'redis://localhost:6379', keyPrefix: '{freeface}' },
+      logging: { level: 'debug', levels: {}, format: 'json', secrets: [] },
+      auth: {
+        enabled: true,
+        tokenPrefix: 'st_dev_',
+        services: [
+          { service: 'billing-api', tokenDigests: [sha256(token)], scopes: new Set(['send', 'read']) },
+        ],
+      },
+      email: {
+        from: { email: 'noreply@example.com', name: 'FreeFace' },
+        provider: 'smtp',
+        maxScheduleDays: 30,
+        retentionDays: 7,
+      },
+      smtp: { host: 'localhost', port: 587, secure: false, poolSize: 5 },
+      delivery: { concurrency: 3, maxAttempts: 3, retryBackoffMs: 2000 },
+      templates: { dir: resolve('templates') },
+      shutdownTimeoutMs: 25_000,
+    });
+  });
+
+  it('reads numbers, booleans and strings from their variables', () => {
+    const config = loadConfig(
+      base({
+        PORT: '8080',
+        REDIS_URL: 'rediss://cache.internal:6380/2',
+        QUEUE_PREFIX: '{mail}',
+        SMTP_HOST: 'smtp.example.com',
+        SMTP_PORT: '465',
+        SMTP_SECURE: 'yes',
+        SMTP_POOL_SIZE: '10',
+        WORKER_CONCURRENCY: '8',
+        MAX_ATTEMPTS: '5',
+        RETRY_BACKOFF_MS: '500',
+        MAX_SCHEDULE_DAYS: '7',
+        TEMPLATES_DIR: '/srv/templates',
+        SHUTDOWN_TIMEOUT_MS: '1000',
+        LOG_FORMAT: 'pretty',
+      }),
+      ALL_ROLES,
+    );
+    expect(config.http.port).toBe(8080);
+    expect(config.redis).toEqual({ url: 'rediss://cache.internal:6380/2', keyPrefix: '{mail}' });
+    expect(config.smtp).toEqual({ host: 'smtp.example.com', port: 465, secure: true, poolSize: 10 });
+    expect(config.delivery).toEqual({ concurrency: 8, maxAttempts: 5, retryBackoffMs: 500 });
+    expect(config.email.maxScheduleDays).toBe(7);
+    expect(config.templates.dir).toBe('/srv/templates');
+    expect(config.shutdownTimeoutMs).toBe(1000);
+    expect(config.logging.format).toBe('pretty');
+  });
+
+  it('treats an empty value as unset', () => {
+    const config = loadConfig(base({ PORT: '', SMTP_SECURE: '', EMAIL_FROM: '' }), ALL_ROLES);
+    expect(config.http.port).toBe(3000);
+    expect(config.smtp.secure).toBe(false);
+    expect(config.email.from).toEqual({ email: 'noreply@example.com', name: 'FreeFace' });
+  });
+
+  it('uses debug as the default log level in development and info elsewhere', () => {
+    expect(loadConfig(base(), ALL_ROLES).logging.level).toBe('debug');
+    expect(loadConfig(base({ ENVIRONMENT: 'staging' }), ALL_ROLES).logging.level).toBe('info');
+    expect(loadConfig(production(), ALL_ROLES).logging.level).toBe('info');
+    expect(loadConfig(base({ LOG_LEVEL: 'warn' }), ALL_ROLES).logging.level).toBe('warn');
+  });
+
+  it('returns a deeply frozen configuration', () => {
+    const config = loadConfig(base(), ALL_ROLES);
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.http)).toBe(true);
+    expect(Object.isFrozen(config.auth.services[0])).toBe(true);
+  });
+});
+
+describe('loadConfig errors', () => {
+  it('names every bad variable in one ConfigError', () => {
+    const error = configError(
+      base({
+        ENVIRONMENT: 'prod',
+        PORT: '99999',
+        REDIS_URL: 'http://cache:6379',
+        LOG_LEVEL: 'loud',
+        SERVICE_AUTH_ENABLED: 'maybe',
+        SMTP_SECURE: 'sometimes',
+        MAX_ATTEMPTS: '0',
+      }),
+    );
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.name).toBe('ConfigError');
+    expect(error.problems).toEqual([
+      'ENVIRONMENT: must be one of the following values: development, staging, production',
+      'PORT: must not be greater than 65535',
+      'REDIS_URL: must be a redis:// or rediss:// URL',
+      'LOG_LEVEL: must be one of the following values: trace, debug, info, warn, error, fatal, silent',
+      'SERVICE_AUTH_ENABLED: must be true or false',
+      'SMTP_SECURE: must be true or false',
+      'MAX_ATTEMPTS: must not be less than 1',
+    ]);
+    expect(error.message).toBe(`Invalid configuration:\n${error.problems.map((p) => `  - ${p}`).join('\n')}`);
+  });
+
+  it('says what a non-number is expected to be', () => {
+    const [problem] = problemsOf(base({ WORKER_CONCURRENCY: 'many' }));
+    expect(problem).toMatch(/^WORKER_CONCURRENCY: /);
+    expect(problem).toContain('must be an integer number');
+  });
+
+  it('never puts the bad value in the error', () => {
+    const secretish = 'hunter2-do-not-print';
+    const error = configError(
+      base({
+        PORT: `${secretish}`,
+        REDIS_URL: `http://user:${secretish}@cache`,
+        SERVICE_AUTH_ENABLED: secretish,
+        SMTP_PORT: secretish,
+        EMAIL_FROM: `${secretish} at example`,
+        SERVICE_TOKEN_CRM_PRIMARY: `st_dev_${secretish}`,
+        SERVICE_TOKEN_OPS_SECONDARY: token,
+      }),
+    );
+    expect(error.problems).toHaveLength(7);
+    expect(error.message).not.toContain(secretish);
+    expect(error.message).not.toContain(token);
+  });
+
+  it('requires SMTP_PASSWORD when SMTP_USER is set', () => {
+    expect(problemsOf(base({ SMTP_USER: 'mailer' }))).toEqual([
+      'SMTP_PASSWORD: is required when SMTP_USER is set',
+    ]);
+  });
+
+  it('refuses an unknown EMAIL_PROVIDER, listing the available ones', () => {
+    expect(problemsOf(base({ EMAIL_PROVIDER: 'postmark' }))).toEqual([
+      'EMAIL_PROVIDER: must be one of: smtp',
+    ]);
+  });
+});
+
+describe('loadConfig secrets from <NAME>_FILE', () => {
+  it('reads a secret from the file that <NAME>_FILE names, without its trailing newline', () => {
+    const config = loadConfig(
+      base({ SMTP_USER: 'mailer', SMTP_PASSWORD_FILE: file('smtp-password', 's3cret-pass\n') }),
+      ALL_ROLES,
+    );
+    expect(config.smtp.password).toBe('s3cret-pass');
+    expect(config.logging.secrets).toEqual(['s3cret-pass']);
+  });
+
+  it('strips a Windows line ending from the file', () => {
+    const config = loadConfig(
+      base({ SMTP_USER: 'mailer', SMTP_PASSWORD_FILE: file('smtp-password-crlf', 'crlf-pass\r\n') }),
+      ALL_ROLES,
+    );
+    expect(config.smtp.password).toBe('crlf-pass');
+  });
+
+  it('reads a service token from SERVICE_TOKEN_<NAME>_PRIMARY_FILE', () => {
+    const crm = generateToken('dev');
+    const config = loadConfig(
+      { LOG_CONFIG: file('empty.yaml', ''), SERVICE_TOKEN_CRM_PRIMARY_FILE: file('crm-token', `${crm}\n`) },
+      ALL_ROLES,
+    );
+    expect(config.auth.services).toEqual([
+      { service: 'crm', tokenDigests: [sha256(crm)], scopes: new Set(['send', 'read']) },
+    ]);
+  });
+
+  it('refuses a variable set both directly and as _FILE', () => {
+    expect(
+      problemsOf(
+        base({ SMTP_USER: 'mailer', SMTP_PASSWORD: 'inline', SMTP_PASSWORD_FILE: file('pw', 'from-file') }),
+      ),
+    ).toEqual(['SMTP_PASSWORD_FILE: set either SMTP_PASSWORD or SMTP_PASSWORD_FILE, not both']);
+  });
+
+  it('refuses a _FILE that cannot be read', () => {
+    const missing = join(dir, 'does-not-exist');
+    expect(problemsOf(base({ SMTP_USER: 'mailer', SMTP_PASSWORD_FILE: missing }))).toEqual([
+      'SMTP_PASSWORD_FILE: cannot read the file it names',
+      'SMTP_PASSWORD: is required when SMTP_USER is set',
+    ]);
+  });
+
+  it('ignores *_FILE variables that are not part of the contract', () => {
+    const config = loadConfig(
+      base({ FOO_FILE: join(dir, 'does-not-exist'), NODE_EXTRA_CA_CERTS_FILE: '/nope', FOO: 'x' }),
+      ALL_ROLES,
+    );
+    expect(config.http.port).toBe(3000);
+  });
+
+  it('ignores an empty _FILE variable', () => {
+    const config = loadConfig(base({ SMTP_PASSWORD_FILE: '' }), ALL_ROLES);
+    expect(config.smtp.password).toBeUndefined();
+  });
+});
+
+describe('resolveEnv', () => {
+  it('replaces <NAME>_FILE by <NAME> with the content read through the injected reader', () => {
+    const errors: string[] = [];
+    const reads: string[] = [];
+    const resolved = resolveEnv({ SMTP_PASSWORD_FILE: '/run/secrets/smtp', PORT: '25' }, errors, ((
+      path: string,
+    ) => {
+      reads.push(path);
+      return 'from-file\n';
+    }) as never);
+    expect(errors).toEqual([]);
+    expect(reads).toEqual(['/run/secrets/smtp']);
+    expect(resolved).toEqual({ SMTP_PASSWORD: 'from-file', PORT: '25' });
+  });
+
+  it('strips only one trailing line break', () => {
+    const resolved = resolveEnv({ SMTP_PASSWORD_FILE: '/x' }, [], (() => 'two\n\n') as never);
+    expect(resolved).toEqual({ SMTP_PASSWORD: 'two\n' });
+  });
+
+  it('drops empty values', () => {
+    expect(resolveEnv({ PORT: '', HOST: undefined, A: 'b' }, [])).toEqual({ A: 'b' });
+  });
+});
+
+describe('loadConfig service tokens', () => {
+  it('names the service after the variable: BILLING_API is billing-api', () => {
+    const config = loadConfig(base(), ALL_ROLES);
+    expect(config.auth.services.map((s) => s.service)).toEqual(['billing-api']);
+  });
+
+  it('reads SCOPES as a comma list', () => {
+    const config = loadConfig(base({ SERVICE_TOKEN_BILLING_API_SCOPES: 'send,admin' }), ALL_ROLES);
+    expect(config.auth.services[0]!.scopes).toEqual(new Set(['send', 'admin']));
+  });
+
+  it('reports token problems together with other variables', () => {
+    expect(
+      problemsOf(
+        base({
+          PORT: '0',
+          SERVICE_TOKEN_BILLING_API_SECONDARY: token,
+          SERVICE_TOKEN_CRM_SECONDARY: generateToken('dev'),
+          SERVICE_TOKEN_OPS_PRIMARY: 'st_dev_short',
+          SERVICE_TOKEN_OPS_SCOPES: 'superuser',
+        }),
+      ),
+    ).toEqual([
+      'PORT: must not be less than 1',
+      'SERVICE_TOKEN_BILLING_API_SECONDARY: the same token is already configured as SERVICE_TOKEN_BILLING_API_PRIMARY',
+      'SERVICE_TOKEN_CRM_PRIMARY: is required when other SERVICE_TOKEN_CRM_* variables are set',
+      'SERVICE_TOKEN_OPS_PRIMARY: must be a well-formed st_dev_ token with a valid checksum (npm run token:generate)',
+      'SERVICE_TOKEN_OPS_SCOPES: unknown scope "superuser"; expected a comma list of send, read, admin',
+    ]);
+  });
+
+  it('checks tokens against SERVICE_TOKEN_PREFIX', () => {
+    const live = generateToken('live');
+    expect(
+      loadConfig(
+        base({ SERVICE_TOKEN_PREFIX: 'st_live_', SERVICE_TOKEN_BILLING_API_PRIMARY: live }),
+        ALL_ROLES,
+      ).auth.tokenPrefix,
+    ).toBe('st_live_');
+    expect(problemsOf(base({ SERVICE_TOKEN_PREFIX: 'st_live_' }))).toEqual([
+      'SERVICE_TOKEN_BILLING_API_PRIMARY: must be a well-formed st_live_ token with a valid checksum (npm run token:generate)',
+    ]);
+  });
+
+  it('refuses a SERVICE_TOKEN_PREFIX other than st_dev_ or st_live_, and reports nothing else about tokens', () => {
+    expect(problemsOf(base({ SERVICE_TOKEN_PREFIX: 'xyz_' }))).toEqual([
+      'SERVICE_TOKEN_PREFIX: must be st_dev_ or st_live_',
+    ]);
+  });
+
+  it('refuses to start an api with auth on and no token at all', () => {
+    expect(problemsOf({ LOG_CONFIG: file('empty.yaml', '') })).toEqual([
+      'SERVICE_TOKEN_<NAME>_PRIMARY: no service token is configured, so no caller could use the API ' +
+        '(generate one with npm run token:generate, or set SERVICE_AUTH_ENABLED=false in development)',
+    ]);
+  });
+
+  it('starts a worker without any service token', () => {
+    const config = loadConfig({ LOG_CONFIG: file('empty.yaml', '') }, WORKER_ONLY);
+    expect(config.auth.services).toEqual([]);
+    expect(config.roles).toBe(WORKER_ONLY);
+  });
+
+  it('allows SERVICE_AUTH_ENABLED=false in development, with no token needed', () => {
+    const config = loadConfig(
+      { LOG_CONFIG: file('empty.yaml', ''), SERVICE_AUTH_ENABLED: 'false' },
+      ALL_ROLES,
+    );
+    expect(config.auth.enabled).toBe(false);
+  });
+
+  it('refuses SERVICE_AUTH_ENABLED=false in production', () => {
+    expect(problemsOf(production({ SERVICE_AUTH_ENABLED: 'false' }))).toEqual([
+      'SERVICE_AUTH_ENABLED: must be true in production',
+    ]);
+  });
+
+  it('refuses the example token of .env.example in production', () => {
+    expect(problemsOf(production({ SERVICE_TOKEN_EXAMPLE_PRIMARY: EXAMPLE_TOKEN }))).toEqual([
+      'SERVICE_TOKEN_*: the sample token of .env.example must not be used in production',
+    ]);
+  });
+
+  it('refuses the example token in production even with surrounding whitespace', () => {
+    expect(problemsOf(production({ SERVICE_TOKEN_EXAMPLE_PRIMARY: ` ${EXAMPLE_TOKEN}\n` }))).toEqual([
+      'SERVICE_TOKEN_*: the sample token of .env.example must not be used in production',
+    ]);
+  });
+
+  it('accepts the example token in development', () => {
+    const config = loadConfig(base({ SERVICE_TOKEN_EXAMPLE_PRIMARY: EXAMPLE_TOKEN }), ALL_ROLES);
+    expect(config.auth.services.map((s) => s.service)).toEqual(['billing-api', 'example']);
+  });
+});
+
+describe('loadConfig EMAIL_FROM', () => {
+  it('reads "Name <address>"', () => {
+    const config = loadConfig(base({ EMAIL_FROM: 'FreeFace Mail <mail@example.com>' }), ALL_ROLES);
+    expect(config.email.from).toEqual({ email: 'mail@example.com', name: 'FreeFace Mail' });
+  });
+
+  it('reads a bare address', () => {
+    const config = loadConfig(base({ EMAIL_FROM: 'mail@example.com' }), ALL_ROLES);
+    expect(config.email.from).toEqual({ email: 'mail@example.com' });
+  });
+
+  it('refuses text that is not one mailbox', () => {
+    expect(problemsOf(base({ EMAIL_FROM: 'FreeFace <not an address>' }))).toEqual([
+      'EMAIL_FROM: must be an address such as noreply@example.com or "Name <noreply@example.com>"',
+    ]);
+  });
+
+  it('is required in production', () => {
+    expect(problemsOf(production({ EMAIL_FROM: undefined }))).toEqual([
+      'EMAIL_FROM: is required in production',
+    ]);
+  });
+});
+
+describe('loadConfig log levels', () => {
+  it('reads LOG_LEVELS as name=level pairs', () => {
+    const config = loadConfig(base({ LOG_LEVELS: 'smtp=debug, Templates=TRACE' }), ALL_ROLES);
+    expect(config.logging.levels).toEqual({ smtp: 'debug', templates: 'trace' });
+  });
+
+  it('names each bad LOG_LEVELS entry', () => {
+    expect(problemsOf(base({ LOG_LEVELS: 'smtp=loud,http' }))).toEqual([
+      'LOG_LEVELS: "smtp=loud" must look like name=level with level one of trace, debug, info, warn, error, fatal, silent',
+      'LOG_LEVELS: "http" must look like name=level with level one of trace, debug, info, warn, error, fatal, silent',
+    ]);
+  });
+
+  it('reads per-logger levels from the LOG_CONFIG YAML file', () => {
+    const path = file('logging.yaml', '# levels\nlevels:\n  smtp: debug\n  HTTP: warn\n');
+    expect(loadConfig(base({ LOG_CONFIG: path }), ALL_ROLES).logging.levels).toEqual({
+      smtp: 'debug',
+      http: 'warn',
+    });
+  });
+
+  it('lets LOG_LEVELS override the entries of LOG_CONFIG', () => {
+    const path = file('logging-override.yaml', 'levels:\n  smtp: info\n  redis: error\n');
+    const config = loadConfig(base({ LOG_CONFIG: path, LOG_LEVELS: 'smtp=trace' }), ALL_ROLES);
+    expect(config.logging.levels).toEqual({ smtp: 'trace', redis: 'error' });
+  });
+
+  it('accepts a LOG_CONFIG file without levels', () => {
+    const path = file('logging-nolevels.yaml', 'other: 1\n');
+    expect(loadConfig(base({ LOG_CONFIG: path }), ALL_ROLES).logging.levels).toEqual({});
+  });
+
+  it('refuses a LOG_CONFIG file that does not exist', () => {
+    const path = join(dir, 'missing.yaml');
+    expect(problemsOf(base({ LOG_CONFIG: path }))).toEqual([`LOG_CONFIG: file ${path} does not exist`]);
+  });
+
+  it('refuses a LOG_CONFIG file that is not YAML', () => {
+    const path = file('broken.yaml', 'levels: [smtp: debug\n  : : :\n');
+    expect(problemsOf(base({ LOG_CONFIG: path }))).toEqual([`LOG_CONFIG: ${path} is not valid YAML`]);
+  });
+
+  it('names a bad level inside the LOG_CONFIG file', () => {
+    const path = file('bad-level.yaml', 'levels:\n  smtp: chatty\n');
+    expect(problemsOf(base({ LOG_CONFIG: path }))).toEqual([
+      `LOG_CONFIG (${path}): level of "smtp" must be one of trace, debug, info, warn, error, fatal, silent`,
+    ]);
+  });
+
+  it('refuses levels that are not a map', () => {
+    const path = file('levels-list.yaml', 'levels:\n  - smtp\n');
+    expect(problemsOf(base({ LOG_CONFIG: path }))).toEqual([
+      `LOG_CONFIG (${path}): "levels" must be a map of logger name to level`,
+    ]);
+  });
+});
+
+describe('loadConfig literal secrets for log scrubbing', () => {
+  it('collects SMTP_PASSWORD and the decoded password of REDIS_URL', () => {
+    const config = loadConfig(
+      base({ SMTP_USER: 'mailer', SMTP_PASSWORD: 'smtp-pw', REDIS_URL: 'redis://:p%40ss-word@cache:6379' }),
+      ALL_ROLES,
+    );
+    expect(config.logging.secrets).toEqual(['smtp-pw', 'p@ss-word']);
+    expect(config.smtp.user).toBe('mailer');
+    expect(config.smtp.password).toBe('smtp-pw');
+  });
+
+  it('collects nothing when there are no passwords', () => {
+    expect(loadConfig(base({ REDIS_URL: 'redis://cache:6379' }), ALL_ROLES).logging.secrets).toEqual([]);
+  });
+});
