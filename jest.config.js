@@ -13,6 +13,8 @@ const swc = [
 
 /** @type {import('jest').Config} */
 module.exports = {
+  // End-to-end tests start processes and wait for deliveries; unit tests never come close to this.
+  testTimeout: 60_000,
   projects: [
     {
       displayName: 'unit',
@@ -27,7 +29,6 @@ module.exports = {
       roots: ['<rootDir>/test'],
       testMatch: ['**/*.e2e-spec.ts'],
       transform: { '^.+\\.ts$': swc },
-      testTimeout: 60_000,
     },
   ],
 };

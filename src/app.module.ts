@@ -18,6 +18,8 @@ export const validationPipe = new ValidationPipe({
   whitelist: true,
   forbidNonWhitelisted: true,
   transform: true,
+  // One message per field: the first rule it breaks, which is the one to fix first.
+  stopAtFirstError: true,
   validationError: { target: false, value: true },
   exceptionFactory: (errors) => {
     return new ProblemError(400, 'validation-error', 'The request has invalid fields; see errors.', {

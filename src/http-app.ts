@@ -1,9 +1,9 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { requestIdFor } from './common/request-id';
 import type { AppConfig } from './config/app-config';
-import { AppLogger } from './logging/app-logger';
 import { setupSwagger } from './swagger';
 
 /**
@@ -28,12 +28,8 @@ export async function createHttpApp(config: AppConfig, version: string): Promise
   fastify.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
   });
-  // The body is read asynchronously, which loses the logging context the middleware opened: open it again
-  // just before the route runs, so every log line of the request carries its requestId.
-  const logger = await app.resolve(AppLogger);
-  fastify.addHook('preHandler', (request, _reply, done) => {
-    logger.runInContext(done, { bindings: { requestId: request.id } });
-  });
+  app.useLogger(app.get(Logger));
+  await app.init();
   setupSwagger(app, version);
   return app;
 }

@@ -23,7 +23,6 @@ const isSetupError = (error: unknown) =>
 async function start(config: AppConfig): Promise<INestApplicationContext> {
   if (config.roles.has('api')) {
     const app = await createHttpApp(config, version);
-    app.useLogger(app.get(Logger));
     await app.listen({ port: config.http.port, host: '0.0.0.0' });
     return app;
   }
@@ -36,12 +35,21 @@ async function start(config: AppConfig): Promise<INestApplicationContext> {
   return app;
 }
 
-/** SIGTERM/SIGINT: stop taking work, finish what is running (SHUTDOWN_TIMEOUT_MS), close connections, exit 0. */
-function exitGracefully(app: INestApplicationContext, config: AppConfig, logger: AppLogger): void {
+/**
+ * SIGTERM/SIGINT: stop taking work, finish what is running (SHUTDOWN_TIMEOUT_MS), close connections, exit 0.
+ * Installed before start-up, so a signal that arrives while the process still waits for Redis ends it at
+ * once instead of being ignored (it has taken no work yet; a job it had begun returns to the queue).
+ */
+function handleSignals(config: AppConfig): {
+  started(app: INestApplicationContext, logger: AppLogger): void;
+} {
+  let running: { app: INestApplicationContext; logger: AppLogger } | undefined;
   let closing = false;
   const shutdown = async (signal: NodeJS.Signals) => {
     if (closing) return;
     closing = true;
+    if (!running) process.exit(0);
+    const { app, logger } = running;
     logger.info({ signal }, 'shutting down');
     // A last resort if a hook hangs: the process must be gone before Kubernetes' grace period ends.
     setTimeout(() => process.exit(1), config.shutdownTimeoutMs + 4000).unref();
@@ -56,16 +64,23 @@ function exitGracefully(app: INestApplicationContext, config: AppConfig, logger:
   };
   process.once('SIGTERM', (signal) => void shutdown(signal));
   process.once('SIGINT', (signal) => void shutdown(signal));
+  return { started: (app, logger) => (running = { app, logger }) };
 }
 
 async function main(): Promise<void> {
   const roles = parseRoles(process.argv.slice(2), process.env);
   const config = loadConfig(process.env, roles);
+  const signals = handleSignals(config);
   const app = await start(config);
   const logger = await app.resolve(AppLogger);
   logger.setContext('main');
-  exitGracefully(app, config, logger);
+  signals.started(app, logger);
   logger.info({ roles: [...roles], version, environment: config.environment }, 'FreeFace started');
+  if (roles.has('api') && !config.auth.enabled) {
+    logger.warn(
+      'SERVICE_AUTH_ENABLED=false: every call is accepted as the service "anonymous" (development only)',
+    );
+  }
 }
 
 main().catch((error: unknown) => {

@@ -114,14 +114,16 @@ export function loadConfig(rawEnv: Env, roles: ReadonlySet<Role>): AppConfig {
     errors.push('EMAIL_FROM: is required in production');
   }
 
-  const services = readServiceCredentials(resolvedEnv, env.SERVICE_TOKEN_PREFIX, errors);
-  if (isProduction && Object.values(resolvedEnv).includes(EXAMPLE_TOKEN)) {
+  // With a bad prefix every token would look malformed too: report the prefix alone.
+  const prefixIsValid = /^st_(dev|live)_$/.test(env.SERVICE_TOKEN_PREFIX);
+  const services = prefixIsValid ? readServiceCredentials(resolvedEnv, env.SERVICE_TOKEN_PREFIX, errors) : [];
+  if (isProduction && Object.values(resolvedEnv).some((value) => value.trim() === EXAMPLE_TOKEN)) {
     errors.push('SERVICE_TOKEN_*: the sample token of .env.example must not be used in production');
   }
   if (!env.SERVICE_AUTH_ENABLED && isProduction) {
     errors.push('SERVICE_AUTH_ENABLED: must be true in production');
   }
-  if (env.SERVICE_AUTH_ENABLED && roles.has('api') && services.length === 0) {
+  if (prefixIsValid && env.SERVICE_AUTH_ENABLED && roles.has('api') && services.length === 0) {
     errors.push(
       'SERVICE_TOKEN_<NAME>_PRIMARY: no service token is configured, so no caller could use the API ' +
         '(generate one with npm run token:generate, or set SERVICE_AUTH_ENABLED=false in development)',

@@ -78,7 +78,10 @@ export function readServiceCredentials(
 function parseScopes(value: string | undefined, variable: string, errors: string[]): ReadonlySet<Scope> {
   if (value === undefined || value === '') return new Set(DEFAULT_SCOPES);
   const scopes = new Set<Scope>();
-  for (const name of value.split(',').map((s) => s.trim().toLowerCase())) {
+  for (const name of value
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter(Boolean)) {
     if (isScope(name)) scopes.add(name);
     else errors.push(`${variable}: unknown scope "${name}"; expected a comma list of send, read, admin`);
   }

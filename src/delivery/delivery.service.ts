@@ -27,22 +27,25 @@ export class DeliveryService {
     this.logger.setContext('delivery');
   }
 
+  /** Runs inside the job's logging context (see DeliveryWorker), which carries `emailId` on every line. */
   async deliver(emailId: string): Promise<DeliveryOutcome> {
     const claim = await this.emails.claimForSending(emailId, Date.now());
     if (claim.kind === 'missing') {
-      this.logger.warn({ emailId }, 'job has no email record (expired or removed); dropping it');
+      this.logger.warn('job has no email record (expired or removed); dropping it');
       return { kind: 'skipped', reason: 'missing' };
     }
     if (claim.kind === 'final') {
-      this.logger.debug({ emailId, status: claim.status }, 'email needs no delivery; skipping');
+      this.logger.debug({ status: claim.status }, 'email needs no delivery; skipping');
       return { kind: 'skipped', reason: claim.status };
     }
+    // From here on every line of this job also names the request that accepted the email.
+    this.logger.assign({
+      service: claim.service,
+      ...(claim.requestId ? { requestId: claim.requestId } : {}),
+    });
     if (claim.previousStatus === 'sending') {
       // Its previous worker died mid-send; the provider may have it already. At-least-once: send again.
-      this.logger.warn(
-        { emailId, attempt: claim.attempt },
-        'resuming an interrupted delivery (possible duplicate)',
-      );
+      this.logger.warn({ attempt: claim.attempt }, 'resuming an interrupted delivery (possible duplicate)');
     }
 
     const provider = this.providerFor(claim.pinnedProvider);
@@ -51,14 +54,14 @@ export class DeliveryService {
       const { providerMessageId } = await provider.send({ id: emailId, ...claim.message });
       await this.emails.markSent(emailId, { provider: provider.name, providerMessageId, sentAt: Date.now() });
       const latencyMs = Math.round(performance.now() - started);
-      this.logger.info({ emailId, provider: provider.name, attempt: claim.attempt, latencyMs }, 'email sent');
+      this.logger.info({ provider: provider.name, attempt: claim.attempt, latencyMs }, 'email sent');
       return { kind: 'sent', provider: provider.name };
     } catch (error) {
       const failure = asDeliveryError(error, provider.name);
       const isLast = failure.permanent || claim.attempt >= claim.maxAttempts;
       const status = isLast ? 'dead' : 'retrying';
       await this.emails.markFailed(emailId, { status, provider: provider.name, lastError: failure.message });
-      const fields = { emailId, provider: provider.name, attempt: claim.attempt, reason: failure.message };
+      const fields = { provider: provider.name, attempt: claim.attempt, reason: failure.message };
       if (isLast) {
         this.logger.error({ ...fields, permanent: failure.permanent }, 'email dead: no more attempts');
         return { kind: 'dead', reason: failure.message };

@@ -53,6 +53,7 @@ export type Schedule = { delayMs: number; sendAt?: number } | { problem: string 
 export function resolveSchedule(sendAt: string | undefined, now: number, maxDays: number): Schedule {
   if (sendAt === undefined) return { delayMs: 0 };
   const due = Date.parse(sendAt);
+  if (Number.isNaN(due)) return { problem: 'must be a date-time with a time zone' };
   if (due <= now) return { delayMs: 0 };
   if (due - now > maxDays * DAY_MS) return { problem: `must be at most ${maxDays} days ahead` };
   return { delayMs: due - now, sendAt: due };

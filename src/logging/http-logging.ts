@@ -1,3 +1,4 @@
+import { RequestMethod } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Params } from 'nestjs-pino';
 import type { LevelWithSilent } from 'pino';
@@ -16,6 +17,9 @@ export function httpLoggingParams(config: AppConfig): Params {
   const logger = createRootLogger(config);
   const httpThreshold = levelValue(config.logging.levels['http'] ?? config.logging.level);
   return {
+    // nestjs-pino's default route pattern ('{/*splat}') is never matched by @fastify/middie under Nest 12,
+    // which would silently drop request logging; this pattern is.
+    forRoutes: [{ path: '*path', method: RequestMethod.ALL }],
     pinoHttp: {
       logger,
       genReqId: (req: IncomingMessage) => (req as IncomingMessage & { id: string }).id,

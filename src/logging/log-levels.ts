@@ -33,8 +33,9 @@ export function parseLogLevels(text: string, variable: string, errors: string[])
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean)) {
-    const [name, level] = entry.split('=').map((s) => s.trim().toLowerCase());
-    if (!name || !isLogLevel(level)) {
+    const parts = entry.split('=').map((s) => s.trim().toLowerCase());
+    const [name, level] = parts;
+    if (parts.length !== 2 || !name || !isLogLevel(level)) {
       errors.push(
         `${variable}: "${entry}" must look like name=level with level one of ${LOG_LEVELS.join(', ')}`,
       );

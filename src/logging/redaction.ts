@@ -10,6 +10,7 @@ export const REDACTED_PATHS = [
   'apiKey',
   'token',
   'secret',
+  'auth',
   '*.authorization',
   '*.password',
   '*.pass',

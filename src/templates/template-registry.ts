@@ -7,7 +7,7 @@ import { compile as compileHtmlToText } from 'html-to-text';
 import { AppConfig } from '../config/app-config';
 import { AppLogger } from '../logging/app-logger';
 import { TEMPLATE_NAME_PATTERN } from './template-name';
-import { collectVariables } from './template-variables';
+import { analyseVariables } from './template-variables';
 
 export interface RenderedTemplate {
   subject: string;
@@ -46,6 +46,8 @@ export class TemplateLoadError extends Error {}
 type Render = (data: unknown) => string;
 
 interface CompiledTemplate extends TemplateSummary {
+  /** Paths checked before rendering (arguments that strict mode does not check). */
+  required: string[];
   subject: Render;
   html?: Render;
   text?: Render;
@@ -57,6 +59,7 @@ const htmlToText = compileHtmlToText({
   selectors: [
     { selector: 'a', options: { hideLinkHrefIfSameAsText: true } },
     { selector: 'img', format: 'skip' },
+    ...['h1', 'h2', 'h3', 'h4', 'h5', 'h6'].map((selector) => ({ selector, options: { uppercase: false } })),
   ],
 });
 
@@ -94,6 +97,9 @@ export class TemplateRegistry {
     const template = this.templates.get(name);
     if (!template) throw new TemplateNotFoundError(name);
     const started = performance.now();
+    const missing = template.required.find((path) => valueAt(data, path) === undefined);
+    if (missing)
+      throw new TemplateRenderError(name, `template "${name}" needs the variable "${missing}"`, missing);
     try {
       const html = template.html?.(data);
       const rendered: RenderedTemplate = {
@@ -161,11 +167,14 @@ export class TemplateRegistry {
       throw new TemplateLoadError(`template "${name}" needs html.hbs, text.hbs or both`);
     }
     const variables = new Set<string>();
+    const required = new Set<string>();
     const parts: CompiledTemplate['parts'] = [];
     const compilePart = (part: 'subject' | 'html' | 'text'): Render | undefined => {
       if (!existsSync(file(part))) return undefined;
       const ast = this.parse(file(part));
-      collectVariables(ast, partials).forEach((v) => variables.add(v));
+      const found = analyseVariables(ast, partials);
+      found.all.forEach((v) => variables.add(v));
+      found.required.forEach((v) => required.add(v));
       parts.push(part);
       return this.handlebars.compile(ast, { strict: true, noEscape: part !== 'html' });
     };
@@ -176,6 +185,7 @@ export class TemplateRegistry {
       name,
       parts,
       variables: [...variables].sort(),
+      required: [...required],
       subject,
       ...(html ? { html } : {}),
       ...(text ? { text } : {}),
@@ -191,6 +201,16 @@ export class TemplateRegistry {
       );
     }
   }
+}
+
+/** The value at a dotted path of the data, or undefined when any step is missing. */
+function valueAt(data: unknown, path: string): unknown {
+  let value = data;
+  for (const key of path.split('.')) {
+    if (value === null || typeof value !== 'object' || !Object.hasOwn(value, key)) return undefined;
+    value = (value as Record<string, unknown>)[key];
+  }
+  return value;
 }
 
 function hbsFiles(dir: string): string[] {

@@ -18,6 +18,18 @@ interface Scope {
   blockParams: ReadonlyMap<string, string>;
   /** Names a partial call passes as hash arguments (`{{> button url=x}}`): inside the partial they are not data. */
   provided: ReadonlySet<string>;
+  /** Inside a block helper (`#if`, `#each`, …), which decides whether its content renders at all. */
+  conditional: boolean;
+}
+
+export interface TemplateVariables {
+  /** Every data path the template reads. */
+  all: string[];
+  /**
+   * Paths read unconditionally as helper or partial arguments (`{{> button url=actionUrl}}`). Handlebars'
+   * strict mode checks plain `{{name}}` output but not arguments, so these are checked before rendering.
+   */
+  required: string[];
 }
 
 /**
@@ -30,7 +42,17 @@ export function collectVariables(
   partials: ReadonlyMap<string, hbs.AST.Program>,
   helpers: ReadonlySet<string> = new Set(),
 ): string[] {
-  const found = new Set<string>();
+  return analyseVariables(program, partials, helpers).all;
+}
+
+/** The data paths a template reads, and which of them must be present for it to render without a hole. */
+export function analyseVariables(
+  program: hbs.AST.Program,
+  partials: ReadonlyMap<string, hbs.AST.Program>,
+  helpers: ReadonlySet<string> = new Set(),
+): TemplateVariables {
+  /** Each path found, and whether some unconditional argument needs it. */
+  const found = new Map<string, boolean>();
   const visiting = new Set<string>();
   const isHelper = (name: string) => BUILT_IN_HELPERS.has(name) || helpers.has(name);
 
@@ -50,33 +72,40 @@ export function collectVariables(
     return scope.prefix + parts.join('.');
   };
 
-  const visitExpression = (node: hbs.AST.Expression | undefined, stack: Scope[]): void => {
+  const visitExpression = (
+    node: hbs.AST.Expression | undefined,
+    stack: Scope[],
+    isArgument: boolean,
+  ): void => {
     if (!node) return;
     if (node.type === 'PathExpression') {
       const path = pathOf(node as hbs.AST.PathExpression, stack);
-      if (path) found.add(path);
+      const required = isArgument && !stack[stack.length - 1]!.conditional && !path?.includes('[]');
+      if (path) found.set(path, (found.get(path) ?? false) || required);
     } else if (node.type === 'SubExpression') {
       const sub = node as hbs.AST.SubExpression;
-      sub.params.forEach((p) => visitExpression(p, stack));
-      sub.hash?.pairs.forEach((pair) => visitExpression(pair.value, stack));
+      sub.params.forEach((p) => visitExpression(p, stack, isArgument));
+      sub.hash?.pairs.forEach((pair) => visitExpression(pair.value, stack, isArgument));
     }
   };
 
+  /** A mustache or a block's opening: its arguments are required for a mustache, optional for a block. */
   const visitCall = (
     node: { path: hbs.AST.Expression; params: hbs.AST.Expression[]; hash?: hbs.AST.Hash },
     stack: Scope[],
+    argumentsRequired: boolean,
   ) => {
     const callee = node.path as hbs.AST.PathExpression;
     const isCall = node.params.length > 0 || (node.hash?.pairs.length ?? 0) > 0;
     if (!isCall && !(callee.type === 'PathExpression' && isHelper(callee.original)))
-      visitExpression(callee, stack);
-    node.params.forEach((p) => visitExpression(p, stack));
-    node.hash?.pairs.forEach((pair) => visitExpression(pair.value, stack));
+      visitExpression(callee, stack, false);
+    node.params.forEach((p) => visitExpression(p, stack, argumentsRequired));
+    node.hash?.pairs.forEach((pair) => visitExpression(pair.value, stack, argumentsRequired));
   };
 
   const visitPartial = (node: hbs.AST.PartialStatement | hbs.AST.PartialBlockStatement, stack: Scope[]) => {
-    node.params.forEach((p) => visitExpression(p, stack));
-    node.hash?.pairs.forEach((pair) => visitExpression(pair.value, stack));
+    node.params.forEach((p) => visitExpression(p, stack, true));
+    node.hash?.pairs.forEach((pair) => visitExpression(pair.value, stack, true));
     const name = node.name.type === 'PathExpression' ? node.name.original : undefined;
     const partial = name && !name.startsWith('@') ? partials.get(name) : undefined;
     if (!partial || visiting.has(name!)) return;
@@ -94,32 +123,34 @@ export function collectVariables(
 
   const visitBlock = (node: hbs.AST.BlockStatement, stack: Scope[]) => {
     const helper = node.path.original;
-    visitCall(node, stack);
+    visitCall(node, stack, false);
     const subject =
       node.params[0]?.type === 'PathExpression'
         ? pathOf(node.params[0] as hbs.AST.PathExpression, stack)
         : undefined;
     const current = stack[stack.length - 1]!;
-    let inner = stack;
+    let inner: Scope[];
     if ((helper === 'each' || helper === 'with') && subject !== undefined) {
       const prefix = helper === 'each' ? `${subject}[].` : `${subject}.`;
-      const params = node.program.blockParams ?? [];
-      inner = [
-        ...stack,
-        params.length > 0
-          ? { ...current, blockParams: new Map([...current.blockParams, [params[0]!, prefix]]) }
-          : { ...current, prefix },
-      ];
+      const [itemName, indexName] = node.program.blockParams ?? [];
+      // The block's context is the item whether or not it is also named (`as |item index|`); the second
+      // block parameter is the index or key, which is not data.
+      const blockParams = new Map(current.blockParams);
+      if (itemName) blockParams.set(itemName, prefix);
+      const provided = indexName ? new Set([...current.provided, indexName]) : current.provided;
+      inner = [...stack, { prefix, blockParams, provided, conditional: true }];
+    } else {
+      inner = [...stack, { ...current, conditional: true }];
     }
     visitProgram(node.program, inner);
-    if (node.inverse) visitProgram(node.inverse, stack);
+    if (node.inverse) visitProgram(node.inverse, [...stack, { ...current, conditional: true }]);
   };
 
   const visitProgram = (program: hbs.AST.Program, stack: Scope[]): void => {
     for (const statement of program.body) {
       switch (statement.type) {
         case 'MustacheStatement':
-          visitCall(statement as hbs.AST.MustacheStatement, stack);
+          visitCall(statement as hbs.AST.MustacheStatement, stack, true);
           break;
         case 'BlockStatement':
           visitBlock(statement as hbs.AST.BlockStatement, stack);
@@ -137,6 +168,7 @@ export function collectVariables(
     }
   };
 
-  visitProgram(program, [{ prefix: '', blockParams: new Map(), provided: new Set() }]);
-  return [...found].sort();
+  visitProgram(program, [{ prefix: '', blockParams: new Map(), provided: new Set(), conditional: false }]);
+  const all = [...found.keys()].sort();
+  return { all, required: all.filter((path) => found.get(path)) };
 }

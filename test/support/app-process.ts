@@ -4,11 +4,19 @@ import { freePort, waitUntil } from './ports';
 
 const MAIN = join(__dirname, '..', '..', 'dist', 'main.js');
 
+/** Every child still running: killed when the test process exits, so a failed test leaves no orphan. */
+const running = new Set<ChildProcess>();
+process.on('exit', () => running.forEach((child) => child.kill('SIGKILL')));
+
 export interface AppOptions {
   role: string;
   env: Record<string, string>;
   /** Wait for this port's /health; default: the role's own port. */
   probePort?: number;
+  /** Wait until /health/ready answers 200 too (default true; false when Redis is meant to be down). */
+  waitReady?: boolean;
+  /** Wait for the "FreeFace started" log line (default true; false when LOG_LEVEL hides info lines). */
+  waitForStartLog?: boolean;
 }
 
 /**
@@ -33,7 +41,13 @@ export class AppProcess {
       this.stdout.push(...lines.filter(Boolean));
     });
     child.stderr!.on('data', (chunk: Buffer) => this.stderr.push(chunk.toString('utf8')));
-    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+    running.add(child);
+    this.exited = new Promise((resolve) =>
+      child.once('exit', (code) => {
+        running.delete(child);
+        resolve(code);
+      }),
+    );
   }
 
   static async start(options: AppOptions): Promise<AppProcess> {
@@ -57,17 +71,26 @@ export class AppProcess {
     const app = new AppProcess(child, port, healthPort);
     let exitCode: number | null | undefined;
     void app.exited.then((code) => (exitCode = code));
-    await waitUntil(
-      async () => {
-        if (exitCode !== undefined) throw new Error(`app exited with ${exitCode}: ${app.stderr.join('')}`);
-        return fetch(`http://127.0.0.1:${healthPort}/health`).then(
-          (r) => r.ok,
-          () => false,
-        );
-      },
-      20_000,
-      `the ${options.role} process to answer /health`,
-    );
+    const path = options.waitReady === false ? '/health' : '/health/ready';
+    try {
+      await waitUntil(
+        async () => {
+          if (exitCode !== undefined) throw new Error(`app exited with ${exitCode}: ${app.stderr.join('')}`);
+          const started =
+            options.waitForStartLog === false || app.logs().some((l) => l.msg === 'FreeFace started');
+          if (!started) return false;
+          return fetch(`http://127.0.0.1:${healthPort}${path}`).then(
+            (r) => r.ok,
+            () => false,
+          );
+        },
+        20_000,
+        `the ${options.role} process to start and answer ${path}`,
+      );
+    } catch (error) {
+      await app.stop('SIGKILL');
+      throw error;
+    }
     return app;
   }
 

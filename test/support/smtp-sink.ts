@@ -35,6 +35,8 @@ export class SmtpSink {
     let sink: SmtpSink | undefined;
     const server = new SMTPServer({
       logger: false,
+      // Stopping the sink must not wait for the workers' pooled connections to go away on their own.
+      closeTimeout: 500,
       disabledCommands: options.auth ? ['STARTTLS'] : ['STARTTLS', 'AUTH'],
       authOptional: !options.auth,
       onAuth(auth, _session, callback) {

@@ -6,7 +6,6 @@ import {
   IsArray,
   IsBase64,
   IsIn,
-  IsISO8601,
   IsObject,
   IsOptional,
   IsString,
@@ -20,6 +19,9 @@ import { TEMPLATE_NAME_PATTERN } from '../../templates/template-name';
 import { isReservedHeader } from '../reserved-headers';
 
 export const MAX_RECIPIENTS = 50;
+/** RFC 3339 date-time with an explicit offset: no week dates or ordinal days, no time read in server-local zone. */
+const RFC3339_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/i;
+
 export const PROVIDER_NAMES = ['smtp', 'sendgrid', 'mailgun', 'ses'] as const;
 
 export class RecipientDto {
@@ -182,7 +184,11 @@ export class SendEmailDto {
     description: 'Deliver at this time (at most MAX_SCHEDULE_DAYS ahead); absent or past means now',
   })
   @IsOptional()
-  @IsISO8601({ strict: true, strictSeparator: true }, { message: 'must be an ISO 8601 date-time' })
+  @SatisfiesRule('sendAt', (value) =>
+    typeof value === 'string' && RFC3339_DATE_TIME.test(value) && !Number.isNaN(Date.parse(value))
+      ? undefined
+      : 'must be a date-time with a time zone, such as 2026-12-01T09:00:00Z',
+  )
   sendAt?: string;
 
   @ApiPropertyOptional({
