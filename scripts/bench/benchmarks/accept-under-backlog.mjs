@@ -1,0 +1,336 @@
+// "Accepting an email costs the same with 100,000 emails waiting as with none."
+// 1. baseline: a bare Nest + class-validator + one queue.add() app, under the same load;
+// 2. the product (role api, no worker: nothing drains) with empty queues;
+// 3. the same product once N low-priority emails wait in `emails-low` (filled through the API when that is
+//    fast enough here, otherwise straight into Redis in the product's format), measured with the same body
+//    as step 2 (default priority, medium) and with a low-priority body (added to the deep queue itself).
+import { performance } from 'node:perf_hooks';
+import { BENCH_SERVICE, EMAIL_FROM, generateToken, startBaseline, startProduct } from '../lib/apps.mjs';
+import { email, emailBody } from '../lib/email-body.mjs';
+import { measure, prime, probe, send } from '../lib/load.mjs';
+import { sleep } from '../lib/processes.mjs';
+import { compareWithApi, fillDirect } from '../lib/product-format.mjs';
+
+const PREFIX = '{freeface}';
+const BASELINE_PREFIX = '{baseline}';
+const GOAL = 0.9;
+
+const fmt = (n) => Math.round(n).toLocaleString('en-US');
+
+export default {
+  name: 'accept-under-backlog',
+  title: 'Accepting an email: baseline, product with 0 waiting, product with a deep backlog',
+
+  async run({ root, redis, settings, log }) {
+    const { connections, durationS, warmupS, primeS, backlog, apiFillBudgetS } = settings;
+    const load = { connections, durationS, warmupS };
+    const body = emailBody();
+    const rows = [];
+    const notes = [];
+    const raw = {};
+    const waiting = async () => {
+      const [high, medium, low] = await Promise.all(
+        ['high', 'medium', 'low'].map((p) => redis.client.llen(`${PREFIX}:emails-${p}:wait`)),
+      );
+      return { high, medium, low };
+    };
+    const watch = (app) => ({ app: app.pid, redis: redis.pid });
+    const observe = () => redis.watchCommands();
+    const depths = (before, after) =>
+      ['high', 'medium', 'low']
+        .filter((p) => before[p] || after[p])
+        .map((p) => `${p} ${fmt(before[p])} → ${fmt(after[p])}`)
+        .join(', ');
+
+    // 1. Baseline
+    log(`baseline app: primed for ${primeS} s, then ${warmupS} s warm-up + ${durationS} s measured`);
+    const baselineApp = await startBaseline({ root, redisUrl: redis.url, prefix: BASELINE_PREFIX });
+    let baseline;
+    try {
+      const url = `${baselineApp.url}/api/v1/emails`;
+      await probe({ url, body, expectStatus: 202 });
+      await prime({ label: 'baseline', url, body, connections, durationS: primeS });
+      baseline = await measure({ label: 'baseline', url, body, ...load, watch: watch(baselineApp), observe });
+    } finally {
+      await baselineApp.stop();
+    }
+    await unlinkMatching(redis.client, `${BASELINE_PREFIX}:*`);
+    raw.baseline = baseline;
+    rows.push({
+      key: 'baseline',
+      label: 'baseline: Nest + class-validator + 1 queue.add()',
+      ...figures(baseline),
+    });
+
+    // 2. Product, nothing waiting
+    const token = generateToken(root);
+    const headers = { authorization: `Bearer ${token}` };
+    const product = await startProduct({ root, redisUrl: redis.url, prefix: PREFIX, token });
+    try {
+      const url = `${product.url}/api/v1/emails`;
+      await probe({ url, headers, body, expectStatus: 202 });
+      // Primed like the baseline, then emptied: "0 waiting" means none, in a process past its JIT warm-up.
+      await prime({ label: 'product', url, headers, body, connections, durationS: primeS });
+      await sleep(500); // requests still in flight when the load stopped land first
+      await unlinkMatching(redis.client, `${PREFIX}:*`);
+      const before0 = await waiting();
+      log(
+        `product (primed for ${primeS} s, then its keys deleted), ${fmt(before0.medium)} waiting: same load`,
+      );
+      const atZero = await measure({
+        label: 'product at 0',
+        url,
+        headers,
+        body,
+        ...load,
+        watch: watch(product),
+        observe,
+      });
+      const after0 = await waiting();
+      raw.productAtZero = { ...atZero, waitingBefore: before0, waitingAfter: after0 };
+      rows.push({
+        key: 'product-0',
+        label: 'product, 0 waiting',
+        ...figures(atZero),
+        vs: { key: 'baseline', label: 'baseline' },
+      });
+      notes.push(
+        `Each app was primed with ${primeS} s of the same load right after it started (JIT warm-up), then ` +
+          `measured for ${durationS} s after a ${warmupS} s warm-up. The product's Redis keys were deleted after ` +
+          `priming, so it starts the "0 waiting" measurement with empty queues.`,
+        `"0 waiting" is the depth when the warm-up starts; nothing drains, so the queue the load adds to grows ` +
+          `during the warm-up and the measurement (waiting: ${depths(before0, after0)}).`,
+      );
+
+      // 3. The backlog
+      const lowBody = emailBody('low');
+      const apiId = JSON.parse(await probe({ url, headers, body: lowBody, expectStatus: 202 })).id;
+      const toAdd = backlog - (await redis.client.llen(`${PREFIX}:emails-low:wait`));
+      const apiEstimateS = toAdd / atZero.reqPerSec;
+      const fill = { target: backlog, added: toAdd, apiEstimateS };
+      const started = performance.now();
+      if (apiEstimateS <= apiFillBudgetS) {
+        log(
+          `filling the backlog through the API: ${fmt(toAdd)} POSTs (~${apiEstimateS.toFixed(0)} s at 0-backlog rate)`,
+        );
+        await send({ label: 'backlog fill', url, headers, body: lowBody, connections, amount: toAdd });
+        fill.route = 'api';
+        fill.description = `through the product's API (POST /api/v1/emails, priority low, ${connections} connections)`;
+      } else {
+        log(
+          `filling the backlog directly in Redis: ${fmt(toAdd)} emails (the API would take ~${fmt(apiEstimateS)} s ` +
+            `at ${fmt(atZero.reqPerSec)} req/s, over the ${apiFillBudgetS} s budget)`,
+        );
+        await fillDirect({
+          root,
+          redisUrl: redis.url,
+          prefix: PREFIX,
+          priority: 'low',
+          count: toAdd,
+          email: email(),
+          service: BENCH_SERVICE,
+          from: EMAIL_FROM,
+        });
+        fill.route = 'direct';
+        fill.description =
+          `directly in Redis in the product's format (EmailRepository.create's record hash + a Bull job with ` +
+          `jobId = email id, queue.addBulk in chunks of 1,000), because the API would have needed ` +
+          `~${fmt(apiEstimateS)} s at the measured ${fmt(atZero.reqPerSec)} req/s`;
+        const [directId] = await redis.client.lrange(`${PREFIX}:emails-low:wait`, 0, 0);
+        fill.differencesFromApi = await compareWithApi(redis.client, {
+          prefix: PREFIX,
+          priority: 'low',
+          apiId,
+          directId,
+        });
+        if (fill.differencesFromApi.length > 0) {
+          throw new Error(
+            `direct fill differs from the API's own records:\n  ${fill.differencesFromApi.join('\n  ')}`,
+          );
+        }
+      }
+      fill.seconds = (performance.now() - started) / 1000;
+      fill.depth = await redis.client.llen(`${PREFIX}:emails-low:wait`);
+      fill.redisMemory = await redis.memoryUsed();
+      raw.backlogFill = fill;
+      if (fill.depth !== backlog) {
+        throw new Error(
+          `LLEN ${PREFIX}:emails-low:wait is ${fmt(fill.depth)} after the fill, not ${fmt(backlog)}`,
+        );
+      }
+      log(
+        `LLEN ${PREFIX}:emails-low:wait = ${fmt(fill.depth)} (${fill.seconds.toFixed(1)} s, Redis ${fill.redisMemory})`,
+      );
+      notes.push(
+        `Backlog: ${fmt(backlog)} low-priority emails filled ${fill.description}, in ${fill.seconds.toFixed(1)} s ` +
+          `(${fmt(toAdd / fill.seconds)}/s)` +
+          (fill.route === 'direct' ? '; a direct record and job match an API-made one field by field' : '') +
+          `. Verified before measuring: LLEN ${PREFIX}:emails-low:wait = ${fmt(fill.depth)}; Redis used memory ` +
+          `${fill.redisMemory}.`,
+      );
+
+      for (const [key, label, requestBody] of [
+        ['product-backlog', `product, ${fmt(backlog)} low waiting (same body, medium)`, body],
+        ['product-backlog-low', `product, ${fmt(backlog)} low waiting (low: into the deep queue)`, lowBody],
+      ]) {
+        const before = await waiting();
+        log(`${label}: same load`);
+        const result = await measure({
+          label,
+          url,
+          headers,
+          body: requestBody,
+          ...load,
+          watch: watch(product),
+          observe,
+        });
+        const after = await waiting();
+        raw[key] = { ...result, waitingBefore: before, waitingAfter: after };
+        rows.push({ key, label, ...figures(result), vs: { key: 'product-0', label: 'at 0' }, goal: GOAL });
+        notes.push(`${label}: waiting ${depths(before, after)}.`);
+      }
+      // 4. Interleaved check: the same process and the same Redis data, only the depth of the queue
+      //    toggled between windows (RENAME of the wait list is O(1)); ABBA order cancels a linear drift.
+      const ab = await interleaved({
+        redis,
+        url,
+        headers,
+        body: lowBody,
+        connections,
+        settings,
+        watch,
+        product,
+      });
+      raw.interleaved = ab;
+      rows.push(...ab.rows);
+      notes.push(ab.note);
+
+      const productRows = rows.filter((row) => row.key.startsWith('product'));
+      // (the interleaved rows are not observed: RESETSTAT per window would add little)
+      const perCall = (name) =>
+        productRows.map((row) => (row.redisUsPerCall[name] ?? 0).toFixed(1)).join(' → ');
+      notes.push(
+        `Redis time per call in the product rows (INFO commandstats over each measured part), in table order: ` +
+          `EVALSHA (Bull's addJob script) ${perCall('evalsha')} µs; EXEC (the record's MULTI: HSET + PEXPIRE) ` +
+          `${perCall('exec')} µs.`,
+      );
+    } finally {
+      await product.stop();
+    }
+    return { rows, notes, raw };
+  },
+};
+
+/**
+ * Alternates windows with the low queue empty and with the whole backlog in it, sending low-priority emails
+ * into it, and compares each pair. The backlog's wait list is parked under another key while the queue is
+ * "empty" (the records and job hashes stay, so Redis holds the same data either way); what an empty window
+ * adds is dropped when the backlog is put back.
+ */
+async function interleaved({ redis, url, headers, body, connections, settings, watch, product }) {
+  const { abPairs: pairs, abWindowS: windowS, backlog } = settings;
+  const wait = `${PREFIX}:emails-low:wait`;
+  const parked = `${PREFIX}:bench:parked-backlog`;
+  const windows = [];
+  const ratios = [];
+  await redis.client.rename(wait, parked);
+  for (let pair = 0; pair < pairs; pair++) {
+    const result = {};
+    for (const state of pair % 2 === 0 ? ['empty', 'deep'] : ['deep', 'empty']) {
+      if (state === 'deep') await redis.client.rename(parked, wait);
+      else await redis.client.del(wait);
+      const depth = await redis.client.llen(wait);
+      const measured = await measure({
+        label: `interleaved ${state}`,
+        url,
+        headers,
+        body,
+        connections,
+        durationS: windowS,
+        warmupS: 0,
+        watch: watch(product),
+      });
+      if (state === 'deep') await redis.client.rename(wait, parked);
+      result[state] = measured;
+      windows.push({ pair, state, depth, ...measured });
+    }
+    ratios.push(result.deep.reqPerSec / result.empty.reqPerSec);
+  }
+  await redis.client.rename(parked, wait);
+  const of = (state) => windows.filter((w) => w.state === state);
+  const mean = (values) => values.reduce((a, b) => a + b, 0) / values.length;
+  const row = (state) => ({
+    reqPerSec: mean(of(state).map((w) => w.reqPerSec)),
+    perSecond: {
+      min: Math.min(...of(state).map((w) => w.reqPerSec)),
+      max: Math.max(...of(state).map((w) => w.reqPerSec)),
+    },
+    p99Ms: median(of(state).map((w) => w.latencyMs.p99)),
+    requests: of(state).reduce((n, w) => n + w.requests, 0),
+    cpu: Object.fromEntries(
+      Object.keys(of(state)[0].cpu).map((name) => [
+        name,
+        Math.round(mean(of(state).map((w) => w.cpu[name]))),
+      ]),
+    ),
+  });
+  const empty = row('empty');
+  const deep = row('deep');
+  const deepDepths = of('deep').map((w) => w.depth);
+  return {
+    windows,
+    ratios,
+    rows: [
+      { key: 'interleaved-empty', label: `interleaved: ${pairs} windows at 0 (low)`, ...empty },
+      {
+        key: 'interleaved-deep',
+        label: `interleaved: ${pairs} windows at ≥ ${fmt(backlog)} (low)`,
+        ...deep,
+        vs: { key: 'interleaved-empty', label: 'at 0, median of pairs' },
+        reqRatio: median(ratios),
+        p99Ratio: deep.p99Ms / empty.p99Ms,
+        goal: GOAL,
+      },
+    ],
+    note:
+      `Interleaved rows: ${pairs} pairs of ${windowS} s windows (no warm-up; the process is warm) in ABBA order, ` +
+      `low-priority emails into the low queue, which holds 0 or the backlog (${deepDepths.map(fmt).join(', ')} ` +
+      `at the start of each deep window). Same process, same Redis data: only the depth differs. req/s is the ` +
+      `mean of the windows and "per-second min–max" their range; p99 is the median of the windows' p99; the ` +
+      `ratio is the median of the pairs' ratios (${ratios.map((r) => r.toFixed(2)).join(', ')}).`,
+  };
+}
+
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+};
+
+/** Commands the accept path sends at top level; EXEC's and EVALSHA's time include the commands inside. */
+const TOP_LEVEL = ['multi', 'exec', 'evalsha', 'eval'];
+
+const figures = (result) => {
+  const commands = result.observed ?? {};
+  const redisUsec = TOP_LEVEL.reduce((sum, name) => sum + (commands[name]?.usec ?? 0), 0);
+  return {
+    reqPerSec: result.reqPerSec,
+    perSecond: result.perSecond,
+    p99Ms: result.latencyMs.p99,
+    requests: result.requests,
+    cpu: result.cpu,
+    redisUsPerAccept: redisUsec / result.requests,
+    redisUsPerCall: Object.fromEntries(
+      TOP_LEVEL.filter((name) => commands[name]).map((name) => [name, commands[name].usecPerCall]),
+    ),
+  };
+};
+
+async function unlinkMatching(client, pattern) {
+  let cursor = '0';
+  do {
+    const [next, keys] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    if (keys.length > 0) await client.unlink(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+}

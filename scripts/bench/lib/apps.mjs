@@ -1,0 +1,51 @@
+// The two HTTP apps under load: the product (`node dist/main.js`, role api) and the raw baseline app.
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { answersOk, freePort, startProcess } from './processes.mjs';
+
+const require = createRequire(import.meta.url);
+
+export const BENCH_SERVICE = 'bench';
+export const EMAIL_FROM = { email: 'noreply@bench.example.com', name: 'FreeFace Bench' };
+
+/** A valid service token, made by the product's own generator (the build's copy). */
+export function generateToken(root) {
+  return require(join(root, 'dist', 'auth', 'token-format.js')).generateToken('dev');
+}
+
+/** The built product with the API role only: nothing consumes the queues, so whatever is accepted stays. */
+export async function startProduct({ root, redisUrl, prefix, token }) {
+  const port = await freePort();
+  const app = await startProcess({
+    name: 'product (node dist/main.js, APP_ROLE=api)',
+    command: process.execPath,
+    args: [join(root, 'dist', 'main.js')],
+    cwd: root,
+    env: {
+      APP_ROLE: 'api',
+      PORT: String(port),
+      REDIS_URL: redisUrl,
+      QUEUE_PREFIX: prefix,
+      ENVIRONMENT: 'development',
+      EMAIL_FROM: `${EMAIL_FROM.name} <${EMAIL_FROM.email}>`,
+      [`SERVICE_TOKEN_${BENCH_SERVICE.toUpperCase()}_PRIMARY`]: token,
+      LOG_LEVEL: 'warn',
+    },
+    ready: () => answersOk(`http://127.0.0.1:${port}/health/ready`),
+  });
+  return { ...app, url: `http://127.0.0.1:${port}` };
+}
+
+/** scripts/bench/baseline-app.mjs as its own process, its Bull queue in the same Redis. */
+export async function startBaseline({ root, redisUrl, prefix }) {
+  const port = await freePort();
+  const app = await startProcess({
+    name: 'baseline app',
+    command: process.execPath,
+    args: [join(root, 'scripts', 'bench', 'baseline-app.mjs')],
+    cwd: root,
+    env: { PORT: String(port), REDIS_URL: redisUrl, QUEUE_PREFIX: prefix },
+    ready: () => answersOk(`http://127.0.0.1:${port}/health`),
+  });
+  return { ...app, url: `http://127.0.0.1:${port}` };
+}
