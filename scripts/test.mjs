@@ -11,16 +11,11 @@ if (!onPath('redis-server')) {
 }
 ensureDependencies();
 
-const jest = [
-  '--experimental-vm-modules',
-  '--disable-warning=ExperimentalWarning',
-  'node_modules/jest/bin/jest.js',
-];
 const extra = process.argv.slice(2);
 
 console.log('› Building…');
 run('npm', ['run', '--silent', 'build']);
 console.log('› Unit tests');
-run('node', [...jest, '--selectProjects', 'unit', ...extra]);
+run(process.execPath, ['scripts/jest.mjs', 'unit', ...extra]);
 console.log('› End-to-end tests (built app, private Redis, SMTP sink)');
-run('node', [...jest, '--selectProjects', 'e2e', '--runInBand', ...extra]);
+run(process.execPath, ['scripts/jest.mjs', 'e2e', ...extra]);
