@@ -1,5 +1,6 @@
 import type { Scope } from '../auth/scopes';
-import type { Environment, LogLevel, ProviderName } from './env.schema';
+import type { Environment, LogLevel } from './env.schema';
+import type { ProviderSettings } from './provider-settings';
 import type { Role } from './roles';
 
 export interface MailAddress {
@@ -43,10 +44,10 @@ export abstract class AppConfig {
   };
   abstract readonly email: {
     readonly from: MailAddress;
-    readonly provider: ProviderName;
     readonly maxScheduleDays: number;
     readonly retentionDays: number;
   };
+  abstract readonly providers: Readonly<ProviderSettings>;
   abstract readonly smtp: {
     readonly host: string;
     readonly port: number;

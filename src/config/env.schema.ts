@@ -18,9 +18,9 @@ export type Environment = (typeof ENVIRONMENTS)[number];
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-/** Providers this build can deliver through; the rest of the contract's names arrive with issue 3. */
-export const AVAILABLE_PROVIDERS = ['smtp'] as const;
-export type ProviderName = (typeof AVAILABLE_PROVIDERS)[number];
+/** The providers an email can be delivered through. */
+export const PROVIDER_NAMES = ['smtp', 'sendgrid', 'mailgun', 'ses'] as const;
+export type ProviderName = (typeof PROVIDER_NAMES)[number];
 
 /** `true`/`false`/`1`/`0`/`yes`/`no`; anything else stays a string so that validation names it. */
 function toBoolean({ value }: { value: unknown }): unknown {
@@ -91,8 +91,60 @@ export class EnvSchema {
   @MinLength(3)
   EMAIL_FROM?: string;
 
-  @IsIn(AVAILABLE_PROVIDERS, { message: `must be one of: ${AVAILABLE_PROVIDERS.join(', ')}` })
+  @IsIn(PROVIDER_NAMES, { message: `must be one of: ${PROVIDER_NAMES.join(', ')}` })
   EMAIL_PROVIDER: ProviderName = 'smtp';
+
+  /** Comma list of providers tried, in order, after a transient failure of the one before. */
+  @IsOptional()
+  @IsString()
+  PROVIDER_FALLBACKS?: string;
+
+  @IsOptional()
+  @IsString()
+  SENDGRID_API_KEY?: string;
+
+  @Matches(/^https?:\/\/\S+$/, { message: 'must be an http(s) URL' })
+  SENDGRID_BASE_URL = 'https://api.sendgrid.com';
+
+  @IsOptional()
+  @IsString()
+  MAILGUN_API_KEY?: string;
+
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9.-]+$/, { message: 'must be a domain name' })
+  MAILGUN_DOMAIN?: string;
+
+  @Matches(/^https?:\/\/\S+$/, { message: 'must be an http(s) URL' })
+  MAILGUN_URL = 'https://api.mailgun.net';
+
+  @IsOptional()
+  @Matches(/^[a-z]{2}(-[a-z]+)+-\d$/, { message: 'must be an AWS region such as eu-west-1' })
+  AWS_REGION?: string;
+
+  @IsOptional()
+  @IsString()
+  AWS_ACCESS_KEY_ID?: string;
+
+  @IsOptional()
+  @IsString()
+  AWS_SECRET_ACCESS_KEY?: string;
+
+  @IsOptional()
+  @Matches(/^https?:\/\/\S+$/, { message: 'must be an http(s) URL' })
+  SES_ENDPOINT?: string;
+
+  /** Consecutive transient failures after which a provider is skipped for CIRCUIT_COOLDOWN_MS. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  CIRCUIT_FAILURE_THRESHOLD = 5;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1000)
+  @Max(3_600_000)
+  CIRCUIT_COOLDOWN_MS = 30_000;
 
   @IsString()
   @MinLength(1)

@@ -65,9 +65,15 @@ describe('loadConfig defaults', () => {
       },
       email: {
         from: { email: 'noreply@example.com', name: 'FreeFace' },
-        provider: 'smtp',
         maxScheduleDays: 30,
         retentionDays: 7,
+      },
+      providers: {
+        primary: 'smtp',
+        fallbacks: [],
+        enabled: ['smtp'],
+        rateLimits: {},
+        circuit: { failureThreshold: 5, cooldownMs: 30_000 },
       },
       smtp: { host: 'localhost', port: 587, secure: false, poolSize: 5 },
       delivery: { concurrency: 3, maxAttempts: 3, retryBackoffMs: 2000 },
@@ -187,7 +193,7 @@ describe('loadConfig errors', () => {
 
   it('refuses an unknown EMAIL_PROVIDER, listing the available ones', () => {
     expect(problemsOf(base({ EMAIL_PROVIDER: 'postmark' }))).toEqual([
-      'EMAIL_PROVIDER: must be one of: smtp',
+      'EMAIL_PROVIDER: must be one of: smtp, sendgrid, mailgun, ses',
     ]);
   });
 });

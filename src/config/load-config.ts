@@ -8,6 +8,7 @@ import { defaultLogLevel, levelsFromDocument, parseLogLevels } from '../logging/
 import type { AppConfig, MailAddress } from './app-config';
 import { EnvSchema } from './env.schema';
 import { EXAMPLE_TOKEN } from './example-token';
+import { readProviderSettings } from './provider-settings';
 import type { Role } from './roles';
 import { readServiceCredentials } from './service-tokens';
 
@@ -130,9 +131,17 @@ export function loadConfig(rawEnv: Env, roles: ReadonlySet<Role>): AppConfig {
     );
   }
 
+  const providers = readProviderSettings(env, resolvedEnv, errors);
+
   if (errors.length > 0) throw new ConfigError(errors);
 
-  const secrets = [env.SMTP_PASSWORD, redisPassword(env.REDIS_URL)].filter((s): s is string => !!s);
+  const secrets = [
+    env.SMTP_PASSWORD,
+    redisPassword(env.REDIS_URL),
+    env.SENDGRID_API_KEY,
+    env.MAILGUN_API_KEY,
+    env.AWS_SECRET_ACCESS_KEY,
+  ].filter((s): s is string => !!s);
   const config: AppConfig = {
     environment: env.ENVIRONMENT,
     roles,
@@ -152,10 +161,10 @@ export function loadConfig(rawEnv: Env, roles: ReadonlySet<Role>): AppConfig {
     auth: { enabled: env.SERVICE_AUTH_ENABLED, tokenPrefix: env.SERVICE_TOKEN_PREFIX, services },
     email: {
       from,
-      provider: env.EMAIL_PROVIDER,
       maxScheduleDays: env.MAX_SCHEDULE_DAYS,
       retentionDays: env.EMAIL_RETENTION_DAYS,
     },
+    providers,
     smtp: {
       host: env.SMTP_HOST,
       port: env.SMTP_PORT,

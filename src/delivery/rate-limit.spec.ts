@@ -1,0 +1,45 @@
+import { parseRateLimit, takeToken } from './rate-limit';
+
+describe('parseRateLimit', () => {
+  it('reads per second, minute and hour, with the default burst', () => {
+    expect(parseRateLimit('10/s')).toEqual({ tokensPerMs: 0.01, burst: 10, text: '10/s' });
+    expect(parseRateLimit('600/m')).toEqual({ tokensPerMs: 0.01, burst: 10, text: '600/m' });
+    expect(parseRateLimit('36/h')).toEqual({ tokensPerMs: 0.00001, burst: 1, text: '36/h' });
+  });
+
+  it('takes an explicit burst', () => {
+    expect(parseRateLimit('10/s', '1')?.burst).toBe(1);
+    expect(parseRateLimit('10/s', '50')?.burst).toBe(50);
+  });
+
+  it('refuses anything else', () => {
+    for (const text of ['10', '10/d', '0/s', '-1/s', 'ten/s', ''])
+      expect(parseRateLimit(text)).toBeUndefined();
+    expect(parseRateLimit('10/s', '0')).toBeUndefined();
+    expect(parseRateLimit('10/s', 'x')).toBeUndefined();
+  });
+});
+
+describe('takeToken', () => {
+  const limit = { tokensPerMs: 0.01, burst: 1 };
+
+  it('takes a token when one is there', () => {
+    expect(takeToken({ tokens: 1, updatedAt: 0 }, limit, 0)).toEqual({ taken: true, waitMs: 0, tokens: 0 });
+  });
+
+  it('says how long until the next token', () => {
+    expect(takeToken({ tokens: 0, updatedAt: 0 }, limit, 40)).toEqual({
+      taken: false,
+      waitMs: 60,
+      tokens: 0.4,
+    });
+  });
+
+  it('refills up to the burst and no further', () => {
+    expect(takeToken({ tokens: 0, updatedAt: 0 }, { tokensPerMs: 0.01, burst: 3 }, 10_000)).toEqual({
+      taken: true,
+      waitMs: 0,
+      tokens: 2,
+    });
+  });
+});
