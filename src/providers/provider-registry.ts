@@ -16,11 +16,15 @@ export class ProviderRegistry implements OnApplicationShutdown {
   }
 
   get primary(): EmailProvider {
-    return this.byName.get(this.config.email.provider)!;
+    return this.byName.get(this.config.providers.primary)!;
   }
 
   get(name: string): EmailProvider | undefined {
     return this.byName.get(name);
+  }
+
+  all(): EmailProvider[] {
+    return [...this.byName.values()];
   }
 
   names(): ProviderName[] {

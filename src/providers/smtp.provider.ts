@@ -1,9 +1,9 @@
 import { format } from 'node:util';
 import { createTransport, type Transporter } from 'nodemailer';
-import type Mail from 'nodemailer/lib/mailer';
-import type { AppConfig, MailAddress } from '../config/app-config';
+import type { AppConfig } from '../config/app-config';
 import type { AppLogger } from '../logging/app-logger';
 import type { EmailProvider, SendResult } from './email-provider';
+import { toMailOptions } from './mail-options';
 import type { OutboundEmail } from './outbound-email';
 import { classifySmtpError } from './smtp-errors';
 
@@ -29,35 +29,6 @@ function smtpLogger(logger: AppLogger) {
     warn: at('warn'),
     error: at('error'),
     fatal: at('error'),
-  };
-}
-
-const toAddress = (a: MailAddress): Mail.Address => ({ address: a.email, name: a.name ?? '' });
-
-function domainOf(email: string): string {
-  return email.slice(email.lastIndexOf('@') + 1) || 'freeface.local';
-}
-
-/** nodemailer's message for an outbound email, with our Message-ID and X-Email-Id. */
-export function toMailOptions(email: OutboundEmail): Mail.Options {
-  return {
-    messageId: `<${email.id}@${domainOf(email.from.email)}>`,
-    from: toAddress(email.from),
-    to: email.to.map(toAddress),
-    cc: email.cc.map(toAddress),
-    bcc: email.bcc.map(toAddress),
-    ...(email.replyTo ? { replyTo: toAddress(email.replyTo) } : {}),
-    subject: email.subject,
-    ...(email.text !== undefined ? { text: email.text } : {}),
-    ...(email.html !== undefined ? { html: email.html } : {}),
-    headers: { ...email.headers, 'X-Email-Id': email.id },
-    attachments: email.attachments.map((a) => ({
-      filename: a.filename,
-      content: a.content,
-      encoding: 'base64',
-      ...(a.contentType ? { contentType: a.contentType } : {}),
-      ...(a.contentId ? { cid: a.contentId } : {}),
-    })),
   };
 }
 
