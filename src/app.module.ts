@@ -6,10 +6,12 @@ import { ProblemDetailsFilter } from './common/problem-details.filter';
 import { ProblemError } from './common/problem-error';
 import { flattenValidationErrors } from './common/validation-errors';
 import { AppConfig } from './config/app-config';
+import { DeadLettersModule } from './dead-letters/dead-letters.module';
 import { DeliveryModule } from './delivery/delivery.module';
 import { EmailsModule } from './emails/emails.module';
 import { HealthModule } from './health/health.module';
 import { LoggingModule } from './logging/logging.module';
+import { QueueFiguresModule } from './queue/queue-figures.module';
 import { RedisModule } from './redis/redis.module';
 import { TemplatesModule } from './templates/templates.module';
 
@@ -48,7 +50,7 @@ export class AppModule {
         LoggingModule,
         RedisModule,
         serveApi ? HealthModule.withRoutes() : HealthModule,
-        ...(serveApi ? [EmailsModule, TemplatesModule] : []),
+        ...(serveApi ? [EmailsModule, TemplatesModule, DeadLettersModule, QueueFiguresModule] : []),
         ...(config.roles.has('worker') ? [DeliveryModule] : []),
       ],
       providers: serveApi

@@ -1,9 +1,9 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { requestIdFor } from './common/request-id';
 import type { AppConfig } from './config/app-config';
+import { nestLogger } from './logging/nest-logger';
 import { setupSwagger } from './swagger';
 
 /**
@@ -28,7 +28,7 @@ export async function createHttpApp(config: AppConfig, version: string): Promise
   fastify.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
   });
-  app.useLogger(app.get(Logger));
+  app.useLogger(await nestLogger(app));
   await app.init();
   setupSwagger(app, version);
   return app;

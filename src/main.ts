@@ -1,7 +1,6 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { INestApplicationContext } from '@nestjs/common';
-import { Logger } from 'nestjs-pino';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppModule } from './app.module';
@@ -10,6 +9,7 @@ import { ConfigError, loadConfig } from './config/load-config';
 import { parseRoles, RoleError } from './config/roles';
 import { createHttpApp } from './http-app';
 import { AppLogger } from './logging/app-logger';
+import { nestLogger } from './logging/nest-logger';
 import { TemplateLoadError } from './templates/template-registry';
 
 const version = (
@@ -30,7 +30,7 @@ async function start(config: AppConfig): Promise<INestApplicationContext> {
     bufferLogs: true,
     abortOnError: false,
   });
-  app.useLogger(app.get(Logger));
+  app.useLogger(await nestLogger(app));
   await app.init();
   return app;
 }

@@ -33,8 +33,13 @@ describe('API documentation and templates', () => {
   it('documents every endpoint with its errors and the bearer scheme at /docs-json', async () => {
     const document = (await (await fetch(`${api.baseUrl}/docs-json`)).json()) as OpenApiDocument;
     expect(Object.keys(document.paths).sort()).toEqual([
+      '/api/v1/dead-letters',
+      '/api/v1/dead-letters/retry',
+      '/api/v1/dead-letters/{id}',
+      '/api/v1/dead-letters/{id}/retry',
       '/api/v1/emails',
       '/api/v1/emails/{id}',
+      '/api/v1/queues',
       '/api/v1/templates',
       '/api/v1/templates/{name}',
       '/api/v1/templates/{name}/preview',

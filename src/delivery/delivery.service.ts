@@ -1,44 +1,58 @@
 import { Injectable } from '@nestjs/common';
 import { performance } from 'node:perf_hooks';
-import { EmailRepository } from '../emails/email.repository';
+import { AppConfig } from '../config/app-config';
 import { AppLogger } from '../logging/app-logger';
+import { createLineScrubber } from '../logging/redaction';
 import { isDeliveryError, TransientDeliveryError, type DeliveryError } from '../providers/delivery-errors';
-import type { EmailProvider } from '../providers/email-provider';
 import { ProviderRegistry } from '../providers/provider-registry';
+import { DeliveryStore } from './delivery-store';
 
 export type DeliveryOutcome =
   | { kind: 'sent'; provider: string }
   | { kind: 'skipped'; reason: string }
   | { kind: 'retry'; reason: string }
-  | { kind: 'dead'; reason: string };
+  | { kind: 'dead'; reason: string }
+  | { kind: 'wait'; untilMs: number };
 
 /**
- * Delivers one email: takes it (atomically, so a cancelled or already-sent email is left alone), sends it
- * through its provider and records the outcome. A failure is retried while attempts remain and it is
- * transient; otherwise the email is dead.
+ * Delivers one email: takes it (atomically: a cancelled or already-sent email is left alone, the provider is
+ * chosen and its rate limit applied; see DeliveryStore), sends it and records the outcome. A transient
+ * failure is retried, through the next provider of the chain, while attempts remain; a permanent one, or the
+ * last attempt, makes the email dead.
  */
 @Injectable()
 export class DeliveryService {
+  /** Removes secrets from a provider's reason before it is stored and shown in the email's status. */
+  private readonly redact: (text: string) => string;
+
   constructor(
-    private readonly emails: EmailRepository,
+    private readonly store: DeliveryStore,
     private readonly providers: ProviderRegistry,
     private readonly logger: AppLogger,
+    config: AppConfig,
   ) {
     this.logger.setContext('delivery');
+    this.redact = createLineScrubber(config.logging.secrets);
   }
 
   /** Runs inside the job's logging context (see DeliveryWorker), which carries `emailId` on every line. */
   async deliver(emailId: string): Promise<DeliveryOutcome> {
-    const claim = await this.emails.claimForSending(emailId, Date.now());
-    if (claim.kind === 'missing') {
-      this.logger.warn('job has no email record (expired or removed); dropping it');
-      return { kind: 'skipped', reason: 'missing' };
+    const claim = await this.store.claim(emailId);
+    switch (claim.kind) {
+      case 'missing':
+        this.logger.warn('job has no email record (expired or removed); dropping it');
+        return { kind: 'skipped', reason: 'missing' };
+      case 'final':
+        this.logger.debug({ status: claim.status }, 'email needs no delivery; skipping');
+        return { kind: 'skipped', reason: claim.status };
+      case 'wait':
+        this.logger.debug(
+          { reason: claim.reason, provider: claim.provider, untilMs: claim.untilMs },
+          'email waits',
+        );
+        return { kind: 'wait', untilMs: claim.untilMs };
     }
-    if (claim.kind === 'final') {
-      this.logger.debug({ status: claim.status }, 'email needs no delivery; skipping');
-      return { kind: 'skipped', reason: claim.status };
-    }
-    // From here on every line of this job also names the request that accepted the email.
+
     this.logger.assign({
       service: claim.service,
       ...(claim.requestId ? { requestId: claim.requestId } : {}),
@@ -47,32 +61,52 @@ export class DeliveryService {
       // Its previous worker died mid-send; the provider may have it already. At-least-once: send again.
       this.logger.warn({ attempt: claim.attempt }, 'resuming an interrupted delivery (possible duplicate)');
     }
-
-    const provider = this.providerFor(claim.pinnedProvider);
+    const provider = this.providers.get(claim.provider);
     const started = performance.now();
     try {
+      if (!provider)
+        throw new TransientDeliveryError(
+          claim.provider,
+          `provider ${claim.provider} is not configured on this worker`,
+        );
       const { providerMessageId } = await provider.send({ id: emailId, ...claim.message });
-      await this.emails.markSent(emailId, { provider: provider.name, providerMessageId, sentAt: Date.now() });
+      await this.store.markSent(emailId, { provider: claim.provider, providerMessageId, sentAt: Date.now() });
       const latencyMs = Math.round(performance.now() - started);
-      this.logger.info({ provider: provider.name, attempt: claim.attempt, latencyMs }, 'email sent');
-      return { kind: 'sent', provider: provider.name };
+      this.logger.info({ provider: claim.provider, attempt: claim.attempt, latencyMs }, 'email sent');
+      return { kind: 'sent', provider: claim.provider };
     } catch (error) {
-      const failure = asDeliveryError(error, provider.name);
+      const failure = asDeliveryError(error, claim.provider);
+      const reason = this.redact(failure.message);
       const isLast = failure.permanent || claim.attempt >= claim.maxAttempts;
       const status = isLast ? 'dead' : 'retrying';
-      await this.emails.markFailed(emailId, { status, provider: provider.name, lastError: failure.message });
-      const fields = { provider: provider.name, attempt: claim.attempt, reason: failure.message };
+      await this.store.markFailed(emailId, {
+        status,
+        provider: claim.provider,
+        lastError: reason,
+        at: Date.now(),
+        permanent: failure.permanent,
+      });
+      const fields = {
+        provider: claim.provider,
+        attempt: claim.attempt,
+        permanent: failure.permanent,
+        reason,
+      };
+      if (!failure.permanent) {
+        const openUntil = await this.store.recordProviderFailure(claim.provider);
+        if (openUntil > 0)
+          this.logger.warn(
+            { provider: claim.provider, openUntil: new Date(openUntil).toISOString() },
+            'provider circuit opened',
+          );
+      }
       if (isLast) {
-        this.logger.error({ ...fields, permanent: failure.permanent }, 'email dead: no more attempts');
-        return { kind: 'dead', reason: failure.message };
+        this.logger.error(fields, 'email dead: no more attempts');
+        return { kind: 'dead', reason };
       }
       this.logger.warn(fields, 'delivery attempt failed; will retry');
-      return { kind: 'retry', reason: failure.message };
+      return { kind: 'retry', reason };
     }
-  }
-
-  private providerFor(pinned: string | undefined): EmailProvider {
-    return (pinned && this.providers.get(pinned)) || this.providers.primary;
   }
 }
 

@@ -2,12 +2,10 @@ import { Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap
 import type { Job } from 'bull';
 import { AppConfig } from '../config/app-config';
 import { AppLogger } from '../logging/app-logger';
+import { ProviderRegistry } from '../providers/provider-registry';
 import { EmailQueue } from '../queue/email-queue';
 import { DeliveryService } from './delivery.service';
-import { PriorityDispatcher } from './priority-dispatcher';
-
-/** Thrown to Bull so that it schedules the next attempt with backoff. */
-class RetryLaterError extends Error {}
+import { PriorityDispatcher, type JobOutcome } from './priority-dispatcher';
 
 /**
  * The worker role's job loop: takes email jobs high before medium before low, `WORKER_CONCURRENCY` at a
@@ -20,6 +18,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, BeforeApplication
   constructor(
     queue: EmailQueue,
     private readonly delivery: DeliveryService,
+    private readonly providers: ProviderRegistry,
     private readonly config: AppConfig,
     private readonly logger: AppLogger,
   ) {
@@ -37,8 +36,28 @@ export class DeliveryWorker implements OnApplicationBootstrap, BeforeApplication
   }
 
   async onApplicationBootstrap(): Promise<void> {
+    await this.verifyProviders();
     await this.dispatcher.start();
     this.logger.info({ concurrency: this.config.delivery.concurrency }, 'worker taking jobs');
+  }
+
+  /**
+   * Checks every provider before the first job (for SMTP: connect and log in), so that a wrong host or
+   * password shows in the log at start rather than as failed emails. A failure is logged, not fatal: the
+   * provider may come up later, and failover and retries cover it meanwhile.
+   */
+  private async verifyProviders(): Promise<void> {
+    await Promise.all(
+      this.providers.all().map(async (provider) => {
+        try {
+          await provider.verify();
+          this.logger.info({ provider: provider.name }, 'provider verified');
+        } catch (error) {
+          const reason = error instanceof Error ? error.message : String(error);
+          this.logger.warn({ provider: provider.name, reason }, 'provider could not be verified at start');
+        }
+      }),
+    );
   }
 
   async beforeApplicationShutdown(): Promise<void> {
@@ -56,13 +75,22 @@ export class DeliveryWorker implements OnApplicationBootstrap, BeforeApplication
     }
   }
 
-  private process(job: Job): Promise<string> {
+  /** One email job: a retry goes back to Bull for backoff; a wait (rate limit, open circuit) spends no attempt. */
+  private process(job: Job): Promise<JobOutcome> {
     const emailId = String(job.id);
     return this.logger.runInContext(
-      async () => {
+      async (): Promise<JobOutcome> => {
         const outcome = await this.delivery.deliver(emailId);
-        if (outcome.kind === 'retry') throw new RetryLaterError(outcome.reason);
-        return outcome.kind;
+        switch (outcome.kind) {
+          case 'retry':
+            return { kind: 'retry', reason: outcome.reason };
+          case 'wait':
+            return { kind: 'wait', untilMs: outcome.untilMs };
+          case 'skipped':
+            return { kind: 'done', result: `skipped: ${outcome.reason}` };
+          default:
+            return { kind: 'done', result: outcome.kind };
+        }
       },
       { bindings: { emailId } },
     );

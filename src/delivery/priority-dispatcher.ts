@@ -1,24 +1,29 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Job, Queue } from 'bull';
 
-export type JobHandler = (job: Job) => Promise<unknown>;
+/** What became of a job: done, retried by Bull with backoff (an attempt), or put back until a time (no attempt). */
+export type JobOutcome =
+  { kind: 'done'; result: string } | { kind: 'retry'; reason: string } | { kind: 'wait'; untilMs: number };
+
+export type JobHandler = (job: Job) => Promise<JobOutcome>;
+
+/** `Job.moveToDelayed` exists in Bull 4 (it is how retries wait) but is missing from its type declarations. */
+type DelayableJob = Job & { moveToDelayed(timestampMs: number, ignoreLock?: boolean): Promise<void> };
 
 /**
- * The parts of Bull 4's Queue that the dispatcher drives. Bull processes each queue on its own and orders
- * nothing across queues, so strict priority across the three queues needs its own fetch loop; these are the
- * same methods Bull's `process()` uses internally (bull is pinned to 4.x, whose code is frozen).
+ * The parts of Bull 4's Queue the dispatcher drives beyond its public API. Bull processes each queue on its
+ * own and orders nothing across queues, so strict priority needs a fetch loop of its own; these are the
+ * methods Bull's `process()` uses for that (bull is pinned to 4.x, whose code is frozen).
  */
 interface BullQueueInternals extends Queue {
-  setHandler(name: string, handler: JobHandler): void;
   /** Subscribes to delayed-job events and starts the timer that promotes due delayed jobs. */
   _initProcess(): Promise<void>;
   /** Moves the next waiting job to active under this worker's lock, or returns null when there is none. */
   moveToActive(): Promise<Job | null>;
-  /** Runs the handler with lock renewal, then completes the job or fails it (retry with backoff). */
-  processJob(job: Job, notFetch: boolean): Promise<unknown>;
   /** Returns jobs whose worker died (lock expired) to their waiting list. */
   moveUnlockedJobsToWait(): Promise<void>;
   startMoveUnlockedJobsToWait(): void;
+  settings: { lockDuration: number; lockRenewTime: number };
 }
 
 export interface DispatcherLog {
@@ -38,7 +43,8 @@ export interface DispatcherOptions {
  * Runs up to `concurrency` jobs at once from queues given highest priority first. Every free slot takes
  * from the first queue that has a waiting job, so no lower-priority job starts while a higher one waits.
  * A fetch costs one Redis round trip: queues known to be empty are skipped until Bull announces a new
- * waiting job on them.
+ * waiting job on them. Each job keeps its Bull lock renewed while it runs and ends in one of three ways
+ * (see JobOutcome) through Bull's public Job methods.
  */
 export class PriorityDispatcher {
   private readonly queues: BullQueueInternals[];
@@ -76,7 +82,6 @@ export class PriorityDispatcher {
 
   async start(): Promise<void> {
     for (const [index, queue] of this.queues.entries()) {
-      queue.setHandler('*', this.handler);
       queue.on('global:waiting', () => this.announce(index));
       await queue._initProcess();
       await queue.moveUnlockedJobsToWait();
@@ -123,13 +128,41 @@ export class PriorityDispatcher {
       }
       this.inFlight++;
       try {
-        await (job.queue as BullQueueInternals).processJob(job, true);
+        await this.runJob(job);
       } catch (error) {
-        // Bull could not record the outcome (Redis gone): the job keeps its lock and comes back when it expires.
+        // The outcome could not be recorded (Redis gone): the job keeps its lock and comes back when it expires.
         this.log.error({ err: error, jobId: job.id }, 'could not record job outcome');
       } finally {
         this.inFlight--;
       }
+    }
+  }
+
+  private async runJob(job: Job): Promise<void> {
+    const { lockDuration, lockRenewTime } = (job.queue as BullQueueInternals).settings;
+    const renewal = setInterval(() => {
+      job
+        .extendLock(lockDuration)
+        .catch((error: unknown) => this.log.warn({ err: error, jobId: job.id }, 'lock renewal failed'));
+    }, lockRenewTime);
+    let outcome: JobOutcome;
+    try {
+      outcome = await this.handler(job);
+    } catch (error) {
+      outcome = { kind: 'retry', reason: error instanceof Error ? error.message : String(error) };
+    } finally {
+      clearInterval(renewal);
+    }
+    switch (outcome.kind) {
+      case 'done':
+        await job.moveToCompleted(outcome.result, false, true);
+        break;
+      case 'retry':
+        await job.moveToFailed({ message: outcome.reason });
+        break;
+      case 'wait':
+        await (job as DelayableJob).moveToDelayed(outcome.untilMs);
+        break;
     }
   }
 

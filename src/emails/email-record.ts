@@ -31,18 +31,3 @@ export interface NewEmail {
   record: EmailRecord;
   message: OutboundMessage;
 }
-
-/** The outcome of trying to take an email for delivery. */
-export type Claim =
-  | { kind: 'missing' }
-  | { kind: 'final'; status: EmailStatus }
-  | {
-      kind: 'claimed';
-      previousStatus: EmailStatus;
-      attempt: number;
-      maxAttempts: number;
-      service: string;
-      requestId?: string;
-      pinnedProvider?: string;
-      message: OutboundMessage;
-    };

@@ -17,7 +17,8 @@ const RESERVED = new Set(
 /**
  * Headers a caller may not set: the contract's list (From, To, Cc, Bcc, Subject, Date, Message-ID, MIME-*,
  * Content-*), plus the ones the service owns or sets from other fields (Reply-To, Sender, Return-Path,
- * X-Email-Id), so that no request can spoof them.
+ * X-Email-Id) and the trace and signature headers of mail servers (Received, DKIM-Signature), so that no
+ * request can spoof them.
  */
 export function isReservedHeader(name: string): boolean {
   const lower = name.toLowerCase();

@@ -39,6 +39,17 @@ export class EmailQueue {
     await this.byPriority[priority].add({}, emailJobOptions(emailId, delayMs, maxAttempts));
   }
 
+  /**
+   * Queues an email again under its own id (a dead letter retried). Bull keeps finished jobs for a while and
+   * would take an add with a known id for a duplicate, so the old job is removed first.
+   */
+  async requeue(emailId: string, priority: Priority, maxAttempts: number): Promise<void> {
+    const queue = this.byPriority[priority];
+    const previous = await queue.getJob(emailId);
+    await previous?.remove();
+    await queue.add({}, emailJobOptions(emailId, 0, maxAttempts));
+  }
+
   /** The queues from the highest priority to the lowest: the order in which workers take jobs. */
   inPriorityOrder(): Queue[] {
     return PRIORITIES.map((priority) => this.byPriority[priority]);

@@ -8,4 +8,24 @@ export class RedisKeys {
   email(id: string): string {
     return `${this.prefix}:email:${id}`;
   }
+
+  /** Sorted set of scheduled email ids, scored by when they are due. */
+  scheduled(): string {
+    return `${this.prefix}:scheduled`;
+  }
+
+  /** Sorted set of dead email ids, scored by when they died. */
+  deadLetters(): string {
+    return `${this.prefix}:dead-letters`;
+  }
+
+  /** A provider's circuit breaker: consecutive transient failures and the time it stays open until. */
+  circuit(provider: string): string {
+    return `${this.prefix}:circuit:${provider}`;
+  }
+
+  /** A provider's token bucket, shared by every worker. */
+  rateBucket(provider: string): string {
+    return `${this.prefix}:rate:${provider}`;
+  }
 }

@@ -2,7 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { freePort, waitUntil } from './ports';
 
-const MAIN = join(__dirname, '..', '..', 'dist', 'main.js');
+/** The built app; FREEFACE_MAIN points elsewhere (e.g. a build in .dist-<name>/ of one's own). */
+const MAIN = process.env.FREEFACE_MAIN ?? join(__dirname, '..', '..', 'dist', 'main.js');
 
 /** Every child still running: killed when the test process exits, so a failed test leaves no orphan. */
 const running = new Set<ChildProcess>();

@@ -29,8 +29,10 @@ export class SmtpSink {
     readonly port: number,
   ) {}
 
-  static async start(options: { auth?: { user: string; pass: string } } = {}): Promise<SmtpSink> {
-    const port = await freePort();
+  static async start(
+    options: { auth?: { user: string; pass: string }; port?: number } = {},
+  ): Promise<SmtpSink> {
+    const port = options.port ?? (await freePort());
     // eslint-disable-next-line prefer-const -- assigned once the server it is passed to exists
     let sink: SmtpSink | undefined;
     const server = new SMTPServer({

@@ -13,6 +13,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { WRITTEN_AS_STRING } from '../../common/validation-errors';
+import { PROVIDER_NAMES } from '../../config/env.schema';
 import { IsHeaderSafeString, IsMailAddress, IsStringMap, SatisfiesRule } from '../../common/validators';
 import { PRIORITIES, type Priority } from '../../queue/queue-names';
 import { TEMPLATE_NAME_PATTERN } from '../../templates/template-name';
@@ -21,8 +22,6 @@ import { isReservedHeader } from '../reserved-headers';
 export const MAX_RECIPIENTS = 50;
 /** RFC 3339 date-time with an explicit offset: no week dates or ordinal days, no time read in server-local zone. */
 const RFC3339_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/i;
-
-export const PROVIDER_NAMES = ['smtp', 'sendgrid', 'mailgun', 'ses'] as const;
 
 export class RecipientDto {
   @ApiProperty({ example: 'ana@example.com' })

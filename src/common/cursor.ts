@@ -1,0 +1,20 @@
+import { ProblemError } from './problem-error';
+
+/**
+ * Opaque list cursors: the position after the last item of a page, as `<score>:<id>` in base64url. A
+ * position, not an offset, so pages stay stable while items are added or removed.
+ */
+export function encodeCursor(score: number, id: string): string {
+  return Buffer.from(`${score}:${id}`).toString('base64url');
+}
+
+export function decodeCursor(cursor: string | undefined): { score: number; id: string } | undefined {
+  if (cursor === undefined || cursor === '') return undefined;
+  const text = Buffer.from(cursor, 'base64url').toString('utf8');
+  const match = /^(\d+):([0-9a-f-]{36})$/.exec(text);
+  if (!match)
+    throw new ProblemError(400, 'validation-error', 'cursor is not one this API gave out', {
+      errors: [{ field: 'cursor', message: 'must be a nextCursor from a previous page' }],
+    });
+  return { score: Number(match[1]), id: match[2]! };
+}

@@ -1,0 +1,150 @@
+import { Injectable } from '@nestjs/common';
+import type Redis from 'ioredis';
+import { RedisConnections } from '../redis/redis-connections';
+import { RedisKeys } from '../redis/redis-keys';
+
+export interface DeadLetter {
+  id: string;
+  service: string;
+  priority: string;
+  provider: string | null;
+  attempts: number;
+  maxAttempts: number;
+  lastError: string | null;
+  deadAt: number;
+  createdAt: number;
+  to: string[];
+  subject: string;
+}
+
+const FIELDS = [
+  'service',
+  'priority',
+  'provider',
+  'attempts',
+  'maxAttempts',
+  'lastError',
+  'createdAt',
+  'to',
+  'subject',
+] as const;
+
+/**
+ * Puts a dead email back to `queued` with fresh attempts, atomically: only a dead one, once. Returns its
+ * priority, or false when it is not dead (already retried, or gone).
+ * KEYS[1] email; KEYS[2] dead letters. ARGV[1] id.
+ */
+const REVIVE_SCRIPT = `
+if redis.call('HGET', KEYS[1], 'status') ~= 'dead' then
+  redis.call('ZREM', KEYS[2], ARGV[1])
+  return false
+end
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('HSET', KEYS[1], 'status', 'queued', 'attempts', 0)
+redis.call('HDEL', KEYS[1], 'deadAt', 'reservedProvider', 'reservedUntil')
+return redis.call('HGET', KEYS[1], 'priority')
+`;
+
+interface RevivingRedis extends Redis {
+  freefaceReviveDead(emailKey: string, deadLettersKey: string, id: string): Promise<string | null>;
+}
+
+/** The dead-letter list: ids in a sorted set by time of death, the details in each email's record. */
+@Injectable()
+export class DeadLetterRepository {
+  private readonly redis: RevivingRedis;
+
+  constructor(
+    connections: RedisConnections,
+    private readonly keys: RedisKeys,
+  ) {
+    this.redis = connections.client as RevivingRedis;
+    if (!this.redis.freefaceReviveDead) {
+      this.redis.defineCommand('freefaceReviveDead', { numberOfKeys: 2, lua: REVIVE_SCRIPT });
+    }
+  }
+
+  count(): Promise<number> {
+    return this.redis.zcard(this.keys.deadLetters());
+  }
+
+  /**
+   * Dead letters newest first, after the position `after` (exclusive), `limit` of them, those matching
+   * `provider` when given. Entries whose record has expired are dropped from the list on the way.
+   */
+  async page(limit: number, after?: { score: number; id: string }, provider?: string): Promise<DeadLetter[]> {
+    const found: DeadLetter[] = [];
+    let max = after ? String(after.score) : '+inf';
+    let skipUpTo = after;
+    while (found.length < limit) {
+      const batch = await this.redis.zrange(
+        this.keys.deadLetters(),
+        max,
+        '-inf',
+        'BYSCORE',
+        'REV',
+        'LIMIT',
+        0,
+        200,
+        'WITHSCORES',
+      );
+      if (batch.length === 0) break;
+      const entries: { id: string; score: number }[] = [];
+      for (let i = 0; i < batch.length; i += 2) entries.push({ id: batch[i]!, score: Number(batch[i + 1]) });
+      // Equal scores come in descending id order: skip those at or before the cursor.
+      const fresh = entries.filter(
+        (e) => !skipUpTo || e.score < skipUpTo.score || (e.score === skipUpTo.score && e.id < skipUpTo.id),
+      );
+      for (const letter of await this.details(fresh)) {
+        if (!provider || letter.provider === provider) found.push(letter);
+        if (found.length === limit) break;
+      }
+      if (batch.length < 400) break;
+      const last = entries[entries.length - 1]!;
+      max = String(last.score);
+      skipUpTo = last;
+    }
+    return found;
+  }
+
+  /** Moves a dead email back to `queued`; returns its priority, or undefined when it was not dead. */
+  async revive(id: string): Promise<string | undefined> {
+    return (
+      (await this.redis.freefaceReviveDead(this.keys.email(id), this.keys.deadLetters(), id)) ?? undefined
+    );
+  }
+
+  /** Takes an email off the list (its record stays, `dead`). Returns whether it was there. */
+  async remove(id: string): Promise<boolean> {
+    return (await this.redis.zrem(this.keys.deadLetters(), id)) === 1;
+  }
+
+  private async details(entries: { id: string; score: number }[]): Promise<DeadLetter[]> {
+    if (entries.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const { id } of entries) pipeline.hmget(this.keys.email(id), ...FIELDS);
+    const results = (await pipeline.exec()) ?? [];
+    const letters: DeadLetter[] = [];
+    const expired: string[] = [];
+    entries.forEach(({ id, score }, i) => {
+      const values = results[i]?.[1] as (string | null)[] | undefined;
+      if (!values || values[0] === null) return expired.push(id);
+      const [service, priority, provider, attempts, maxAttempts, lastError, createdAt, to, subject] = values;
+      letters.push({
+        id,
+        service: service ?? '',
+        priority: priority ?? 'medium',
+        provider: provider ?? null,
+        attempts: Number(attempts ?? 0),
+        maxAttempts: Number(maxAttempts ?? 0),
+        lastError: lastError ?? null,
+        deadAt: score,
+        createdAt: Number(createdAt),
+        to: JSON.parse(to ?? '[]') as string[],
+        subject: subject ?? '',
+      });
+    });
+    if (expired.length > 0) await this.redis.zrem(this.keys.deadLetters(), ...expired);
+    return letters;
+  }
+}

@@ -1,0 +1,297 @@
+import { Injectable } from '@nestjs/common';
+import type Redis from 'ioredis';
+import { AppConfig } from '../config/app-config';
+import type { ProviderName } from '../config/env.schema';
+import { CLAIMABLE_STATUSES, type EmailStatus } from '../emails/email-status';
+import type { OutboundMessage } from '../providers/outbound-email';
+import { RedisConnections } from '../redis/redis-connections';
+import { RedisKeys } from '../redis/redis-keys';
+
+const DAY_MS = 86_400_000;
+
+/**
+ * Takes an email for delivery in one atomic step, so that it cannot interleave with a cancellation or with
+ * another worker:
+ * 1. the email's status must allow delivery (else its status is returned);
+ * 2. the provider is chosen: the pinned one, else the chain starting after the provider whose transient
+ *    failure made this a retry, skipping providers whose circuit is open (all open: wait until the first
+ *    closes). After its cool-down a circuit lets one trial send through; the others wait for its verdict;
+ * 3. a token is taken from that provider's bucket (tokens are taken only when a send really starts, so
+ *    sends never exceed the bucket, however late a waiting email comes back). Without a token, the email
+ *    takes a place in line: a slot after every email already waiting, and waits until then (coming back
+ *    without a token, it keeps its place and looks again when the next token is due). Waiting spends no
+ *    attempt, and the slots keep waiting emails from all waking at once;
+ * 4. the status becomes `sending`, the attempt is counted, and the message is returned.
+ * Time is Redis's clock, the same for every worker.
+ *
+ * KEYS[1] email; KEYS[2] the set of scheduled emails; KEYS[2i + 1], KEYS[2i + 2]: circuit and bucket of
+ * provider i (i = 1..n).
+ * ARGV[1] n; ARGV[2] the chain's length (the first providers are the chain, in order; the rest are enabled
+ * outside it, usable when pinned); then per provider i: name, tokens per ms (0: no limit), burst;
+ * then the claimable statuses.
+ */
+const CLAIM_SCRIPT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local email = KEYS[1]
+local status = redis.call('HGET', email, 'status')
+if not status then return false end
+local n = tonumber(ARGV[1])
+local chainLength = tonumber(ARGV[2])
+local claimable = false
+for i = 3 + 3 * n, #ARGV do
+  if status == ARGV[i] then claimable = true end
+end
+if not claimable then return {'final', status} end
+
+local f = redis.call('HMGET', email, 'pinnedProvider', 'provider', 'reservedProvider', 'reservedUntil')
+local pinned, last, reservedProvider, reservedUntil = f[1], f[2], f[3], tonumber(f[4])
+local function name(i) return ARGV[3 + 3 * (i - 1)] end
+
+local candidates = {}
+if pinned then
+  for i = 1, n do if name(i) == pinned then candidates[1] = i end end
+else
+  local start = 1
+  if status == 'retrying' and last then
+    for i = 1, chainLength do if name(i) == last then start = i % chainLength + 1 end end
+  end
+  for k = 0, chainLength - 1 do candidates[#candidates + 1] = (start - 1 + k) % chainLength + 1 end
+end
+if #candidates == 0 then return {'final', 'no-provider'} end
+
+local chosen, reopensAt = nil, nil
+for _, i in ipairs(candidates) do
+  local circuit = KEYS[2 * i + 1]
+  local c = redis.call('HMGET', circuit, 'openUntil', 'trialUntil')
+  local openUntil, trialUntil = tonumber(c[1]), tonumber(c[2])
+  local blockedUntil = nil
+  if openUntil and openUntil > now then
+    blockedUntil = openUntil
+  elseif openUntil and trialUntil and trialUntil > now then
+    -- Half-open, and one email is already the trial send: look again shortly.
+    blockedUntil = math.min(trialUntil, now + 1000)
+  end
+  if blockedUntil then
+    if not reopensAt or blockedUntil < reopensAt then reopensAt = blockedUntil end
+  else
+    -- Half-open: this email is the one trial send; the circuit closes if it succeeds.
+    if openUntil then redis.call('HSET', circuit, 'trialUntil', now + 30000) end
+    chosen = i
+    break
+  end
+end
+if not chosen then return {'wait', reopensAt, 'circuit'} end
+
+local provider = name(chosen)
+if reservedProvider and reservedProvider ~= provider then
+  redis.call('HDEL', email, 'reservedProvider', 'reservedUntil')
+  reservedProvider = nil
+end
+local rate = tonumber(ARGV[3 + 3 * (chosen - 1) + 1])
+if rate > 0 then
+  local burst = tonumber(ARGV[3 + 3 * (chosen - 1) + 2])
+  local bucket = KEYS[2 * chosen + 2]
+  local b = redis.call('HMGET', bucket, 'tokens', 'updatedAt', 'nextSlot')
+  local tokens = tonumber(b[1]) or burst
+  local updatedAt = tonumber(b[2]) or now
+  local nextSlot = tonumber(b[3]) or 0
+  tokens = math.min(burst, tokens + math.max(0, now - updatedAt) * rate)
+  local waitUntil = nil
+  if tokens >= 1 then
+    tokens = tokens - 1
+    if reservedProvider then redis.call('HDEL', email, 'reservedProvider', 'reservedUntil') end
+  elseif reservedProvider == provider then
+    -- Already in line: look again when the next token is due.
+    waitUntil = now + math.ceil((1 - tokens) / rate)
+  else
+    -- Join the line: a slot after every email already waiting, so waiting emails do not all wake at once.
+    waitUntil = math.max(nextSlot, now + math.ceil((1 - tokens) / rate))
+    nextSlot = waitUntil + math.ceil(1 / rate)
+    redis.call('HSET', email, 'reservedProvider', provider, 'reservedUntil', waitUntil)
+  end
+  redis.call('HSET', bucket, 'tokens', tostring(tokens), 'updatedAt', now, 'nextSlot', nextSlot)
+  redis.call('PEXPIRE', bucket, math.max(math.ceil((burst - tokens) / rate), nextSlot - now) + 60000)
+  if waitUntil then return {'wait', waitUntil, 'rate', provider} end
+end
+
+if status == 'scheduled' then redis.call('ZREM', KEYS[2], string.match(email, '[^:]+$')) end
+local attempt = redis.call('HINCRBY', email, 'attempts', 1)
+redis.call('HSET', email, 'status', 'sending', 'provider', provider, 'attemptAt', now)
+local m = redis.call('HMGET', email, 'maxAttempts', 'service', 'requestId', 'message')
+return {'claimed', status, attempt, m[1], m[2], m[3], provider, m[4]}
+`;
+
+/**
+ * Records a transient failure in a provider's circuit: after `threshold` in a row it opens for `cooldownMs`;
+ * a failure of the trial send after a cool-down opens it again at once. Returns the time it is open until (0:
+ * closed). KEYS[1] circuit; ARGV[1] threshold, ARGV[2] cool-down ms.
+ */
+const CIRCUIT_FAILURE_SCRIPT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local openUntil = tonumber(redis.call('HGET', KEYS[1], 'openUntil'))
+local failures = redis.call('HINCRBY', KEYS[1], 'failures', 1)
+if failures >= tonumber(ARGV[1]) or (openUntil and openUntil <= now) then
+  openUntil = now + tonumber(ARGV[2])
+  redis.call('HSET', KEYS[1], 'openUntil', openUntil, 'failures', 0, 'openedAt', now)
+  redis.call('HDEL', KEYS[1], 'trialUntil')
+  redis.call('HINCRBY', KEYS[1], 'opened', 1)
+  return openUntil
+end
+return 0
+`;
+
+type ClaimReply =
+  | null
+  | ['final', string]
+  | ['wait', number, 'circuit' | 'rate', string?]
+  | ['claimed', EmailStatus, number, string, string, string | null, ProviderName, string | null];
+
+interface ScriptedRedis extends Redis {
+  freefaceClaimForDelivery(...keysAndArgs: (string | number)[]): Promise<ClaimReply>;
+  freefaceCircuitFailure(key: string, threshold: number, cooldownMs: number): Promise<number>;
+}
+
+/** The outcome of trying to take an email for delivery. */
+export type DeliveryClaim =
+  | { kind: 'missing' }
+  | { kind: 'final'; status: string }
+  | { kind: 'wait'; untilMs: number; reason: 'circuit' | 'rate'; provider?: ProviderName }
+  | {
+      kind: 'claimed';
+      previousStatus: EmailStatus;
+      attempt: number;
+      maxAttempts: number;
+      service: string;
+      requestId?: string;
+      provider: ProviderName;
+      message: OutboundMessage;
+    };
+
+/**
+ * The worker's side of the email records and of the providers' shared state (circuits, token buckets, dead
+ * letters), all in Redis so that every worker replica sees the same.
+ */
+@Injectable()
+export class DeliveryStore {
+  private readonly redis: ScriptedRedis;
+  private readonly retentionMs: number;
+  /** Providers in the order the claim script expects: the chain first, then the other enabled ones. */
+  private readonly order: ProviderName[];
+  private readonly providerKeys: string[];
+  private readonly providerArgs: (string | number)[];
+
+  constructor(
+    connections: RedisConnections,
+    private readonly keys: RedisKeys,
+    private readonly config: AppConfig,
+  ) {
+    this.redis = connections.client as ScriptedRedis;
+    this.retentionMs = config.email.retentionDays * DAY_MS;
+    const { primary, fallbacks, enabled, rateLimits } = config.providers;
+    const chain = [primary, ...fallbacks];
+    this.order = [...chain, ...enabled.filter((name) => !chain.includes(name))];
+    this.providerKeys = this.order.flatMap((name) => [keys.circuit(name), keys.rateBucket(name)]);
+    this.providerArgs = [
+      this.order.length,
+      chain.length,
+      ...this.order.flatMap((name) => [
+        name,
+        rateLimits[name]?.tokensPerMs ?? 0,
+        rateLimits[name]?.burst ?? 1,
+      ]),
+      ...CLAIMABLE_STATUSES,
+    ];
+    if (!this.redis.freefaceClaimForDelivery) {
+      this.redis.defineCommand('freefaceClaimForDelivery', { lua: CLAIM_SCRIPT });
+      this.redis.defineCommand('freefaceCircuitFailure', { numberOfKeys: 1, lua: CIRCUIT_FAILURE_SCRIPT });
+    }
+  }
+
+  /** Takes an email for delivery (see CLAIM_SCRIPT). */
+  async claim(emailId: string): Promise<DeliveryClaim> {
+    const keys = [this.keys.email(emailId), this.keys.scheduled(), ...this.providerKeys];
+    const reply = await this.redis.freefaceClaimForDelivery(keys.length, ...keys, ...this.providerArgs);
+    if (reply === null) return { kind: 'missing' };
+    switch (reply[0]) {
+      case 'final':
+        return { kind: 'final', status: reply[1] };
+      case 'wait':
+        return {
+          kind: 'wait',
+          untilMs: Number(reply[1]),
+          reason: reply[2],
+          ...(reply[3] ? { provider: reply[3] as ProviderName } : {}),
+        };
+      case 'claimed': {
+        const [, previousStatus, attempt, maxAttempts, service, requestId, provider, message] = reply;
+        return {
+          kind: 'claimed',
+          previousStatus,
+          attempt: Number(attempt),
+          maxAttempts: Number(maxAttempts),
+          service,
+          ...(requestId ? { requestId } : {}),
+          provider,
+          message: JSON.parse(message ?? '{}') as OutboundMessage,
+        };
+      }
+    }
+  }
+
+  /** Records a successful send, drops the message body, and closes the provider's circuit. */
+  async markSent(
+    emailId: string,
+    sent: { provider: ProviderName; providerMessageId: string; sentAt: number },
+  ): Promise<void> {
+    const key = this.keys.email(emailId);
+    await this.redis
+      .multi()
+      .hset(key, { status: 'sent', ...sent })
+      .hdel(key, 'message')
+      .pexpire(key, this.retentionMs)
+      .hdel(this.keys.circuit(sent.provider), 'failures', 'openUntil', 'trialUntil')
+      .exec()
+      .then(throwIfAnyFailed);
+  }
+
+  /**
+   * Records a failed attempt: `retrying` when another will follow, `dead` (and in the dead letters) when none
+   * will. The message is kept, so that a dead letter can be retried.
+   */
+  async markFailed(
+    emailId: string,
+    failure: {
+      status: 'retrying' | 'dead';
+      provider: ProviderName;
+      lastError: string;
+      at: number;
+      permanent: boolean;
+    },
+  ): Promise<void> {
+    const key = this.keys.email(emailId);
+    const transaction = this.redis
+      .multi()
+      .hset(key, { status: failure.status, provider: failure.provider, lastError: failure.lastError })
+      .pexpire(key, this.retentionMs);
+    // A permanent refusal is still an answer: the provider is up, so its circuit closes.
+    if (failure.permanent)
+      transaction.hdel(this.keys.circuit(failure.provider), 'failures', 'openUntil', 'trialUntil');
+    if (failure.status === 'dead')
+      transaction.hset(key, 'deadAt', failure.at).zadd(this.keys.deadLetters(), failure.at, emailId);
+    await transaction.exec().then(throwIfAnyFailed);
+  }
+
+  /** Counts a transient failure against the provider's circuit; returns the time it is open until, or 0. */
+  recordProviderFailure(provider: ProviderName): Promise<number> {
+    const { failureThreshold, cooldownMs } = this.config.providers.circuit;
+    return this.redis.freefaceCircuitFailure(this.keys.circuit(provider), failureThreshold, cooldownMs);
+  }
+}
+
+function throwIfAnyFailed(results: [Error | null, unknown][] | null): void {
+  const failure = results?.find(([error]) => error)?.[0];
+  if (failure) throw failure;
+  if (results === null) throw new Error('Redis transaction was aborted');
+}
