@@ -70,3 +70,12 @@ describe('UUID_PATTERN', () => {
     expect(UUID_PATTERN.test('01234567-89ab-7fff-bfff-ffffffffffff ')).toBe(false);
   });
 });
+
+describe('uuidv7 with the default random source', () => {
+  it('gives distinct, time-ordered ids across pool refills', () => {
+    const ids = Array.from({ length: 1000 }, (_, n) => uuidv7(1_700_000_000_000 + n));
+    expect(new Set(ids).size).toBe(1000);
+    expect([...ids].sort()).toEqual(ids);
+    expect(ids.every((id) => UUID_PATTERN.test(id))).toBe(true);
+  });
+});
