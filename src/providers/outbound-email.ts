@@ -18,6 +18,14 @@ export interface OutboundMessage {
   subject: string;
   text?: string;
   html?: string;
+  /** The text part is to be made from `html` before sending (a template without text.hbs). */
+  textFromHtml?: boolean;
+  /**
+   * The template and data to render html and text from before sending (a group notification's email: its
+   * data is checked at accept time, and keeping it instead of the rendered result makes a 10,000-recipient
+   * group a few hundred bytes per recipient in Redis rather than the whole HTML).
+   */
+  render?: { template: string; data: Record<string, unknown> };
   headers: Record<string, string>;
   attachments: OutboundAttachment[];
   tags: string[];

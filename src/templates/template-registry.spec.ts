@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AppConfig } from '../config/app-config';
 import type { AppLogger } from '../logging/app-logger';
+import { htmlToText } from './html-to-text';
 import {
   TemplateLoadError,
   TemplateNotFoundError,
@@ -57,14 +58,14 @@ describe('TemplateRegistry', () => {
     });
   });
 
-  it('makes the text part from the HTML when there is no text.hbs', () => {
+  it('leaves the text part to be made from the HTML when there is no text.hbs', () => {
     const registry = registryWith({
       'note/subject.hbs': 'Hi',
       'note/html.hbs': '<h1>Hello {{name}}</h1><p>See <a href="{{url}}">your page</a>.</p>',
     });
-    expect(registry.render('note', { name: 'Ana', url: 'https://example.com/a' }).text).toBe(
-      'Hello Ana\n\nSee your page [https://example.com/a].',
-    );
+    const rendered = registry.render('note', { name: 'Ana', url: 'https://example.com/a' });
+    expect(rendered.text).toBeUndefined();
+    expect(htmlToText(rendered.html!)).toBe('Hello Ana\n\nSee your page [https://example.com/a].');
   });
 
   it('fails on a missing variable instead of sending a hole', () => {

@@ -3,7 +3,6 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import Handlebars from 'handlebars';
-import { compile as compileHtmlToText } from 'html-to-text';
 import { AppConfig } from '../config/app-config';
 import { AppLogger } from '../logging/app-logger';
 import { TEMPLATE_NAME_PATTERN } from './template-name';
@@ -12,7 +11,8 @@ import { analyseVariables } from './template-variables';
 export interface RenderedTemplate {
   subject: string;
   html?: string;
-  text: string;
+  /** Absent when the template has no text.hbs: the text part is then made from the HTML (see htmlToText). */
+  text?: string;
 }
 
 export interface TemplateSummary {
@@ -54,14 +54,6 @@ interface CompiledTemplate extends TemplateSummary {
 }
 
 const MISSING_VARIABLE = /^"([^"]+)" not defined in/;
-const htmlToText = compileHtmlToText({
-  wordwrap: 78,
-  selectors: [
-    { selector: 'a', options: { hideLinkHrefIfSameAsText: true } },
-    { selector: 'img', format: 'skip' },
-    ...['h1', 'h2', 'h3', 'h4', 'h5', 'h6'].map((selector) => ({ selector, options: { uppercase: false } })),
-  ],
-});
 
 /**
  * Loads `<TEMPLATES_DIR>/<name>/{subject,html,text}.hbs`, partials from `_partials/` and layouts from
@@ -102,10 +94,11 @@ export class TemplateRegistry {
       throw new TemplateRenderError(name, `template "${name}" needs the variable "${missing}"`, missing);
     try {
       const html = template.html?.(data);
+      const text = template.text?.(data);
       const rendered: RenderedTemplate = {
         subject: template.subject(data).replace(/\s+/g, ' ').trim(),
         ...(html !== undefined ? { html } : {}),
-        text: template.text ? template.text(data) : htmlToText(html ?? ''),
+        ...(text !== undefined ? { text } : {}),
       };
       this.logger.debug(
         { template: name, renderMs: round(performance.now() - started) },

@@ -1,9 +1,11 @@
 import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { RequireScope } from '../auth/auth.decorators';
+import { ApiIdempotencyKey } from '../idempotency/api-idempotency-key';
 import { ApiProblemResponses } from '../common/api-problem-responses';
 import { notFound } from '../common/problem-error';
 import { PreviewTemplateDto, RenderedTemplateDto, TemplateDto, TemplateListDto } from './dto/template.dto';
+import { htmlToText } from './html-to-text';
 import { TEMPLATE_NAME_PATTERN } from './template-name';
 import { toTemplateProblem } from './template-problems';
 import { TemplateRegistry } from './template-registry';
@@ -34,6 +36,7 @@ export class TemplatesController {
   }
 
   @Post(':name/preview')
+  @ApiIdempotencyKey()
   @HttpCode(200)
   @RequireScope('read')
   @ApiOperation({ summary: 'Render a template with data; nothing is sent' })
@@ -42,7 +45,8 @@ export class TemplatesController {
   preview(@Param('name') name: string, @Body() body: PreviewTemplateDto): RenderedTemplateDto {
     this.get(name);
     try {
-      return this.templates.render(name, body.data ?? {});
+      const rendered = this.templates.render(name, body.data ?? {});
+      return { ...rendered, text: rendered.text ?? htmlToText(rendered.html ?? '') };
     } catch (error) {
       throw toTemplateProblem(error);
     }

@@ -1,10 +1,10 @@
 import { Module } from '@nestjs/common';
-import { TemplateRegistry } from './template-registry';
+import { TemplateRegistryModule } from './template-registry.module';
 import { TemplatesController } from './templates.controller';
 
 @Module({
+  imports: [TemplateRegistryModule],
   controllers: [TemplatesController],
-  providers: [TemplateRegistry],
-  exports: [TemplateRegistry],
+  exports: [TemplateRegistryModule],
 })
 export class TemplatesModule {}
