@@ -10,6 +10,7 @@ import { DeadLettersModule } from './dead-letters/dead-letters.module';
 import { DeliveryModule } from './delivery/delivery.module';
 import { EmailsModule } from './emails/emails.module';
 import { HealthModule } from './health/health.module';
+import { IdempotencyModule } from './idempotency/idempotency.module';
 import { LoggingModule } from './logging/logging.module';
 import { QueueFiguresModule } from './queue/queue-figures.module';
 import { RedisModule } from './redis/redis.module';
@@ -50,7 +51,9 @@ export class AppModule {
         LoggingModule,
         RedisModule,
         serveApi ? HealthModule.withRoutes() : HealthModule,
-        ...(serveApi ? [EmailsModule, TemplatesModule, DeadLettersModule, QueueFiguresModule] : []),
+        ...(serveApi
+          ? [EmailsModule, TemplatesModule, DeadLettersModule, QueueFiguresModule, IdempotencyModule]
+          : []),
         ...(config.roles.has('worker') ? [DeliveryModule] : []),
       ],
       providers: serveApi

@@ -15,7 +15,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { ensureDependencies, fail, onPath, requireNode, root, run } from '../preflight.mjs';
 
-const BENCHMARKS = ['./benchmarks/accept-under-backlog.mjs'];
+const BENCHMARKS = ['./benchmarks/accept-under-backlog.mjs', './benchmarks/group-accept.mjs'];
 
 const SETTINGS = {
   full: {

@@ -46,6 +46,7 @@ export abstract class AppConfig {
     readonly from: MailAddress;
     readonly maxScheduleDays: number;
     readonly retentionDays: number;
+    readonly idempotencyTtlHours: number;
   };
   abstract readonly providers: Readonly<ProviderSettings>;
   abstract readonly smtp: {

@@ -201,6 +201,12 @@ export class EnvSchema {
   @Type(() => Number)
   @IsInt()
   @Min(1)
+  @Max(24 * 30)
+  IDEMPOTENCY_TTL_HOURS = 24;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
   @Max(365)
   EMAIL_RETENTION_DAYS = 7;
 

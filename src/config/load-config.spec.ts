@@ -67,6 +67,7 @@ describe('loadConfig defaults', () => {
         from: { email: 'noreply@example.com', name: 'FreeFace' },
         maxScheduleDays: 30,
         retentionDays: 7,
+        idempotencyTtlHours: 24,
       },
       providers: {
         primary: 'smtp',

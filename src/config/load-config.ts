@@ -163,6 +163,7 @@ export function loadConfig(rawEnv: Env, roles: ReadonlySet<Role>): AppConfig {
       from,
       maxScheduleDays: env.MAX_SCHEDULE_DAYS,
       retentionDays: env.EMAIL_RETENTION_DAYS,
+      idempotencyTtlHours: env.IDEMPOTENCY_TTL_HOURS,
     },
     providers,
     smtp: {

@@ -7,6 +7,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { RequireScope } from '../auth/auth.decorators';
+import { ApiIdempotencyKey } from '../idempotency/api-idempotency-key';
 import { ApiProblemResponses } from '../common/api-problem-responses';
 import { UUID_PATTERN } from '../common/ids';
 import { notFound } from '../common/problem-error';
@@ -40,6 +41,7 @@ export class DeadLettersController {
   }
 
   @Post('retry')
+  @ApiIdempotencyKey()
   @HttpCode(202)
   @RequireScope('admin')
   @ApiOperation({ summary: 'Queue every dead letter again (or those of ?provider=) with fresh attempts' })
@@ -50,6 +52,7 @@ export class DeadLettersController {
   }
 
   @Post(':id/retry')
+  @ApiIdempotencyKey()
   @HttpCode(202)
   @RequireScope('admin')
   @ApiOperation({ summary: 'Queue one dead letter again with fresh attempts; it keeps its id' })

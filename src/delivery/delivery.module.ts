@@ -1,13 +1,14 @@
 import { Module } from '@nestjs/common';
 import { ProvidersModule } from '../providers/providers.module';
 import { QueueModule } from '../queue/queue.module';
+import { TemplateRegistryModule } from '../templates/template-registry.module';
 import { DeliveryStore } from './delivery-store';
 import { DeliveryService } from './delivery.service';
 import { DeliveryWorker } from './delivery.worker';
 
 /** The worker role: job processing. Only a worker process imports it, so an api process never takes jobs. */
 @Module({
-  imports: [QueueModule, ProvidersModule],
+  imports: [QueueModule, ProvidersModule, TemplateRegistryModule],
   providers: [DeliveryStore, DeliveryService, DeliveryWorker],
   exports: [DeliveryWorker],
 })

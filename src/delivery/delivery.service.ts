@@ -3,8 +3,16 @@ import { performance } from 'node:perf_hooks';
 import { AppConfig } from '../config/app-config';
 import { AppLogger } from '../logging/app-logger';
 import { createLineScrubber } from '../logging/redaction';
-import { isDeliveryError, TransientDeliveryError, type DeliveryError } from '../providers/delivery-errors';
+import {
+  isDeliveryError,
+  PermanentDeliveryError,
+  TransientDeliveryError,
+  type DeliveryError,
+} from '../providers/delivery-errors';
+import type { OutboundEmail, OutboundMessage } from '../providers/outbound-email';
 import { ProviderRegistry } from '../providers/provider-registry';
+import { htmlToText } from '../templates/html-to-text';
+import { TemplateRegistry, type RenderedTemplate } from '../templates/template-registry';
 import { DeliveryStore } from './delivery-store';
 
 export type DeliveryOutcome =
@@ -29,10 +37,38 @@ export class DeliveryService {
     private readonly store: DeliveryStore,
     private readonly providers: ProviderRegistry,
     private readonly logger: AppLogger,
+    private readonly templates: TemplateRegistry,
     config: AppConfig,
   ) {
     this.logger.setContext('delivery');
     this.redact = createLineScrubber(config.logging.secrets);
+  }
+
+  /**
+   * The email as providers take it: a group email's template rendered with its data (a failure is permanent:
+   * the same data will not render later), and the text part made from the HTML when the template had none.
+   */
+  private readyToSend(id: string, message: OutboundMessage, provider: string): OutboundEmail {
+    const { render, textFromHtml, ...content } = message;
+    let email: OutboundEmail = { id, ...content };
+    let textFromHtmlNeeded = textFromHtml === true;
+    if (render) {
+      let rendered: RenderedTemplate;
+      try {
+        rendered = this.templates.render(render.template, render.data);
+      } catch (error) {
+        throw new PermanentDeliveryError(provider, error instanceof Error ? error.message : String(error), {
+          cause: error,
+        });
+      }
+      email = {
+        ...email,
+        ...(rendered.html !== undefined ? { html: rendered.html } : {}),
+        ...(rendered.text !== undefined ? { text: rendered.text } : {}),
+      };
+      textFromHtmlNeeded = rendered.text === undefined;
+    }
+    return textFromHtmlNeeded ? { ...email, text: htmlToText(email.html ?? '') } : email;
   }
 
   /** Runs inside the job's logging context (see DeliveryWorker), which carries `emailId` on every line. */
@@ -69,7 +105,9 @@ export class DeliveryService {
           claim.provider,
           `provider ${claim.provider} is not configured on this worker`,
         );
-      const { providerMessageId } = await provider.send({ id: emailId, ...claim.message });
+      const { providerMessageId } = await provider.send(
+        this.readyToSend(emailId, claim.message, claim.provider),
+      );
       await this.store.markSent(emailId, { provider: claim.provider, providerMessageId, sentAt: Date.now() });
       const latencyMs = Math.round(performance.now() - started);
       this.logger.info({ provider: claim.provider, attempt: claim.attempt, latencyMs }, 'email sent');

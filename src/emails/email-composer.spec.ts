@@ -1,6 +1,6 @@
 import type { MailAddress } from '../config/app-config';
 import type { SendEmailDto } from './dto/send-email.dto';
-import { composeMessage, resolveSchedule } from './email-composer';
+import { composeGroupMessage, composeMessage, mergeGroupData, resolveSchedule } from './email-composer';
 
 const DEFAULT_FROM: MailAddress = { email: 'noreply@example.com', name: 'FreeFace' };
 const DAY_MS = 86_400_000;
@@ -152,6 +152,49 @@ describe('resolveSchedule', () => {
   it('refuses any future sendAt when the maximum is 0 days', () => {
     expect(resolveSchedule('2026-06-01T12:00:01Z', now, 0)).toEqual({
       problem: 'must be at most 0 days ahead',
+    });
+  });
+});
+
+describe('mergeGroupData', () => {
+  it("puts the recipient's own data over the shared data, key by key, with recipient", () => {
+    expect(
+      mergeGroupData(
+        { product: 'FreeFace', actionUrl: 'https://shared' },
+        { email: 'ana@example.com', name: 'Ana', data: { actionUrl: 'https://own', name: 'Ana B.' } },
+      ),
+    ).toEqual({
+      recipient: { email: 'ana@example.com', name: 'Ana' },
+      product: 'FreeFace',
+      actionUrl: 'https://own',
+      name: 'Ana B.',
+    });
+  });
+
+  it('lets the data replace recipient when it has one', () => {
+    expect(mergeGroupData({ recipient: 'x' }, { email: 'a@example.com' })).toEqual({ recipient: 'x' });
+  });
+});
+
+describe('composeGroupMessage', () => {
+  it('keeps the template and data to render at send time, and the rendered subject', () => {
+    const message = composeGroupMessage(
+      { email: 'ana@example.com', name: 'Ana' },
+      { email: 'noreply@example.com' },
+      'Welcome, Ana',
+      { template: 'welcome', data: { name: 'Ana' } },
+    );
+    expect(message).toEqual({
+      from: { email: 'noreply@example.com' },
+      to: [{ email: 'ana@example.com', name: 'Ana' }],
+      cc: [],
+      bcc: [],
+      subject: 'Welcome, Ana',
+      render: { template: 'welcome', data: { name: 'Ana' } },
+      headers: {},
+      attachments: [],
+      tags: [],
+      metadata: {},
     });
   });
 });

@@ -17,7 +17,7 @@ export function composeMessage(
   const content = rendered
     ? {
         subject: dto.subject ?? rendered.subject,
-        text: rendered.text,
+        ...(rendered.text !== undefined ? { text: rendered.text } : { textFromHtml: true }),
         ...(rendered.html !== undefined ? { html: rendered.html } : {}),
       }
     : {
@@ -42,6 +42,42 @@ export function composeMessage(
     tags: dto.tags ?? [],
     metadata: dto.metadata ?? {},
   };
+}
+
+/**
+ * One recipient's email of a group notification. Its subject is the rendered one (the record shows it); its
+ * html and text are rendered from the kept template and data when it is sent (see OutboundMessage.render).
+ */
+export function composeGroupMessage(
+  recipient: { email: string; name?: string },
+  from: MailAddress,
+  subject: string,
+  render: { template: string; data: Record<string, unknown> },
+): OutboundMessage {
+  return {
+    from,
+    to: [recipient.name ? { email: recipient.email, name: recipient.name } : { email: recipient.email }],
+    cc: [],
+    bcc: [],
+    subject,
+    render,
+    headers: {},
+    attachments: [],
+    tags: [],
+    metadata: {},
+  };
+}
+
+/**
+ * A group recipient's template data: the shared data, then the recipient's own on top (key by key), and
+ * `recipient` ({ email, name }) unless either already has that key.
+ */
+export function mergeGroupData(
+  shared: Record<string, unknown> | undefined,
+  recipient: { email: string; name?: string; data?: Record<string, unknown> },
+): Record<string, unknown> {
+  const own = { email: recipient.email, ...(recipient.name ? { name: recipient.name } : {}) };
+  return { recipient: own, ...shared, ...recipient.data };
 }
 
 export type Schedule = { delayMs: number; sendAt?: number } | { problem: string };

@@ -25,6 +25,9 @@ export interface EmailRecord {
   subject: string;
   tags: string[];
   metadata: Record<string, string>;
+  /** The group notification it is part of. */
+  groupId?: string;
+  cancelledAt?: number;
 }
 
 export interface NewEmail {

@@ -1,14 +1,22 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { RequireScope } from '../auth/auth.decorators';
+import { ApiIdempotencyKey } from '../idempotency/api-idempotency-key';
 import { CurrentCaller, type Caller } from '../auth/caller';
 import { ApiProblemResponses } from '../common/api-problem-responses';
 import { UUID_PATTERN } from '../common/ids';
 import { notFound } from '../common/problem-error';
 import { RequestId } from '../common/request-id';
-import { EmailAcceptedDto, EmailStatusDto } from './dto/email-response.dto';
+import {
+  EmailAcceptedDto,
+  EmailCancelledDto,
+  EmailListDto,
+  EmailListQueryDto,
+  EmailStatusDto,
+} from './dto/email-response.dto';
 import { SendEmailDto } from './dto/send-email.dto';
+import { BatchAcceptedDto, GroupAcceptedDto, SendBatchDto, SendGroupDto } from './dto/send-many.dto';
 import { EmailsService } from './emails.service';
 
 @ApiTags('emails')
@@ -17,6 +25,7 @@ export class EmailsController {
   constructor(private readonly emails: EmailsService) {}
 
   @Post()
+  @ApiIdempotencyKey()
   @HttpCode(202)
   @RequireScope('send')
   @ApiOperation({
@@ -43,6 +52,64 @@ export class EmailsController {
     const accepted = await this.emails.accept(caller, dto, requestId);
     void reply.header('location', `/api/v1/emails/${accepted.id}`);
     return accepted;
+  }
+
+  @Post('batch')
+  @ApiIdempotencyKey()
+  @HttpCode(202)
+  @RequireScope('send')
+  @ApiOperation({
+    summary: 'Accept up to 500 emails at once, all or none',
+    description:
+      'Every email is validated and rendered first; one bad email refuses the batch, naming it (emails[3].to[0]).',
+  })
+  @ApiAcceptedResponse({ type: BatchAcceptedDto })
+  @ApiProblemResponses(400, 413, 415, 422, 503)
+  sendBatch(
+    @CurrentCaller() caller: Caller,
+    @Body() dto: SendBatchDto,
+    @RequestId() requestId: string,
+  ): Promise<BatchAcceptedDto> {
+    return this.emails.acceptBatch(caller, dto.emails, requestId);
+  }
+
+  @Post('group')
+  @ApiIdempotencyKey()
+  @HttpCode(202)
+  @RequireScope('send')
+  @ApiOperation({
+    summary: 'One template to up to 10,000 recipients, personalised for each',
+    description:
+      "Shared data merged with each recipient's own (theirs wins; `recipient` holds { email, name }); one email " +
+      'each, sharing a groupId. A recipient whose data does not render refuses the group, naming the recipient.',
+  })
+  @ApiAcceptedResponse({ type: GroupAcceptedDto })
+  @ApiProblemResponses(400, 413, 415, 422, 503)
+  sendGroup(
+    @CurrentCaller() caller: Caller,
+    @Body() dto: SendGroupDto,
+    @RequestId() requestId: string,
+  ): Promise<GroupAcceptedDto> {
+    return this.emails.acceptGroup(caller, dto, requestId);
+  }
+
+  @Get()
+  @RequireScope('read')
+  @ApiOperation({ summary: "The caller's emails, newest first, by status if asked" })
+  @ApiOkResponse({ type: EmailListDto })
+  @ApiProblemResponses(400, 503)
+  list(@CurrentCaller() caller: Caller, @Query() query: EmailListQueryDto): Promise<EmailListDto> {
+    return this.emails.list(caller, query);
+  }
+
+  @Delete(':id')
+  @RequireScope('send')
+  @ApiOperation({ summary: 'Cancel a scheduled, queued or retrying email (409 once it is sending or sent)' })
+  @ApiOkResponse({ type: EmailCancelledDto })
+  @ApiProblemResponses(404, 409, 503)
+  cancel(@CurrentCaller() caller: Caller, @Param('id') id: string): Promise<EmailCancelledDto> {
+    if (!UUID_PATTERN.test(id)) throw notFound(`Email ${id.slice(0, 64)}`);
+    return this.emails.cancel(caller, id);
   }
 
   @Get(':id')

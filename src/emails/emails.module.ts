@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { GroupsModule } from '../groups/groups.module';
 import { ProvidersModule } from '../providers/providers.module';
 import { QueueModule } from '../queue/queue.module';
 import { TemplatesModule } from '../templates/templates.module';
@@ -7,7 +8,7 @@ import { EmailsController } from './emails.controller';
 import { EmailsService } from './emails.service';
 
 @Module({
-  imports: [EmailRecordsModule, QueueModule, TemplatesModule, ProvidersModule],
+  imports: [EmailRecordsModule, QueueModule, TemplatesModule, ProvidersModule, GroupsModule],
   controllers: [EmailsController],
   providers: [EmailsService],
 })

@@ -39,6 +39,28 @@ export class EmailQueue {
     await this.byPriority[priority].add({}, emailJobOptions(emailId, delayMs, maxAttempts));
   }
 
+  /** Queues many emails with one `addBulk` (one round trip) per priority. */
+  async enqueueMany(
+    emails: readonly { id: string; priority: Priority; delayMs: number }[],
+    maxAttempts: number,
+  ): Promise<void> {
+    await Promise.all(
+      PRIORITIES.map((priority) => {
+        const jobs = emails
+          .filter((email) => email.priority === priority)
+          .map((email) => ({ data: {}, opts: emailJobOptions(email.id, email.delayMs, maxAttempts) }));
+        return jobs.length > 0 ? this.byPriority[priority].addBulk(jobs) : Promise.resolve([]);
+      }),
+    );
+  }
+
+  /** Takes a cancelled email's job out of its queue, if it is still waiting there. */
+  async remove(emailId: string, priority: Priority): Promise<void> {
+    const job = await this.byPriority[priority].getJob(emailId);
+    // A job a worker holds right now cannot be removed; its claim sees the cancellation and skips it.
+    await job?.remove().catch(() => undefined);
+  }
+
   /**
    * Queues an email again under its own id (a dead letter retried). Bull keeps finished jobs for a while and
    * would take an add with a known id for a duplicate, so the old job is removed first.

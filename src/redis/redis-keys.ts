@@ -9,6 +9,31 @@ export class RedisKeys {
     return `${this.prefix}:email:${id}`;
   }
 
+  /** Sorted set of one service's email ids by creation time, for listing. */
+  emailsOf(service: string): string {
+    return `${this.prefix}:emails:${service}`;
+  }
+
+  /** Sorted set of every email id by creation time, for an admin's listing. */
+  allEmails(): string {
+    return `${this.prefix}:emails`;
+  }
+
+  /** A named recipient group (JSON). */
+  group(name: string): string {
+    return `${this.prefix}:group:${name}`;
+  }
+
+  /** Sorted set of group names (all scored 0: listed by name). */
+  groupNames(): string {
+    return `${this.prefix}:groups`;
+  }
+
+  /** The first response to a POST with an idempotency key, per service (the key is hashed). */
+  idempotency(service: string, keyHash: string): string {
+    return `${this.prefix}:idempotency:${service}:${keyHash}`;
+  }
+
   /** Sorted set of scheduled email ids, scored by when they are due. */
   scheduled(): string {
     return `${this.prefix}:scheduled`;

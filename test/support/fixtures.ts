@@ -76,6 +76,8 @@ export function client(baseUrl: string, token?: string) {
       request<T>('GET', path, undefined, headers),
     post: <T = Record<string, unknown>>(path: string, body?: unknown, headers?: Record<string, string>) =>
       request<T>('POST', path, body, headers),
+    put: <T = Record<string, unknown>>(path: string, body?: unknown, headers?: Record<string, string>) =>
+      request<T>('PUT', path, body, headers),
     delete: <T = Record<string, unknown>>(path: string, headers?: Record<string, string>) =>
       request<T>('DELETE', path, undefined, headers),
   };

@@ -1,4 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
 import { PRIORITIES, type Priority } from '../../queue/queue-names';
 import { EMAIL_STATUSES, type EmailStatus } from '../email-status';
 
@@ -66,9 +68,61 @@ export class EmailStatusDto {
   @ApiPropertyOptional({ type: String, nullable: true, example: 'welcome' })
   template!: string | null;
 
+  @ApiPropertyOptional({ type: String, nullable: true, example: null, description: 'Its group notification' })
+  groupId!: string | null;
+
   @ApiProperty({ example: ['signup'] })
   tags!: string[];
 
   @ApiProperty({ example: { userId: '42' } })
   metadata!: Record<string, string>;
+}
+
+export class EmailListDto {
+  @ApiProperty({ type: [EmailStatusDto] })
+  items!: EmailStatusDto[];
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: null,
+    description: 'Pass as cursor for the next page',
+  })
+  nextCursor!: string | null;
+}
+
+export class EmailListQueryDto {
+  @ApiPropertyOptional({ enum: EMAIL_STATUSES })
+  @IsOptional()
+  @IsIn(EMAIL_STATUSES, { message: `must be one of ${EMAIL_STATUSES.join(', ')}` })
+  status?: EmailStatus;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number' })
+  @Min(1)
+  @Max(100)
+  limit?: number;
+
+  @ApiPropertyOptional({ description: 'nextCursor of the previous page' })
+  @IsOptional()
+  @IsString()
+  cursor?: string;
+
+  @ApiPropertyOptional({
+    description: 'Admin only: another service, or * for every service',
+    example: 'billing-api',
+  })
+  @IsOptional()
+  @Matches(/^(\*|[a-z0-9][a-z0-9-]*)$/, { message: 'must be a service name or *' })
+  service?: string;
+}
+
+export class EmailCancelledDto {
+  @ApiProperty({ example: '019b7a52-6c1e-7d3a-9f2b-8e4c1a2b3c4d' })
+  id!: string;
+
+  @ApiProperty({ example: 'cancelled' })
+  status!: 'cancelled';
 }

@@ -80,6 +80,14 @@ export class AttachmentDto {
   contentId?: string;
 }
 
+/** An RFC 3339 date-time with its time zone (`sendAt`). */
+export const IsSendAt = () =>
+  SatisfiesRule('sendAt', (value) =>
+    typeof value === 'string' && RFC3339_DATE_TIME.test(value) && !Number.isNaN(Date.parse(value))
+      ? undefined
+      : 'must be a date-time with a time zone, such as 2026-12-01T09:00:00Z',
+  );
+
 const hasTemplate = (o: Record<string, unknown>) => o['template'] !== undefined;
 
 /** The body of `POST /api/v1/emails`: inline content (subject + text/html) or a template with data. */
@@ -183,11 +191,7 @@ export class SendEmailDto {
     description: 'Deliver at this time (at most MAX_SCHEDULE_DAYS ahead); absent or past means now',
   })
   @IsOptional()
-  @SatisfiesRule('sendAt', (value) =>
-    typeof value === 'string' && RFC3339_DATE_TIME.test(value) && !Number.isNaN(Date.parse(value))
-      ? undefined
-      : 'must be a date-time with a time zone, such as 2026-12-01T09:00:00Z',
-  )
+  @IsSendAt()
   sendAt?: string;
 
   @ApiPropertyOptional({
