@@ -47,6 +47,7 @@ export abstract class AppConfig {
     readonly maxScheduleDays: number;
     readonly retentionDays: number;
     readonly idempotencyTtlHours: number;
+    readonly auditRetentionDays: number;
   };
   abstract readonly providers: Readonly<ProviderSettings>;
   abstract readonly smtp: {
@@ -61,7 +62,14 @@ export abstract class AppConfig {
     readonly concurrency: number;
     readonly maxAttempts: number;
     readonly retryBackoffMs: number;
+    /** A worker's claim on a job; a dead worker's jobs are taken over within one to two of these. */
+    readonly jobLockMs: number;
   };
   abstract readonly templates: { readonly dir: string };
+  /** Basic-auth credentials of the dashboard; undefined only outside production (the dashboard is open). */
+  abstract readonly dashboard: {
+    readonly credentials?: { readonly user: string; readonly password: string };
+  };
+  abstract readonly metrics: { readonly requireAuth: boolean };
   abstract readonly shutdownTimeoutMs: number;
 }

@@ -207,6 +207,12 @@ export class EnvSchema {
   @Type(() => Number)
   @IsInt()
   @Min(1)
+  @Max(3650)
+  AUDIT_RETENTION_DAYS = 30;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
   @Max(365)
   EMAIL_RETENTION_DAYS = 7;
 
@@ -220,9 +226,34 @@ export class EnvSchema {
   @Max(600_000)
   SHUTDOWN_TIMEOUT_MS = 25_000;
 
+  /**
+   * How long a worker's claim on a job lasts without renewal (renewed at half of it): after a worker dies,
+   * its jobs go to another worker within one to two of these.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1000)
+  @Max(600_000)
+  JOB_LOCK_MS = 30_000;
+
   @Type(() => Number)
   @IsInt()
   @Min(1024)
   @Max(100 * 1024 * 1024)
   MAX_BODY_BYTES = 10 * 1024 * 1024;
+
+  /** Basic-auth user of the operators' dashboard (monitor role); required in production. */
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  DASHBOARD_USER?: string;
+
+  @ValidateIf((env: EnvSchema) => env.DASHBOARD_USER !== undefined)
+  @Matches(/^[^]{8,}$/, { message: 'is required when DASHBOARD_USER is set, at least 8 characters' })
+  DASHBOARD_PASSWORD?: string;
+
+  /** Whether `/metrics` asks for a token with the read scope (false: open, for a scraper inside the cluster). */
+  @Transform(toBoolean)
+  @IsBoolean({ message: 'must be true or false' })
+  METRICS_AUTH = true;
 }

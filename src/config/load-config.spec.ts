@@ -34,7 +34,13 @@ const base = (extra: Env = {}): Env => ({
   ...extra,
 });
 const production = (extra: Env = {}): Env =>
-  base({ ENVIRONMENT: 'production', EMAIL_FROM: 'noreply@example.com', ...extra });
+  base({
+    ENVIRONMENT: 'production',
+    EMAIL_FROM: 'noreply@example.com',
+    DASHBOARD_USER: 'ops',
+    DASHBOARD_PASSWORD: 'dashboard-pass',
+    ...extra,
+  });
 
 function configError(env: Env, roles: ReadonlySet<Role> = ALL_ROLES): ConfigError {
   try {
@@ -68,6 +74,7 @@ describe('loadConfig defaults', () => {
         maxScheduleDays: 30,
         retentionDays: 7,
         idempotencyTtlHours: 24,
+        auditRetentionDays: 30,
       },
       providers: {
         primary: 'smtp',
@@ -77,8 +84,10 @@ describe('loadConfig defaults', () => {
         circuit: { failureThreshold: 5, cooldownMs: 30_000 },
       },
       smtp: { host: 'localhost', port: 587, secure: false, poolSize: 5 },
-      delivery: { concurrency: 3, maxAttempts: 3, retryBackoffMs: 2000 },
+      delivery: { concurrency: 3, maxAttempts: 3, retryBackoffMs: 2000, jobLockMs: 30_000 },
       templates: { dir: resolve('templates') },
+      dashboard: {},
+      metrics: { requireAuth: true },
       shutdownTimeoutMs: 25_000,
     });
   });
@@ -106,7 +115,12 @@ describe('loadConfig defaults', () => {
     expect(config.http.port).toBe(8080);
     expect(config.redis).toEqual({ url: 'rediss://cache.internal:6380/2', keyPrefix: '{mail}' });
     expect(config.smtp).toEqual({ host: 'smtp.example.com', port: 465, secure: true, poolSize: 10 });
-    expect(config.delivery).toEqual({ concurrency: 8, maxAttempts: 5, retryBackoffMs: 500 });
+    expect(config.delivery).toEqual({
+      concurrency: 8,
+      maxAttempts: 5,
+      retryBackoffMs: 500,
+      jobLockMs: 30_000,
+    });
     expect(config.email.maxScheduleDays).toBe(7);
     expect(config.templates.dir).toBe('/srv/templates');
     expect(config.shutdownTimeoutMs).toBe(1000);
@@ -375,6 +389,32 @@ describe('loadConfig service tokens', () => {
   it('accepts the example token in development', () => {
     const config = loadConfig(base({ SERVICE_TOKEN_EXAMPLE_PRIMARY: EXAMPLE_TOKEN }), ALL_ROLES);
     expect(config.auth.services.map((s) => s.service)).toEqual(['billing-api', 'example']);
+  });
+});
+
+describe('loadConfig dashboard and metrics', () => {
+  it('keeps the dashboard credentials and treats the password as a secret', () => {
+    const config = loadConfig(base({ DASHBOARD_USER: 'ops', DASHBOARD_PASSWORD: 'a-long-pass' }), ALL_ROLES);
+    expect(config.dashboard.credentials).toEqual({ user: 'ops', password: 'a-long-pass' });
+    expect(config.logging.secrets).toContain('a-long-pass');
+  });
+
+  it('refuses a dashboard user without a password, and a short password', () => {
+    const problem = 'DASHBOARD_PASSWORD: is required when DASHBOARD_USER is set, at least 8 characters';
+    expect(problemsOf(base({ DASHBOARD_USER: 'ops' }))).toEqual([problem]);
+    expect(problemsOf(base({ DASHBOARD_USER: 'ops', DASHBOARD_PASSWORD: 'short' }))).toEqual([problem]);
+  });
+
+  it('refuses a production monitor without dashboard credentials, but not a production api alone', () => {
+    const env = production({ DASHBOARD_USER: undefined, DASHBOARD_PASSWORD: undefined });
+    expect(problemsOf(env)).toEqual([
+      'DASHBOARD_USER, DASHBOARD_PASSWORD: are required in production (the dashboard can retry mail)',
+    ]);
+    expect(loadConfig(env, new Set<Role>(['api'])).dashboard).toEqual({});
+  });
+
+  it('reads METRICS_AUTH', () => {
+    expect(loadConfig(base({ METRICS_AUTH: 'false' }), ALL_ROLES).metrics.requireAuth).toBe(false);
   });
 });
 

@@ -133,6 +133,12 @@ export function loadConfig(rawEnv: Env, roles: ReadonlySet<Role>): AppConfig {
 
   const providers = readProviderSettings(env, resolvedEnv, errors);
 
+  if (isProduction && roles.has('monitor') && !env.DASHBOARD_USER) {
+    errors.push(
+      'DASHBOARD_USER, DASHBOARD_PASSWORD: are required in production (the dashboard can retry mail)',
+    );
+  }
+
   if (errors.length > 0) throw new ConfigError(errors);
 
   const secrets = [
@@ -141,6 +147,7 @@ export function loadConfig(rawEnv: Env, roles: ReadonlySet<Role>): AppConfig {
     env.SENDGRID_API_KEY,
     env.MAILGUN_API_KEY,
     env.AWS_SECRET_ACCESS_KEY,
+    env.DASHBOARD_PASSWORD,
   ].filter((s): s is string => !!s);
   const config: AppConfig = {
     environment: env.ENVIRONMENT,
@@ -164,6 +171,7 @@ export function loadConfig(rawEnv: Env, roles: ReadonlySet<Role>): AppConfig {
       maxScheduleDays: env.MAX_SCHEDULE_DAYS,
       retentionDays: env.EMAIL_RETENTION_DAYS,
       idempotencyTtlHours: env.IDEMPOTENCY_TTL_HOURS,
+      auditRetentionDays: env.AUDIT_RETENTION_DAYS,
     },
     providers,
     smtp: {
@@ -177,8 +185,14 @@ export function loadConfig(rawEnv: Env, roles: ReadonlySet<Role>): AppConfig {
       concurrency: env.WORKER_CONCURRENCY,
       maxAttempts: env.MAX_ATTEMPTS,
       retryBackoffMs: env.RETRY_BACKOFF_MS,
+      jobLockMs: env.JOB_LOCK_MS,
     },
     templates: { dir: resolve(env.TEMPLATES_DIR) },
+    dashboard:
+      env.DASHBOARD_USER && env.DASHBOARD_PASSWORD
+        ? { credentials: { user: env.DASHBOARD_USER, password: env.DASHBOARD_PASSWORD } }
+        : {},
+    metrics: { requireAuth: env.METRICS_AUTH },
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
   };
   return deepFreeze(config);

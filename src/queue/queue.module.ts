@@ -6,9 +6,6 @@ import { retryDelayMs, RETRY_DELAY_CAP_MS } from '../delivery/backoff';
 import { BACKOFF_STRATEGY, EmailQueue } from './email-queue';
 import { EMAIL_QUEUES, PRIORITIES } from './queue-names';
 
-/** How long a worker's claim on a job lasts without renewal; a crashed worker's jobs return after it. */
-export const JOB_LOCK_MS = 30_000;
-
 @Module({
   imports: [
     BullModule.forRootAsync({
@@ -17,8 +14,9 @@ export const JOB_LOCK_MS = 30_000;
         prefix: config.redis.keyPrefix,
         createClient: (type) => redis.forBull(type),
         settings: {
-          lockDuration: JOB_LOCK_MS,
-          stalledInterval: JOB_LOCK_MS,
+          // A worker's claim on a job (renewed at half of it); a crashed worker's jobs return after it.
+          lockDuration: config.delivery.jobLockMs,
+          stalledInterval: config.delivery.jobLockMs,
           // A job whose worker died is put back, not failed: crashes must not lose email (at-least-once).
           maxStalledCount: 10,
           backoffStrategies: {
