@@ -128,6 +128,39 @@ describe('logging', () => {
         latencyMs: expect.any(Number),
       });
   });
+
+  it("shows at debug where each email's time went, in the API and in the worker", () => {
+    const accept = app.logs().filter((line) => line.msg === 'accept timing');
+    expect(accept).toHaveLength(2);
+    expect(accept[0]).toMatchObject({
+      context: 'emails',
+      level: 'debug',
+      emailId: expect.any(String),
+      steps: { prepare: expect.any(Number), store: expect.any(Number) },
+      totalMs: expect.any(Number),
+    });
+    expect(accept[1]!.steps).toMatchObject({ render: expect.any(Number) });
+    const delivery = app.logs().filter((line) => line.msg === 'delivery timing');
+    expect(delivery).toHaveLength(2);
+    for (const line of delivery) {
+      expect(line).toMatchObject({
+        context: 'delivery',
+        level: 'debug',
+        emailId: expect.any(String),
+        outcome: 'sent',
+        provider: 'smtp',
+        steps: {
+          claim: expect.any(Number),
+          prepare: expect.any(Number),
+          send: expect.any(Number),
+          record: expect.any(Number),
+        },
+      });
+      const steps = line.steps as Record<string, number>;
+      const total = Object.values(steps).reduce((sum, ms) => sum + ms, 0);
+      expect(Number(line.totalMs)).toBeGreaterThanOrEqual(total - 0.05);
+    }
+  });
 });
 
 describe('per-logger levels', () => {

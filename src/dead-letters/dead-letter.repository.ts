@@ -42,11 +42,11 @@ end
 redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('HSET', KEYS[1], 'status', 'queued', 'attempts', 0)
 redis.call('HDEL', KEYS[1], 'deadAt', 'reservedProvider', 'reservedUntil')
-return redis.call('HGET', KEYS[1], 'priority')
+return redis.call('HMGET', KEYS[1], 'priority', 'service')
 `;
 
 interface RevivingRedis extends Redis {
-  freefaceReviveDead(emailKey: string, deadLettersKey: string, id: string): Promise<string | null>;
+  freefaceReviveDead(emailKey: string, deadLettersKey: string, id: string): Promise<[string, string] | null>;
 }
 
 /** The dead-letter list: ids in a sorted set by time of death, the details in each email's record. */
@@ -107,11 +107,10 @@ export class DeadLetterRepository {
     return found;
   }
 
-  /** Moves a dead email back to `queued`; returns its priority, or undefined when it was not dead. */
-  async revive(id: string): Promise<string | undefined> {
-    return (
-      (await this.redis.freefaceReviveDead(this.keys.email(id), this.keys.deadLetters(), id)) ?? undefined
-    );
+  /** Moves a dead email back to `queued`; returns its priority and service, or undefined when it was not dead. */
+  async revive(id: string): Promise<{ priority: string; service: string } | undefined> {
+    const revived = await this.redis.freefaceReviveDead(this.keys.email(id), this.keys.deadLetters(), id);
+    return revived ? { priority: revived[0], service: revived[1] } : undefined;
   }
 
   /** Takes an email off the list (its record stays, `dead`). Returns whether it was there. */

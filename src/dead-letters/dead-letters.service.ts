@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { decodeCursor, encodeCursor } from '../common/cursor';
 import { notFound } from '../common/problem-error';
+import { EmailEvents } from '../events/email-events';
 import { AppLogger } from '../logging/app-logger';
 import { EmailQueue } from '../queue/email-queue';
 import type { Priority } from '../queue/queue-names';
@@ -18,6 +19,7 @@ export class DeadLettersService {
     private readonly deadLetters: DeadLetterRepository,
     private readonly queue: EmailQueue,
     private readonly config: AppConfig,
+    private readonly events: EmailEvents,
     private readonly logger: AppLogger,
   ) {
     this.logger.setContext('dead-letters');
@@ -35,11 +37,23 @@ export class DeadLettersService {
   }
 
   async retry(id: string): Promise<RetriedDto> {
-    const priority = await this.deadLetters.revive(id);
-    if (!priority) throw notFound(`Dead letter ${id}`);
-    await this.queue.requeue(id, priority as Priority, this.config.delivery.maxAttempts);
+    if (!(await this.requeue(id))) throw notFound(`Dead letter ${id}`);
     this.logger.info({ emailId: id }, 'dead letter retried');
     return { id, status: 'queued' };
+  }
+
+  /** Puts one dead email back in its queue with fresh attempts; false when it was not dead. */
+  private async requeue(id: string): Promise<boolean> {
+    const revived = await this.deadLetters.revive(id);
+    if (!revived) return false;
+    await this.queue.requeue(id, revived.priority as Priority, this.config.delivery.maxAttempts);
+    this.events.emit({
+      event: 'retried_from_dead_letter',
+      emailId: id,
+      service: revived.service,
+      priority: revived.priority,
+    });
+    return true;
   }
 
   /** Retries every dead letter (or those of one provider), in batches so a long list never blocks Redis. */
@@ -48,12 +62,7 @@ export class DeadLettersService {
     for (;;) {
       const batch = await this.deadLetters.page(RETRY_BATCH, undefined, provider);
       if (batch.length === 0) break;
-      for (const letter of batch) {
-        const priority = await this.deadLetters.revive(letter.id);
-        if (!priority) continue;
-        await this.queue.requeue(letter.id, priority as Priority, this.config.delivery.maxAttempts);
-        ids.push(letter.id);
-      }
+      for (const letter of batch) if (await this.requeue(letter.id)) ids.push(letter.id);
       if (batch.length < RETRY_BATCH) break;
     }
     this.logger.info({ retried: ids.length, provider }, 'dead letters retried');

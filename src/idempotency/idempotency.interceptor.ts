@@ -11,6 +11,7 @@ import type { FastifyReply } from 'fastify';
 import { catchError, from, mergeMap, type Observable, of, throwError } from 'rxjs';
 import type { AuthenticatedRequest } from '../auth/caller';
 import { ProblemError } from '../common/problem-error';
+import { EmailEvents } from '../events/email-events';
 import { IdempotencyStore, type StoredResponse } from './idempotency.store';
 import { hashIdempotencyKey, isValidIdempotencyKey, requestFingerprint } from './request-fingerprint';
 
@@ -27,7 +28,17 @@ export class IdempotencyInterceptor implements NestInterceptor {
   constructor(
     private readonly store: IdempotencyStore,
     private readonly reflector: Reflector,
+    private readonly events: EmailEvents,
   ) {}
+
+  /** A replay is an audit event of each email the first response made. */
+  private announceReplay(service: string, requestId: string, body: unknown): void {
+    const answer = (body ?? {}) as { id?: unknown; ids?: unknown };
+    const ids = Array.isArray(answer.ids) ? answer.ids : typeof answer.id === 'string' ? [answer.id] : [];
+    for (const emailId of ids) {
+      if (typeof emailId === 'string') this.events.emit({ event: 'replayed', emailId, service, requestId });
+    }
+  }
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const http = context.switchToHttp();
@@ -54,6 +65,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
       mergeMap((reservation) => {
         switch (reservation.kind) {
           case 'replay':
+            this.announceReplay(service, request.id, reservation.response.body);
             return of(replay(reply, reservation.response));
           case 'mismatch':
             return throwError(

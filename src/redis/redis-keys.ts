@@ -34,6 +34,31 @@ export class RedisKeys {
     return `${this.prefix}:idempotency:${service}:${keyHash}`;
   }
 
+  /** One email's audit events, oldest first (a list of JSON entries that expires with the retention). */
+  auditOfEmail(id: string): string {
+    return `${this.prefix}:audit:email:${id}`;
+  }
+
+  /** The audit stream of one service, or of all when no service is given (trimmed to the retention). */
+  auditStream(service?: string): string {
+    return service ? `${this.prefix}:audit:service:${service}` : `${this.prefix}:audit:all`;
+  }
+
+  /** Per-service counters of calls and emails, summed over every replica. */
+  serviceMetrics(service: string): string {
+    return `${this.prefix}:service-metrics:${service}`;
+  }
+
+  /** The set of services that have counters. */
+  serviceMetricsIndex(): string {
+    return `${this.prefix}:service-metrics`;
+  }
+
+  /** Emails sent and failed in one minute (for the dashboard's chart); expires after two hours. */
+  minuteStats(minute: number): string {
+    return `${this.prefix}:minute:${minute}`;
+  }
+
   /** Sorted set of scheduled email ids, scored by when they are due. */
   scheduled(): string {
     return `${this.prefix}:scheduled`;

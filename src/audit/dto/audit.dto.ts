@@ -1,0 +1,72 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { AUDIT_EVENTS, type AuditEventName } from '../../events/email-events';
+import { IsSendAt } from '../../emails/dto/send-email.dto';
+
+export class AuditEntryDto {
+  @ApiProperty({ example: '2026-11-26T10:00:00.120Z' })
+  at!: string;
+
+  @ApiProperty({ enum: AUDIT_EVENTS, example: 'sent' })
+  event!: AuditEventName;
+
+  @ApiProperty({ example: 'billing-api' })
+  service!: string;
+
+  @ApiProperty({ example: '019b7a52-6c1e-7d3a-9f2b-8e4c1a2b3c4d' })
+  emailId!: string;
+
+  @ApiProperty({ type: String, nullable: true, example: '7b1f9f0e-3c1a-4c1e-9a57-3f1f3e0b8a11' })
+  requestId!: string | null;
+
+  @ApiProperty({ example: { provider: 'smtp', attempt: 1, providerMessageId: '<019b…@example.com>' } })
+  detail!: Record<string, unknown>;
+}
+
+export class AuditPageDto {
+  @ApiProperty({ type: [AuditEntryDto] })
+  items!: AuditEntryDto[];
+
+  @ApiProperty({ type: String, nullable: true, example: null })
+  nextCursor!: string | null;
+}
+
+export class AuditQueryDto {
+  @ApiPropertyOptional({
+    description: 'A service (admin: any; others: their own only)',
+    example: 'billing-api',
+  })
+  @IsOptional()
+  @Matches(/^[a-z0-9][a-z0-9-]*$/, { message: 'must be a service name' })
+  service?: string;
+
+  @ApiPropertyOptional({ enum: AUDIT_EVENTS })
+  @IsOptional()
+  @IsIn(AUDIT_EVENTS, { message: `must be one of ${AUDIT_EVENTS.join(', ')}` })
+  event?: AuditEventName;
+
+  @ApiPropertyOptional({ example: '2026-11-26T00:00:00Z', description: 'Events at or after this time' })
+  @IsOptional()
+  @IsSendAt()
+  from?: string;
+
+  @ApiPropertyOptional({ example: '2026-11-27T00:00:00Z', description: 'Events at or before this time' })
+  @IsOptional()
+  @IsSendAt()
+  to?: string;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 200, default: 50 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number' })
+  @Min(1)
+  @Max(200)
+  limit?: number;
+
+  @ApiPropertyOptional({ description: 'nextCursor of the previous page' })
+  @IsOptional()
+  @IsString()
+  @Matches(/^\d+-\d+$/, { message: 'must be a nextCursor from a previous page' })
+  cursor?: string;
+}
