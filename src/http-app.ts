@@ -1,9 +1,15 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module';
+import { clientErrorHandler, frameworkErrors } from './common/http-framework-errors';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from './common/json-depth';
+import { sendProblem } from './common/problem-details.filter';
+import { ProblemError } from './common/problem-error';
 import { requestIdFor } from './common/request-id';
 import type { AppConfig } from './config/app-config';
 import { nestLogger } from './logging/nest-logger';
+import { observeHttpRequests } from './metrics/prometheus/http-metrics';
+import { PrometheusMetrics } from './metrics/prometheus/prometheus-metrics';
 import { setupSwagger } from './swagger';
 
 /**
@@ -16,6 +22,8 @@ export async function createHttpApp(config: AppConfig, version: string): Promise
     bodyLimit: config.http.maxBodyBytes,
     genReqId: requestIdFor,
     logger: false,
+    frameworkErrors,
+    clientErrorHandler,
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoles(config), adapter, {
     bufferLogs: true,
@@ -28,6 +36,15 @@ export async function createHttpApp(config: AppConfig, version: string): Promise
   fastify.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
   });
+  // Validation walks the body recursively: a body nested thousands deep would exhaust the stack (a 500).
+  fastify.addHook('preValidation', async (request, reply) => {
+    if (request.body !== undefined && nestsDeeperThan(request.body, MAX_JSON_DEPTH)) {
+      const detail = `The JSON body nests deeper than ${MAX_JSON_DEPTH} levels.`;
+      sendProblem(reply, new ProblemError(400, 'bad-request', detail), request.id);
+      return reply;
+    }
+  });
+  observeHttpRequests(fastify, app.get(PrometheusMetrics));
   app.useLogger(await nestLogger(app));
   await app.init();
   setupSwagger(app, version);

@@ -33,6 +33,8 @@ describe('API documentation and templates', () => {
   it('documents every endpoint with its errors and the bearer scheme at /docs-json', async () => {
     const document = (await (await fetch(`${api.baseUrl}/docs-json`)).json()) as OpenApiDocument;
     expect(Object.keys(document.paths).sort()).toEqual([
+      '/api/v1/audit',
+      '/api/v1/audit/{emailId}',
       '/api/v1/dead-letters',
       '/api/v1/dead-letters/retry',
       '/api/v1/dead-letters/{id}',
@@ -44,11 +46,13 @@ describe('API documentation and templates', () => {
       '/api/v1/groups',
       '/api/v1/groups/{name}',
       '/api/v1/queues',
+      '/api/v1/service-metrics',
       '/api/v1/templates',
       '/api/v1/templates/{name}',
       '/api/v1/templates/{name}/preview',
       '/health',
       '/health/ready',
+      '/metrics',
     ]);
     expect(document.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
     const send = document.paths['/api/v1/emails']!.post!;

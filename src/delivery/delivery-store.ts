@@ -4,6 +4,7 @@ import { AppConfig } from '../config/app-config';
 import type { ProviderName } from '../config/env.schema';
 import { CLAIMABLE_STATUSES, type EmailStatus } from '../emails/email-status';
 import type { OutboundMessage } from '../providers/outbound-email';
+import type { Priority } from '../queue/queue-names';
 import { RedisConnections } from '../redis/redis-connections';
 import { RedisKeys } from '../redis/redis-keys';
 
@@ -118,8 +119,8 @@ end
 if status == 'scheduled' then redis.call('ZREM', KEYS[2], string.match(email, '[^:]+$')) end
 local attempt = redis.call('HINCRBY', email, 'attempts', 1)
 redis.call('HSET', email, 'status', 'sending', 'provider', provider, 'attemptAt', now)
-local m = redis.call('HMGET', email, 'maxAttempts', 'service', 'requestId', 'message')
-return {'claimed', status, attempt, m[1], m[2], m[3], provider, m[4]}
+local m = redis.call('HMGET', email, 'maxAttempts', 'service', 'requestId', 'message', 'priority')
+return {'claimed', status, attempt, m[1], m[2], m[3], provider, m[4], m[5]}
 `;
 
 /**
@@ -146,7 +147,7 @@ type ClaimReply =
   | null
   | ['final', string]
   | ['wait', number, 'circuit' | 'rate', string?]
-  | ['claimed', EmailStatus, number, string, string, string | null, ProviderName, string | null];
+  | ['claimed', EmailStatus, number, string, string, string | null, ProviderName, string | null, Priority];
 
 interface ScriptedRedis extends Redis {
   freefaceClaimForDelivery(...keysAndArgs: (string | number)[]): Promise<ClaimReply>;
@@ -166,6 +167,7 @@ export type DeliveryClaim =
       service: string;
       requestId?: string;
       provider: ProviderName;
+      priority: Priority;
       message: OutboundMessage;
     };
 
@@ -225,7 +227,8 @@ export class DeliveryStore {
           ...(reply[3] ? { provider: reply[3] as ProviderName } : {}),
         };
       case 'claimed': {
-        const [, previousStatus, attempt, maxAttempts, service, requestId, provider, message] = reply;
+        const [, previousStatus, attempt, maxAttempts, service, requestId, provider, message, priority] =
+          reply;
         return {
           kind: 'claimed',
           previousStatus,
@@ -234,6 +237,7 @@ export class DeliveryStore {
           service,
           ...(requestId ? { requestId } : {}),
           provider,
+          priority,
           message: JSON.parse(message ?? '{}') as OutboundMessage,
         };
       }

@@ -1,8 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { performance } from 'node:perf_hooks';
 import { AppConfig } from '../config/app-config';
+import { EmailEvents } from '../events/email-events';
 import { AppLogger } from '../logging/app-logger';
 import { createLineScrubber } from '../logging/redaction';
+import { StepTimer } from '../logging/step-timer';
 import {
   isDeliveryError,
   PermanentDeliveryError,
@@ -13,14 +15,14 @@ import type { OutboundEmail, OutboundMessage } from '../providers/outbound-email
 import { ProviderRegistry } from '../providers/provider-registry';
 import { htmlToText } from '../templates/html-to-text';
 import { TemplateRegistry, type RenderedTemplate } from '../templates/template-registry';
-import { DeliveryStore } from './delivery-store';
+import { DeliveryStore, type DeliveryClaim } from './delivery-store';
 
 export type DeliveryOutcome =
   | { kind: 'sent'; provider: string }
   | { kind: 'skipped'; reason: string }
   | { kind: 'retry'; reason: string }
   | { kind: 'dead'; reason: string }
-  | { kind: 'wait'; untilMs: number };
+  | Extract<DeliveryClaim, { kind: 'wait' }>;
 
 /**
  * Delivers one email: takes it (atomically: a cancelled or already-sent email is left alone, the provider is
@@ -38,6 +40,7 @@ export class DeliveryService {
     private readonly providers: ProviderRegistry,
     private readonly logger: AppLogger,
     private readonly templates: TemplateRegistry,
+    private readonly events: EmailEvents,
     config: AppConfig,
   ) {
     this.logger.setContext('delivery');
@@ -73,7 +76,10 @@ export class DeliveryService {
 
   /** Runs inside the job's logging context (see DeliveryWorker), which carries `emailId` on every line. */
   async deliver(emailId: string): Promise<DeliveryOutcome> {
+    // LOG_LEVELS=delivery=debug: one "delivery timing" line per attempt shows where its time went.
+    const timer = StepTimer.start(this.logger);
     const claim = await this.store.claim(emailId);
+    timer.lap('claim');
     switch (claim.kind) {
       case 'missing':
         this.logger.warn('job has no email record (expired or removed); dropping it');
@@ -86,7 +92,7 @@ export class DeliveryService {
           { reason: claim.reason, provider: claim.provider, untilMs: claim.untilMs },
           'email waits',
         );
-        return { kind: 'wait', untilMs: claim.untilMs };
+        return claim;
     }
 
     this.logger.assign({
@@ -98,6 +104,18 @@ export class DeliveryService {
       this.logger.warn({ attempt: claim.attempt }, 'resuming an interrupted delivery (possible duplicate)');
     }
     const provider = this.providers.get(claim.provider);
+    const base = {
+      emailId,
+      service: claim.service,
+      requestId: claim.requestId,
+      provider: claim.provider,
+      priority: claim.priority,
+    };
+    this.events.emit({
+      ...base,
+      event: 'attempt',
+      detail: { attempt: claim.attempt, provider: claim.provider },
+    });
     const started = performance.now();
     try {
       if (!provider)
@@ -105,14 +123,27 @@ export class DeliveryService {
           claim.provider,
           `provider ${claim.provider} is not configured on this worker`,
         );
-      const { providerMessageId } = await provider.send(
-        this.readyToSend(emailId, claim.message, claim.provider),
-      );
+      const email = this.readyToSend(emailId, claim.message, claim.provider);
+      timer.lap('prepare');
+      const sendStarted = performance.now();
+      const { providerMessageId } = await provider.send(email);
+      // The provider's own time, without our preparation and bookkeeping: what the latency histogram shows.
+      const latencyMs = Math.round(performance.now() - sendStarted);
+      timer.lap('send');
       await this.store.markSent(emailId, { provider: claim.provider, providerMessageId, sentAt: Date.now() });
-      const latencyMs = Math.round(performance.now() - started);
+      timer.lap('record');
+      timer.done('delivery timing', { outcome: 'sent', provider: claim.provider, attempt: claim.attempt });
+      this.events.emit({
+        ...base,
+        event: 'sent',
+        latencyMs,
+        detail: { provider: claim.provider, attempt: claim.attempt, providerMessageId, latencyMs },
+      });
       this.logger.info({ provider: claim.provider, attempt: claim.attempt, latencyMs }, 'email sent');
       return { kind: 'sent', provider: claim.provider };
     } catch (error) {
+      const latencyMs = Math.round(performance.now() - started);
+      timer.lap('send');
       const failure = asDeliveryError(error, claim.provider);
       const reason = this.redact(failure.message);
       const isLast = failure.permanent || claim.attempt >= claim.maxAttempts;
@@ -124,12 +155,20 @@ export class DeliveryService {
         at: Date.now(),
         permanent: failure.permanent,
       });
+      timer.lap('record');
+      timer.done('delivery timing', { outcome: status, provider: claim.provider, attempt: claim.attempt });
       const fields = {
         provider: claim.provider,
         attempt: claim.attempt,
         permanent: failure.permanent,
         reason,
       };
+      this.events.emit({
+        ...base,
+        event: 'failed',
+        latencyMs,
+        detail: fields,
+      });
       if (!failure.permanent) {
         const openUntil = await this.store.recordProviderFailure(claim.provider);
         if (openUntil > 0)
@@ -139,9 +178,15 @@ export class DeliveryService {
           );
       }
       if (isLast) {
+        this.events.emit({ ...base, event: 'dead_lettered', detail: { ...fields, attempts: claim.attempt } });
         this.logger.error(fields, 'email dead: no more attempts');
         return { kind: 'dead', reason };
       }
+      this.events.emit({
+        ...base,
+        event: 'retry_scheduled',
+        detail: { attempt: claim.attempt, nextAttempt: claim.attempt + 1, reason },
+      });
       this.logger.warn(fields, 'delivery attempt failed; will retry');
       return { kind: 'retry', reason };
     }

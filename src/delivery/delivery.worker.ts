@@ -2,6 +2,7 @@ import { Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap
 import type { Job } from 'bull';
 import { AppConfig } from '../config/app-config';
 import { AppLogger } from '../logging/app-logger';
+import { PrometheusMetrics } from '../metrics/prometheus/prometheus-metrics';
 import { ProviderRegistry } from '../providers/provider-registry';
 import { EmailQueue } from '../queue/email-queue';
 import { DeliveryService } from './delivery.service';
@@ -21,6 +22,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, BeforeApplication
     private readonly providers: ProviderRegistry,
     private readonly config: AppConfig,
     private readonly logger: AppLogger,
+    private readonly metrics: PrometheusMetrics,
   ) {
     this.logger.setContext('delivery');
     this.dispatcher = new PriorityDispatcher(
@@ -85,6 +87,8 @@ export class DeliveryWorker implements OnApplicationBootstrap, BeforeApplication
           case 'retry':
             return { kind: 'retry', reason: outcome.reason };
           case 'wait':
+            if (outcome.reason === 'rate' && outcome.provider)
+              this.metrics.recordRateLimitWait(outcome.provider);
             return { kind: 'wait', untilMs: outcome.untilMs };
           case 'skipped':
             return { kind: 'done', result: `skipped: ${outcome.reason}` };

@@ -1,4 +1,4 @@
-import { Module } from '@nestjs/common';
+import { type DynamicModule, Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { ProvidersModule } from '../providers/providers.module';
 import { QueueModule } from '../queue/queue.module';
@@ -13,8 +13,14 @@ import { ReadinessService } from './readiness.service';
   exports: [ReadinessService],
 })
 export class HealthModule {
-  /** With the HTTP routes, for a process that serves the API. */
-  static withRoutes() {
-    return { module: HealthModule, controllers: [HealthController] };
+  /**
+   * With the HTTP routes, for a process that serves the API. The routes import this one module, so a process
+   * whose dashboard imports HealthModule too keeps one ReadinessService and one ProbeServers.
+   */
+  static withRoutes(): DynamicModule {
+    return { module: HealthRoutesModule, imports: [HealthModule], controllers: [HealthController] };
   }
 }
+
+@Module({})
+class HealthRoutesModule {}

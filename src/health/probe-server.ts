@@ -5,12 +5,14 @@ import { ProblemError } from '../common/problem-error';
 import { sendProblem } from '../common/problem-details.filter';
 import { requestIdFor } from '../common/request-id';
 import { AppLogger } from '../logging/app-logger';
+import { MetricsEndpoint } from '../metrics/prometheus/metrics-endpoint';
 import { notReadyProblem } from './readiness-problem';
 import { ReadinessService } from './readiness.service';
 
 /**
- * `/health` and `/health/ready` on the ports of roles that have no API of their own: the worker's
- * WORKER_HEALTH_PORT and (until its dashboard arrives) the monitor's MONITOR_PORT. Kubernetes probes these.
+ * `/health`, `/health/ready` and `/metrics` on the port of the role that has no HTTP server of its own: the
+ * worker's WORKER_HEALTH_PORT (the monitor's MONITOR_PORT is the dashboard's, src/dashboard/). Kubernetes
+ * probes these; Prometheus scrapes each process's own `/metrics`.
  */
 @Injectable()
 export class ProbeServers implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -19,6 +21,7 @@ export class ProbeServers implements OnApplicationBootstrap, OnApplicationShutdo
   constructor(
     private readonly config: AppConfig,
     private readonly readiness: ReadinessService,
+    private readonly metricsEndpoint: MetricsEndpoint,
     private readonly logger: AppLogger,
   ) {
     this.logger.setContext('health');
@@ -27,7 +30,6 @@ export class ProbeServers implements OnApplicationBootstrap, OnApplicationShutdo
   async onApplicationBootstrap(): Promise<void> {
     const ports: [string, number][] = [];
     if (this.config.roles.has('worker')) ports.push(['worker', this.config.http.workerHealthPort]);
-    if (this.config.roles.has('monitor')) ports.push(['monitor', this.config.http.monitorPort]);
     for (const [role, port] of ports) {
       this.servers.push(await this.listen(port));
       this.logger.info({ role, port }, 'health probes listening');
@@ -51,10 +53,11 @@ export class ProbeServers implements OnApplicationBootstrap, OnApplicationShutdo
       sendProblem(reply, notReadyProblem(result), request.id);
       return reply;
     });
+    this.metricsEndpoint.serve(server);
     server.setNotFoundHandler((request, reply) =>
       sendProblem(
         reply,
-        new ProblemError(404, 'not-found', 'Only /health and /health/ready are served here.'),
+        new ProblemError(404, 'not-found', 'Only /health, /health/ready and /metrics are served here.'),
         request.id,
       ),
     );

@@ -1,0 +1,79 @@
+import { Registry } from 'prom-client';
+import { parsePrometheusText, sampleValue } from '../../../test/support/prometheus-text';
+import type { QueueFigures } from '../../queue/queue-figures.service';
+import { FiguresSnapshot, registerClusterGauges } from './cluster-gauges';
+
+const counts = (waiting: number) => ({ waiting, active: 1, delayed: 2, completed: 50, failed: 0 });
+const FIGURES: QueueFigures = {
+  queues: { high: counts(3), medium: counts(7), low: counts(0) },
+  scheduled: 4,
+  deadLetters: 2,
+  providers: {
+    smtp: {
+      inChain: true,
+      circuit: { state: 'open', consecutiveFailures: 0, openUntil: null, timesOpened: 1 },
+      rateLimit: { limit: '10/s', burst: 10, tokens: 7.5 },
+    },
+    ses: {
+      inChain: true,
+      circuit: { state: 'half-open', consecutiveFailures: 0, openUntil: null, timesOpened: 2 },
+      rateLimit: null,
+    },
+  },
+};
+
+function setUp(read: () => Promise<QueueFigures>, timeoutMs?: number) {
+  const registry = new Registry();
+  const errors: unknown[] = [];
+  registerClusterGauges(registry, new FiguresSnapshot(read, (e) => errors.push(e), timeoutMs));
+  return { scrape: async () => parsePrometheusText(await registry.metrics()), errors };
+}
+
+describe('cluster gauges', () => {
+  it('exports queue depth per priority and state, schedules, dead letters, circuits and tokens', async () => {
+    const metrics = await setUp(() => Promise.resolve(FIGURES)).scrape();
+    expect(sampleValue(metrics, 'freeface_queue_depth', { priority: 'medium', state: 'waiting' })).toBe(7);
+    expect(sampleValue(metrics, 'freeface_queue_depth', { priority: 'high', state: 'delayed' })).toBe(2);
+    expect(metrics.get('freeface_queue_depth')!.samples).toHaveLength(9);
+    expect(sampleValue(metrics, 'freeface_scheduled_emails')).toBe(4);
+    expect(sampleValue(metrics, 'freeface_dead_letters')).toBe(2);
+    expect(sampleValue(metrics, 'freeface_provider_circuit_state', { provider: 'smtp' })).toBe(2);
+    expect(sampleValue(metrics, 'freeface_provider_circuit_state', { provider: 'ses' })).toBe(1);
+    expect(sampleValue(metrics, 'freeface_rate_limit_tokens', { provider: 'smtp' })).toBe(7.5);
+    expect(sampleValue(metrics, 'freeface_rate_limit_tokens', { provider: 'ses' })).toBeUndefined();
+    expect(sampleValue(metrics, 'freeface_cluster_figures_up')).toBe(1);
+  });
+
+  it('reads the figures once per scrape, and afresh for the next one', async () => {
+    const read = jest.fn(() => Promise.resolve(FIGURES));
+    const { scrape } = setUp(read);
+    await scrape();
+    expect(read).toHaveBeenCalledTimes(1);
+    await scrape();
+    expect(read).toHaveBeenCalledTimes(2);
+  });
+
+  it('leaves the gauges out, rather than showing zeros, when Redis does not answer', async () => {
+    const { scrape, errors } = setUp(() => Promise.reject(new Error('Connection is closed.')));
+    const metrics = await scrape();
+    for (const name of ['freeface_queue_depth', 'freeface_scheduled_emails', 'freeface_dead_letters'])
+      expect(metrics.get(name)!.samples).toEqual([]);
+    expect(sampleValue(metrics, 'freeface_cluster_figures_up')).toBe(0);
+    expect(errors).toHaveLength(1);
+  });
+
+  it('gives up on a read that takes too long, so the scrape still answers', async () => {
+    const { scrape } = setUp(() => new Promise<QueueFigures>(() => undefined), 20);
+    const metrics = await scrape();
+    expect(sampleValue(metrics, 'freeface_cluster_figures_up')).toBe(0);
+    expect(metrics.get('freeface_dead_letters')!.samples).toEqual([]);
+  });
+
+  it('shows the figures again once Redis is back', async () => {
+    let fail = true;
+    const { scrape } = setUp(() => (fail ? Promise.reject(new Error('down')) : Promise.resolve(FIGURES)));
+    await scrape();
+    fail = false;
+    expect(sampleValue(await scrape(), 'freeface_dead_letters')).toBe(2);
+  });
+});

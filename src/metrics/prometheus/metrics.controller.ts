@@ -1,0 +1,46 @@
+import { Controller, Get, Injectable, Res } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { Public, RequireScope } from '../../auth/auth.decorators';
+import { PrometheusMetrics } from './prometheus-metrics';
+
+const EXAMPLE = `# HELP freeface_emails_sent_total Emails a provider accepted
+# TYPE freeface_emails_sent_total counter
+freeface_emails_sent_total{service="billing",provider="smtp",priority="medium"} 42
+`;
+
+/** `GET /metrics` on the API's port; the two controllers below differ only in who may call it. */
+@Injectable()
+abstract class MetricsRoute {
+  constructor(private readonly metrics: PrometheusMetrics) {}
+
+  @Get()
+  @ApiOperation({
+    summary: 'Prometheus metrics of this process (text exposition format)',
+    description:
+      'Emails accepted/sent/failed/dead-lettered by service, provider and priority, send latency, rate-limit ' +
+      'waits, HTTP latency by route, queue depths, circuits and process metrics. See docs/METRICS.md.',
+  })
+  @ApiProduces('text/plain')
+  @ApiOkResponse({
+    description: 'Prometheus text format 0.0.4',
+    content: { 'text/plain': { schema: { type: 'string', example: EXAMPLE } } },
+  })
+  async scrape(@Res({ passthrough: true }) reply: FastifyReply): Promise<string> {
+    const { contentType, body } = await this.metrics.exposition();
+    void reply.header('content-type', contentType).header('cache-control', 'no-store');
+    return body;
+  }
+}
+
+/** `/metrics` behind a service token with the `read` scope (the default). */
+@ApiTags('operations')
+@RequireScope('read')
+@Controller('metrics')
+export class MetricsController extends MetricsRoute {}
+
+/** `/metrics` open to any caller (METRICS_AUTH=false: a scraper inside the cluster network). */
+@ApiTags('operations')
+@Public()
+@Controller('metrics')
+export class OpenMetricsController extends MetricsRoute {}

@@ -1,0 +1,190 @@
+import { Injectable, type OnModuleInit, Optional } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { AuditWriter } from '../../audit/audit.writer';
+import { AppConfig } from '../../config/app-config';
+import { EmailEvents, type EmailEvent, type EmailEventListener } from '../../events/email-events';
+import { AppLogger } from '../../logging/app-logger';
+import { QueueFiguresService } from '../../queue/queue-figures.service';
+import { PRIORITIES } from '../../queue/queue-names';
+import { FiguresSnapshot, registerClusterGauges } from './cluster-gauges';
+import { methodLabel, priorityLabel, providerLabel, routeLabel, ServiceLabels } from './label-values';
+import { METRIC_NAMES } from './metric-names';
+
+/** Email APIs answer in tens of milliseconds to seconds; SMTP through a slow relay, or a timeout, takes longer. */
+export const SEND_DURATION_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30];
+/** The API answers in milliseconds; a large batch or group takes up to seconds. */
+export const HTTP_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+type EmailLabels = 'service' | 'provider' | 'priority';
+
+/** Whether a process exports the cluster-wide figures (queue depths, circuits): the api and the monitor do. */
+export const exportsClusterFigures = (config: AppConfig): boolean =>
+  config.roles.has('api') || config.roles.has('monitor');
+
+/**
+ * This process's Prometheus metrics, in a registry of our own (never prom-client's global one): Node's process
+ * metrics, email counters from the event bus, send and HTTP latency, rate-limit waits, audit write failures,
+ * and (api and monitor processes) the cluster-wide queue figures read from Redis at scrape time.
+ * Recording is a counter or histogram update in memory; nothing here does I/O outside a scrape.
+ */
+@Injectable()
+export class PrometheusMetrics implements EmailEventListener, OnModuleInit {
+  readonly registry = new Registry();
+  private readonly services: ServiceLabels;
+  private auditWriter?: AuditWriter;
+  private lastFiguresErrorLogAt = 0;
+
+  private readonly accepted: Counter<'service' | 'priority'>;
+  private readonly sent: Counter<EmailLabels>;
+  private readonly failed: Counter<EmailLabels>;
+  private readonly deadLettered: Counter<EmailLabels>;
+  private readonly sendDuration: Histogram<'provider' | 'outcome'>;
+  private readonly rateLimitWaits: Counter<'provider'>;
+  private readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>;
+
+  constructor(
+    config: AppConfig,
+    private readonly events: EmailEvents,
+    private readonly logger: AppLogger,
+    private readonly moduleRef: ModuleRef,
+    @Optional() queueFigures?: QueueFiguresService,
+  ) {
+    this.logger.setContext('metrics');
+    const registers = [this.registry];
+    const configured = config.auth.services.map((s) => s.service);
+    this.services = new ServiceLabels(configured);
+    collectDefaultMetrics({ register: this.registry });
+
+    this.accepted = new Counter({
+      name: METRIC_NAMES.emailsAccepted,
+      help: 'Emails accepted by the API (202), by calling service and priority',
+      labelNames: ['service', 'priority'],
+      registers,
+    });
+    const emailCounter = (name: string, help: string) =>
+      new Counter<EmailLabels>({ name, help, labelNames: ['service', 'provider', 'priority'], registers });
+    this.sent = emailCounter(METRIC_NAMES.emailsSent, 'Emails a provider accepted');
+    this.failed = emailCounter(
+      METRIC_NAMES.emailsFailed,
+      'Failed delivery attempts (retried or not; a permanent failure or the last attempt is also dead-lettered)',
+    );
+    this.deadLettered = emailCounter(
+      METRIC_NAMES.emailsDeadLettered,
+      'Emails that gave up (permanent failure or attempts exhausted) and joined the dead letters',
+    );
+    this.sendDuration = new Histogram({
+      name: METRIC_NAMES.sendDuration,
+      help: 'Time a provider took to take (or refuse) one email, in seconds',
+      labelNames: ['provider', 'outcome'],
+      buckets: SEND_DURATION_BUCKETS,
+      registers,
+    });
+    this.rateLimitWaits = new Counter({
+      name: METRIC_NAMES.rateLimitWaits,
+      help: "Times an email found no token in a provider's rate-limit bucket and was put back to wait",
+      labelNames: ['provider'],
+      registers,
+    });
+    this.httpDuration = new Histogram({
+      name: METRIC_NAMES.httpRequestDuration,
+      help: 'HTTP requests to the API by method, route pattern and status code, in seconds',
+      labelNames: ['method', 'route', 'status_code'],
+      buckets: HTTP_DURATION_BUCKETS,
+      registers,
+    });
+    // The audit writer counts its failures; the counter catches up with it at each scrape.
+    const auditFailures = () => this.auditWriter?.failedWrites ?? 0;
+    let auditFailuresCounted = 0;
+    new Counter({
+      name: METRIC_NAMES.auditWriteFailures,
+      help: 'Audit entries that could not be written (the sends they describe went on)',
+      registers,
+      collect() {
+        const total = auditFailures();
+        if (total > auditFailuresCounted) this.inc(total - auditFailuresCounted);
+        auditFailuresCounted = Math.max(total, auditFailuresCounted);
+      },
+    });
+
+    // Zero series for what this process will count, so that rate() sees the first increment.
+    if (config.roles.has('api')) {
+      for (const service of config.auth.enabled ? configured : ['anonymous'])
+        for (const priority of PRIORITIES) this.accepted.inc({ service, priority }, 0);
+    }
+    if (config.roles.has('worker')) {
+      for (const provider of config.providers.enabled) {
+        if (config.providers.rateLimits[provider]) this.rateLimitWaits.inc({ provider }, 0);
+      }
+    }
+    if (exportsClusterFigures(config) && queueFigures) {
+      const snapshot = new FiguresSnapshot(
+        () => queueFigures.figures(),
+        (error) => this.figuresUnavailable(error),
+      );
+      registerClusterGauges(this.registry, snapshot);
+    }
+  }
+
+  onModuleInit(): void {
+    this.events.subscribe(this);
+    try {
+      this.auditWriter = this.moduleRef.get(AuditWriter, { strict: false });
+    } catch {
+      // A process without the audit writer has no audit failures to count.
+    }
+  }
+
+  onEmailEvent(event: EmailEvent): void {
+    const service = this.services.label(event.service);
+    const priority = priorityLabel(event.priority);
+    switch (event.event) {
+      case 'accepted':
+        this.accepted.inc({ service, priority });
+        return;
+      case 'sent':
+        this.sent.inc({ service, provider: providerLabel(event.provider), priority });
+        this.observeSend(event, 'sent');
+        return;
+      case 'failed':
+        this.failed.inc({ service, provider: providerLabel(event.provider), priority });
+        this.observeSend(event, 'failed');
+        return;
+      case 'dead_lettered':
+        this.deadLettered.inc({ service, provider: providerLabel(event.provider), priority });
+        return;
+    }
+  }
+
+  /** An email found no token in `provider`'s bucket and waits for its turn (not an attempt). */
+  recordRateLimitWait(provider: string): void {
+    this.rateLimitWaits.inc({ provider: providerLabel(provider) });
+  }
+
+  /** One answered HTTP request; `route` is the pattern it matched (undefined: none). */
+  observeHttpRequest(method: string, route: string | undefined, statusCode: number, seconds: number): void {
+    this.httpDuration.observe(
+      { method: methodLabel(method), route: routeLabel(route), status_code: String(statusCode) },
+      seconds,
+    );
+  }
+
+  /** The exposition of every metric, in the Prometheus text format. */
+  async exposition(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+
+  private observeSend(event: EmailEvent, outcome: 'sent' | 'failed'): void {
+    if (event.latencyMs === undefined) return;
+    this.sendDuration.observe({ provider: providerLabel(event.provider), outcome }, event.latencyMs / 1000);
+  }
+
+  /** At most one line a minute: a Redis outage must not add a log line per scrape. */
+  private figuresUnavailable(error: unknown): void {
+    const now = Date.now();
+    if (now - this.lastFiguresErrorLogAt < 60_000) return;
+    this.lastFiguresErrorLogAt = now;
+    const reason = error instanceof Error ? error.message : String(error);
+    this.logger.warn({ reason }, 'cluster figures unavailable: queue gauges left out of this scrape');
+  }
+}
