@@ -1,17 +1,22 @@
 import { type DynamicModule, Module, ValidationPipe } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { ServiceTokenGuard } from './auth/service-token.guard';
-import { ServiceTokenVerifier } from './auth/service-token.verifier';
+import { AuthModule } from './auth/auth.module';
 import { ProblemDetailsFilter } from './common/problem-details.filter';
 import { ProblemError } from './common/problem-error';
 import { flattenValidationErrors } from './common/validation-errors';
 import { AppConfig } from './config/app-config';
+import { AuditModule } from './audit/audit.module';
+import { DashboardModule } from './dashboard/dashboard.module';
 import { DeadLettersModule } from './dead-letters/dead-letters.module';
+import { EventsModule } from './events/events.module';
 import { DeliveryModule } from './delivery/delivery.module';
 import { EmailsModule } from './emails/emails.module';
 import { HealthModule } from './health/health.module';
 import { IdempotencyModule } from './idempotency/idempotency.module';
 import { LoggingModule } from './logging/logging.module';
+import { PrometheusModule } from './metrics/prometheus/prometheus.module';
+import { ServiceMetricsModule } from './metrics/service-metrics.module';
 import { QueueFiguresModule } from './queue/queue-figures.module';
 import { RedisModule } from './redis/redis.module';
 import { TemplatesModule } from './templates/templates.module';
@@ -34,8 +39,9 @@ export const validationPipe = new ValidationPipe({
 @Module({})
 export class AppModule {
   /**
-   * The modules a process needs for its roles: configuration, logging, Redis, queues and health always;
-   * the REST API for `api`; job processing for `worker`. An api-only process never takes jobs.
+   * The modules a process needs for its roles: configuration, logging, Redis, queues, health and Prometheus
+   * metrics always; the REST API for `api`; job processing for `worker`; the dashboard (its own HTTP server on
+   * MONITOR_PORT) for `monitor`. An api-only process never takes jobs.
    */
   static forRoles(config: AppConfig): DynamicModule {
     const serveApi = config.roles.has('api');
@@ -50,15 +56,28 @@ export class AppModule {
         },
         LoggingModule,
         RedisModule,
+        EventsModule,
+        // The trail and the counters are written by every process that handles emails; read through the API.
+        serveApi ? AuditModule.withRoutes() : AuditModule,
+        serveApi ? ServiceMetricsModule.withRoutes() : ServiceMetricsModule,
+        PrometheusModule.forRoles(config),
         serveApi ? HealthModule.withRoutes() : HealthModule,
         ...(serveApi
-          ? [EmailsModule, TemplatesModule, DeadLettersModule, QueueFiguresModule, IdempotencyModule]
+          ? [
+              EmailsModule,
+              TemplatesModule,
+              DeadLettersModule.withRoutes(),
+              QueueFiguresModule.withRoutes(),
+              IdempotencyModule,
+            ]
           : []),
         ...(config.roles.has('worker') ? [DeliveryModule] : []),
+        ...(config.roles.has('monitor') ? [DashboardModule] : []),
+        // The API's guard checks tokens (so does /metrics on the other roles' ports, through PrometheusModule).
+        ...(serveApi ? [AuthModule] : []),
       ],
       providers: serveApi
         ? [
-            ServiceTokenVerifier,
             { provide: APP_GUARD, useClass: ServiceTokenGuard },
             { provide: APP_FILTER, useClass: ProblemDetailsFilter },
             { provide: APP_PIPE, useValue: validationPipe },

@@ -1,13 +1,23 @@
-import { Module } from '@nestjs/common';
+import { type DynamicModule, Module } from '@nestjs/common';
 import { QueueFiguresService } from './queue-figures.service';
 import { QueueModule } from './queue.module';
 import { QueuesController } from './queues.controller';
 
-/** `GET /api/v1/queues`, for processes that serve the API. */
+/** The queue figures (the API and the dashboard) and, with `withRoutes()`, `GET /api/v1/queues`. */
 @Module({
   imports: [QueueModule],
-  controllers: [QueuesController],
   providers: [QueueFiguresService],
   exports: [QueueFiguresService],
 })
-export class QueueFiguresModule {}
+export class QueueFiguresModule {
+  static withRoutes(): DynamicModule {
+    return {
+      module: QueueFiguresRoutesModule,
+      imports: [QueueFiguresModule],
+      controllers: [QueuesController],
+    };
+  }
+}
+
+@Module({})
+class QueueFiguresRoutesModule {}

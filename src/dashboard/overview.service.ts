@@ -1,0 +1,89 @@
+import { Injectable } from '@nestjs/common';
+import type { Caller } from '../auth/caller';
+import { isRedisConnectionError } from '../common/redis-unavailable.error';
+import { DeadLettersService } from '../dead-letters/dead-letters.service';
+import { AppLogger } from '../logging/app-logger';
+import { ServiceMetricsService } from '../metrics/service-metrics.service';
+import { QueueFiguresService } from '../queue/queue-figures.service';
+import { RedisConnections } from '../redis/redis-connections';
+import { RedisKeys } from '../redis/redis-keys';
+import { lastMinutes, toMinuteSeries, type MinuteSeries } from './minute-series';
+import { summarize, unavailableOverview, type Overview } from './overview';
+import { redisFigures, type RedisFigures } from './redis-info';
+
+/** The chart's window: one bar per minute over the last hour. */
+const CHART_MINUTES = 60;
+/** Dead letters listed on the page (the newest); the total is shown beside them. */
+const DEAD_LETTERS_SHOWN = 50;
+
+/** The dashboard reads every service's figures, as an admin token would. */
+const DASHBOARD_CALLER: Caller = { service: 'dashboard', scopes: new Set(['admin']), isAdmin: true };
+
+/** Gathers the overview from the same services the API uses; Redis being down is a state, not an error. */
+@Injectable()
+export class DashboardOverviewService {
+  constructor(
+    private readonly redis: RedisConnections,
+    private readonly keys: RedisKeys,
+    private readonly queueFigures: QueueFiguresService,
+    private readonly deadLetters: DeadLettersService,
+    private readonly serviceMetrics: ServiceMetricsService,
+    private readonly logger: AppLogger,
+  ) {
+    this.logger.setContext('dashboard');
+  }
+
+  async overview(now = Date.now()): Promise<Overview> {
+    const generatedAt = new Date(now).toISOString();
+    // Without a connection every read would fail at once; skip them.
+    if (!this.redis.isReady()) return unavailableOverview(generatedAt);
+    try {
+      const [queues, throughput, deadLetters, services, redis] = await Promise.all([
+        this.queueFigures.figures(),
+        this.throughput(now),
+        this.deadLetters.list({ limit: DEAD_LETTERS_SHOWN }),
+        this.serviceMetrics.figures(DASHBOARD_CALLER),
+        this.redisFigures(),
+      ]);
+      return {
+        generatedAt,
+        redisAvailable: true,
+        summary: summarize(queues, throughput),
+        queues,
+        throughput,
+        deadLetters: { items: deadLetters.items, total: queues.deadLetters },
+        services,
+        redis,
+      };
+    } catch (error) {
+      if (!isRedisConnectionError(error)) throw error;
+      this.logger.debug({ reason: (error as Error).message }, 'overview without redis');
+      return unavailableOverview(generatedAt);
+    }
+  }
+
+  /** Emails sent and failed per minute over the last hour: 60 small hashes read in one pipeline. */
+  private async throughput(now: number): Promise<MinuteSeries> {
+    const minutes = lastMinutes(now, CHART_MINUTES);
+    const pipeline = this.redis.client.pipeline();
+    minutes.forEach((minute) => pipeline.hmget(this.keys.minuteStats(minute), 'sent', 'failed'));
+    const results = (await pipeline.exec()) ?? [];
+    const values = results.map(([error, value]) => {
+      if (error) throw error;
+      return value as [string | null, string | null];
+    });
+    return toMinuteSeries(minutes, values);
+  }
+
+  /** INFO and DBSIZE; null when this Redis refuses them (some managed services rename or disable INFO). */
+  private async redisFigures(): Promise<RedisFigures | null> {
+    try {
+      const [info, dbSize] = await Promise.all([this.redis.client.info(), this.redis.client.dbsize()]);
+      return redisFigures(info, dbSize);
+    } catch (error) {
+      if (isRedisConnectionError(error)) throw error;
+      this.logger.debug({ reason: (error as Error).message }, 'redis INFO unavailable');
+      return null;
+    }
+  }
+}
