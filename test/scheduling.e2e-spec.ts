@@ -56,7 +56,8 @@ describe('scheduled emails and cancellation', () => {
   });
 
   it('keeps schedules through a crash and restart of every process', async () => {
-    const sendAt = inMs(4000);
+    // Far enough ahead that restarting both processes on a loaded CI machine ends before it is due.
+    const sendAt = inMs(9000);
     const id = (await billing.post('/api/v1/emails', email('survives', { sendAt }))).body.id as string;
     await Promise.all([api.stop('SIGKILL'), worker.stop('SIGKILL')]);
     [api, worker] = await Promise.all([
@@ -65,7 +66,7 @@ describe('scheduled emails and cancellation', () => {
     ]);
     billing = client(api.baseUrl, TOKENS.billing);
     expect((await statusOf(id)).status).toBe('scheduled');
-    await waitUntil(() => !!sink.find(id), 10_000, 'the scheduled email after the restart');
+    await waitUntil(() => !!sink.find(id), 15_000, 'the scheduled email after the restart');
     expect(sink.find(id)!.receivedAt).toBeGreaterThanOrEqual(Date.parse(sendAt));
   });
 

@@ -111,6 +111,11 @@ export class AppProcess {
     return { code, stdout, stderr };
   }
 
+  /** The process id, e.g. to read its memory from /proc. */
+  get pid(): number {
+    return this.child.pid!;
+  }
+
   get baseUrl(): string {
     return `http://127.0.0.1:${this.port}`;
   }

@@ -13,10 +13,14 @@ export class PrivateRedis {
   private process?: ChildProcess;
   private readonly dir = mkdtempSync(join(tmpdir(), 'freeface-redis-'));
 
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    private readonly persistence: { appendOnly: boolean },
+  ) {}
 
-  static async start(): Promise<PrivateRedis> {
-    const redis = new PrivateRedis(await freePort());
+  /** `appendOnly`: AOF with fsync every second, the production setting, so a restart keeps the data. */
+  static async start(options: { appendOnly?: boolean } = {}): Promise<PrivateRedis> {
+    const redis = new PrivateRedis(await freePort(), { appendOnly: options.appendOnly ?? false });
     await redis.resume();
     return redis;
   }
@@ -36,7 +40,9 @@ export class PrivateRedis {
         '--save',
         '',
         '--appendonly',
-        'no',
+        this.persistence.appendOnly ? 'yes' : 'no',
+        '--appendfsync',
+        'everysec',
         '--dir',
         this.dir,
       ],
@@ -45,11 +51,12 @@ export class PrivateRedis {
     await waitUntil(() => this.ping(), 10_000, `redis-server on port ${this.port}`);
   }
 
-  async pause(): Promise<void> {
+  /** Stops the server: SIGKILL by default (a crash), SIGTERM for a clean shutdown that flushes the AOF. */
+  async pause(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     const child = this.process;
     if (!child || child.exitCode !== null) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
+    child.kill(signal);
     await exited;
   }
 

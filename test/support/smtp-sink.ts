@@ -10,6 +10,12 @@ export interface ReceivedMail {
 }
 
 /** What the sink answers to one DATA: undefined accepts it. */
+/** The X-Email-Id header of a delivered message: the id FreeFace gave the email. */
+export function emailIdOf(message: ReceivedMail): string {
+  const id = message.parsed.headers.get('x-email-id');
+  return typeof id === 'string' ? id : '';
+}
+
 export type DataReply = { code: number; message: string } | undefined;
 
 /**
@@ -22,6 +28,8 @@ export class SmtpSink {
   reply: (dataCount: number) => DataReply = () => undefined;
   /** Milliseconds to wait before answering each DATA: a slow server, so sends are in flight. */
   delayMs = 0;
+  /** Messages being received or waiting for their answer right now. */
+  inFlight = 0;
   private dataCount = 0;
 
   private constructor(
@@ -47,7 +55,11 @@ export class SmtpSink {
         else callback(Object.assign(new Error('Invalid credentials'), { responseCode: 535 }));
       },
       onData(stream: SMTPServerDataStream, session: SMTPServerSession, callback) {
-        void sink!.receive(stream, session).then(() => callback(), callback);
+        sink!.inFlight++;
+        void sink!
+          .receive(stream, session)
+          .finally(() => sink!.inFlight--)
+          .then(() => callback(), callback);
       },
     });
     sink = new SmtpSink(server, port);

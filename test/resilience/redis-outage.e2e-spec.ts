@@ -1,0 +1,114 @@
+import { AppProcess } from '../support/app-process';
+import { baseEnv, client, TOKENS } from '../support/fixtures';
+import { waitUntil } from '../support/ports';
+import { PrivateRedis } from '../support/private-redis';
+import { emailIdOf, SmtpSink } from '../support/smtp-sink';
+
+const EMAILS = 30;
+
+/**
+ * Redis goes away with emails accepted and not yet delivered, and comes back (AOF everysec, as production
+ * runs it): the API answers 503 at once meanwhile, health stays up, readiness goes down, and afterwards the
+ * API and the workers recover on their own and deliver everything accepted before.
+ */
+describe('Redis outage and restart (api + worker, AOF everysec)', () => {
+  let redis: PrivateRedis;
+  let sink: SmtpSink;
+  let api: AppProcess;
+  let worker: AppProcess;
+  let billing: ReturnType<typeof client>;
+
+  beforeAll(async () => {
+    [redis, sink] = await Promise.all([PrivateRedis.start({ appendOnly: true }), SmtpSink.start()]);
+    // JOB_LOCK_MS: a send whose outcome could not be recorded while Redis was away is taken up again when
+    // its lock expires; a short lock keeps the test short (production: 30 s).
+    const env = { ...baseEnv(redis, sink), WORKER_CONCURRENCY: '2', JOB_LOCK_MS: '2000' };
+    // A slow sink keeps most of the accepted emails waiting in Redis when it stops.
+    sink.delayMs = 200;
+    [api, worker] = await Promise.all([
+      AppProcess.start({ role: 'api', env }),
+      AppProcess.start({ role: 'worker', env }),
+    ]);
+    billing = client(api.baseUrl, TOKENS.billing);
+  });
+
+  afterAll(async () => {
+    await Promise.all([api?.stop(), worker?.stop()]);
+    await Promise.all([sink?.stop(), redis?.stop()]);
+  });
+
+  it('answers 503 fast while Redis is away, recovers on its own, and delivers every email accepted before', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < EMAILS; i++) {
+      const accepted = await billing.post('/api/v1/emails', {
+        to: ['ana@example.com'],
+        subject: `outage ${i}`,
+        text: 'x',
+      });
+      expect(accepted.status).toBe(202);
+      ids.push(accepted.body.id as string);
+    }
+    await waitUntil(() => sink.messages.length >= 2, 10_000, 'the first deliveries');
+    // Past the AOF's one-second fsync, so a clean restart has every accepted email.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await redis.pause('SIGTERM');
+    const deliveredBeforeOutage = sink.messages.length;
+    expect(deliveredBeforeOutage).toBeLessThan(EMAILS);
+
+    const started = Date.now();
+    const refused = await billing.post('/api/v1/emails', {
+      to: ['ana@example.com'],
+      subject: 'refused',
+      text: 'x',
+    });
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    for (const port of [api.port, worker.healthPort]) {
+      expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
+      await waitUntil(
+        async () => (await fetch(`http://127.0.0.1:${port}/health/ready`)).status === 503,
+        5000,
+        `readiness on ${port} to turn 503`,
+      );
+    }
+    // A few seconds of outage: both processes keep running and keep retrying.
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+
+    await redis.resume();
+    for (const port of [api.port, worker.healthPort]) {
+      await waitUntil(
+        async () => (await fetch(`http://127.0.0.1:${port}/health/ready`)).status === 200,
+        20_000,
+        `readiness on ${port} to come back`,
+      );
+    }
+    expect(
+      (await billing.post('/api/v1/emails', { to: ['ana@example.com'], subject: 'after', text: 'x' })).status,
+    ).toBe(202);
+    let statuses: unknown[] = [];
+    await waitUntil(
+      async () => {
+        statuses = await Promise.all(
+          ids.map(async (id) => (await billing.get(`/api/v1/emails/${id}`)).body.status),
+        );
+        return statuses.every((status) => status === 'sent');
+      },
+      40_000,
+      'every email accepted before the outage to be sent',
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}; statuses: ${JSON.stringify(statuses)}`);
+    });
+    const delivered = new Set(sink.messages.map((m) => emailIdOf(m)));
+    const lost = ids.filter((id) => !delivered.has(id));
+    const duplicates = sink.messages.filter((m) => ids.includes(emailIdOf(m))).length - delivered.size;
+    process.stdout.write(
+      `redis outage: ${EMAILS} accepted, ${deliveredBeforeOutage} delivered before it, ${lost.length} lost, ` +
+        `${duplicates} duplicated\n`,
+    );
+    expect(lost).toEqual([]);
+    expect(api.stderr.join('')).not.toMatch(/unhandled|FATAL/i);
+    expect(worker.stderr.join('')).not.toMatch(/unhandled|FATAL/i);
+  });
+});
