@@ -157,6 +157,7 @@ console.log(`
    API          http://localhost:${apiPort}/api/v1      docs: http://localhost:${apiPort}/docs
    Redis        ${redisNote}
    Mail         ${catcherNote}
+   Dashboard    http://localhost:${appEnv.MONITOR_PORT ?? 8011}/      ${appEnv.DASHBOARD_USER ? `sign in as ${appEnv.DASHBOARD_USER}` : '(open: no DASHBOARD_USER set)'}
    Dev token    ${token}
 
  Send a first email:
