@@ -16,6 +16,7 @@ import { SmtpSink } from '../support/smtp-sink';
 const RUNS = Number(process.env.FUZZ_RUNS ?? 10_000);
 const MAX_BODY_BYTES = 64 * 1024;
 const HEAP_LIMIT_MB = 96;
+const CONTAINER_LIMIT_MB = 384;
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
 
 interface FuzzRequest {
@@ -401,6 +402,11 @@ describe('bad input, fuzzed (every endpoint of /docs-json)', () => {
         ...baseEnv(redis, sink),
         MAX_BODY_BYTES: String(MAX_BODY_BYTES),
         LOG_LEVEL: 'warn',
+        // Thousands of bad tokens from one address would otherwise be refused with 429 after the first ten.
+        AUTH_FAILURE_LIMIT: 'off',
+        // The accepted share (some 2,500 emails) is delivered while the fuzzing goes on.
+        WORKER_CONCURRENCY: '8',
+        SMTP_POOL_SIZE: '8',
         // A small heap: V8 would otherwise grow it lazily to hundreds of MB before collecting, which hides a
         // leak. With 96 MB a leak ends the process (and the test) instead.
         NODE_OPTIONS: `--max-old-space-size=${HEAP_LIMIT_MB}`,
@@ -473,9 +479,10 @@ describe('bad input, fuzzed (every endpoint of /docs-json)', () => {
         `generated in ${generationMs} ms, sent in ${Date.now() - sendingStarted} ms\n`,
     );
     // Memory stays bounded: a leak on the JS heap would have ended the process (96 MB cap) and failed the
-    // requests above; outside the heap (buffers), RSS stays within a fixed margin of the cap.
+    // requests above. Outside the heap (request buffers, allocator arenas) RSS grows with the traffic's peaks
+    // and levels off; it must stay inside the memory limit a container of this process gets (384 MiB).
     expect((await fetch(`${app.baseUrl}/health`)).status).toBe(200);
-    expect(rssMb).toBeLessThan(HEAP_LIMIT_MB + 200);
+    expect(rssMb).toBeLessThan(CONTAINER_LIMIT_MB);
     // Most requests are refused, but the generator must also reach the accepting paths.
     expect(statuses.get(202) ?? 0).toBeGreaterThan(20);
     for (const status of [400, 401, 403, 404, 413, 415]) expect(statuses.get(status) ?? 0).toBeGreaterThan(0);
@@ -490,7 +497,7 @@ describe('bad input, fuzzed (every endpoint of /docs-json)', () => {
         ).json()) as { queues: Record<string, { waiting: number; active: number }> };
         return Object.values(figures.queues).every((q) => q.waiting === 0 && q.active === 0);
       },
-      60_000,
+      170_000,
       'the accepted emails to be delivered',
     );
     expect(sink.messages.length).toBeGreaterThan(0);
@@ -505,7 +512,7 @@ describe('bad input, fuzzed (every endpoint of /docs-json)', () => {
         headers: message.raw.split('\r\n\r\n')[0]!.slice(0, 1500),
       }));
     expect(injected).toEqual([]);
-  });
+  }, 180_000);
 
   it('answers malformed HTTP (CR/LF in headers, smuggling shapes) with a 400 problem+json, and lives on', async () => {
     const token = TOKENS.billing;
