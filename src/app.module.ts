@@ -18,6 +18,7 @@ import { LoggingModule } from './logging/logging.module';
 import { PrometheusModule } from './metrics/prometheus/prometheus.module';
 import { ServiceMetricsModule } from './metrics/service-metrics.module';
 import { QueueFiguresModule } from './queue/queue-figures.module';
+import { RateLimitModule } from './rate-limit/rate-limit.module';
 import { RedisModule } from './redis/redis.module';
 import { TemplatesModule } from './templates/templates.module';
 
@@ -73,8 +74,9 @@ export class AppModule {
           : []),
         ...(config.roles.has('worker') ? [DeliveryModule] : []),
         ...(config.roles.has('monitor') ? [DashboardModule] : []),
-        // The API's guard checks tokens (so does /metrics on the other roles' ports, through PrometheusModule).
-        ...(serveApi ? [AuthModule] : []),
+        // The API's guard checks tokens (so does /metrics on the other roles' ports, through PrometheusModule)
+        // and applies the request limits.
+        ...(serveApi ? [AuthModule, RateLimitModule] : []),
       ],
       providers: serveApi
         ? [

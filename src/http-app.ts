@@ -20,6 +20,8 @@ import { setupSwagger } from './swagger';
 export async function createHttpApp(config: AppConfig, version: string): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     bodyLimit: config.http.maxBodyBytes,
+    // Which X-Forwarded-For hops to believe for request.ip: the address failed authentications count against.
+    trustProxy: config.http.trustProxy,
     genReqId: requestIdFor,
     logger: false,
     frameworkErrors,

@@ -64,9 +64,12 @@ describe('API documentation and templates', () => {
       '413',
       '415',
       '422',
+      '429',
       '503',
     ]);
     expect(send.security).toEqual(expect.arrayContaining([{ bearer: [] }]));
+    // Metrics scrapes are never rate limited (docs/RATE-LIMITS.md).
+    expect(Object.keys(document.paths['/metrics']!.get!.responses)).not.toContain('429');
     expect(document.components.schemas).toHaveProperty('SendEmailDto');
     expect(document.components.schemas).toHaveProperty('ProblemResponseDto');
   });

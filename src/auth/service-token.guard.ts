@@ -1,11 +1,13 @@
 import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import type { FastifyReply } from 'fastify';
 import { SCOPES, hasScope, type Scope } from './scopes';
 import { AppConfig } from '../config/app-config';
 import { ProblemError } from '../common/problem-error';
 import { AppLogger } from '../logging/app-logger';
+import { RequestLimiter, type AuthFailure } from '../rate-limit/request-limiter';
 import type { AuthenticatedRequest, Caller } from './caller';
-import { IS_PUBLIC, REQUIRED_SCOPE } from './auth.decorators';
+import { IS_PUBLIC, NOT_RATE_LIMITED, REQUIRED_SCOPE } from './auth.decorators';
 import { ServiceTokenVerifier } from './service-token.verifier';
 
 const ANONYMOUS: Caller = { service: 'anonymous', scopes: new Set(SCOPES), isAdmin: true };
@@ -61,29 +63,50 @@ export function assertScope(caller: Caller, required: Scope): void {
 }
 
 /**
- * Runs on every route except those marked @Public(): authenticates the service token (401) and checks the
- * route's scope (403). A route without @RequireScope needs `admin`, so a forgotten decorator fails closed.
+ * Runs on every route except those marked @Public(): authenticates the service token (401), applies the
+ * request limits (429: the client address after too many failed authentications, whatever it presents; the
+ * service over its API rate limit), and checks the route's scope (403). The token is checked in memory
+ * first, so the limits cost at most one Redis call whatever the outcome (docs/RATE-LIMITS.md). A route
+ * without @RequireScope needs `admin`, so a forgotten decorator fails closed.
  */
 @Injectable()
 export class ServiceTokenGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly verifier: ServiceTokenVerifier,
+    private readonly limiter: RequestLimiter,
     private readonly config: AppConfig,
     private readonly logger: AppLogger,
   ) {
     this.logger.setContext('auth');
   }
 
-  canActivate(context: ExecutionContext): boolean {
+  async canActivate(context: ExecutionContext): Promise<boolean> {
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
-    const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
-    const caller = authenticate(presentedToken(request.headers), this.verifier, this.config.auth, (reason) =>
-      this.logger.warn({ reason, ip: request.ip }, 'service token refused'),
-    );
+    const http = context.switchToHttp();
+    const request = http.getRequest<AuthenticatedRequest>();
+    const address = request.ip ?? 'unknown';
+    let caller: Caller | undefined;
+    let refusal: unknown;
+    let failure: AuthFailure = 'missing';
+    try {
+      caller = authenticate(presentedToken(request.headers), this.verifier, this.config.auth, (reason) => {
+        failure = reason;
+      });
+    } catch (error) {
+      refusal = error;
+    }
+    if (caller) this.logger.assign({ service: caller.service });
+    if (!this.reflector.getAllAndOverride<boolean>(NOT_RATE_LIMITED, targets)) {
+      const outcome = caller ? { service: caller.service } : { failure };
+      await this.limiter.admit(address, outcome, http.getResponse<FastifyReply>());
+    }
+    if (!caller) {
+      if (failure !== 'missing') this.logger.warn({ reason: failure, ip: address }, 'service token refused');
+      throw refusal;
+    }
     request.caller = caller;
-    this.logger.assign({ service: caller.service });
     assertScope(caller, this.reflector.getAllAndOverride<Scope>(REQUIRED_SCOPE, targets) ?? 'admin');
     return true;
   }

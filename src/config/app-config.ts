@@ -1,4 +1,5 @@
 import type { Scope } from '../auth/scopes';
+import type { RateLimit } from '../delivery/rate-limit';
 import type { Environment, LogLevel } from './env.schema';
 import type { ProviderSettings } from './provider-settings';
 import type { Role } from './roles';
@@ -14,6 +15,18 @@ export interface ServiceCredentials {
   /** SHA-256 digests of PRIMARY and SECONDARY; the raw tokens are not kept. */
   tokenDigests: Buffer[];
   scopes: ReadonlySet<Scope>;
+  /** `SERVICE_TOKEN_<NAME>_RATE_LIMIT`, else `API_RATE_LIMIT`: its API calls; absent: unlimited. */
+  rateLimit?: RateLimit;
+  /** `SERVICE_TOKEN_<NAME>_DAILY_QUOTA`: emails it may have accepted per UTC day; absent: no quota. */
+  dailyQuota?: number;
+}
+
+/** `AUTH_FAILURE_LIMIT`: failed authentications from one client address per window before it is refused. */
+export interface AuthFailureLimit {
+  maxFailures: number;
+  windowMs: number;
+  /** As configured, for display: `10/m`. */
+  text: string;
 }
 
 /**
@@ -28,6 +41,8 @@ export abstract class AppConfig {
     readonly workerHealthPort: number;
     readonly monitorPort: number;
     readonly maxBodyBytes: number;
+    /** `TRUST_PROXY`, fastify's `trustProxy`: which X-Forwarded-For hops name the client address. */
+    readonly trustProxy: boolean | string;
   };
   abstract readonly redis: { readonly url: string; readonly keyPrefix: string };
   abstract readonly logging: {
@@ -41,6 +56,12 @@ export abstract class AppConfig {
     readonly enabled: boolean;
     readonly tokenPrefix: string;
     readonly services: readonly ServiceCredentials[];
+  };
+  abstract readonly rateLimits: {
+    /** `API_RATE_LIMIT`: the limit of services without their own (and of `anonymous`); absent: unlimited. */
+    readonly api?: RateLimit;
+    /** `AUTH_FAILURE_LIMIT`; absent: failed authentications are never slowed down. */
+    readonly authFailures?: AuthFailureLimit;
   };
   abstract readonly email: {
     readonly from: MailAddress;

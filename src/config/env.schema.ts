@@ -86,6 +86,22 @@ export class EnvSchema {
   @Matches(/^st_(dev|live)_$/, { message: 'must be st_dev_ or st_live_' })
   SERVICE_TOKEN_PREFIX = 'st_dev_';
 
+  /**
+   * API calls per service (N/s, N/m or N/h), for every service without its own
+   * SERVICE_TOKEN_<NAME>_RATE_LIMIT; unset: unlimited. Read by `api-limits.ts`.
+   */
+  @IsOptional()
+  @IsString()
+  API_RATE_LIMIT?: string;
+
+  /** Failed authentications from one client address per s, m or h before it gets 429; `off` for none. */
+  @IsString()
+  AUTH_FAILURE_LIMIT = '10/m';
+
+  /** Whose X-Forwarded-For names the client: false (nobody's), true (anyone's), or proxy addresses and CIDRs. */
+  @IsString()
+  TRUST_PROXY = 'false';
+
   @IsOptional()
   @IsString()
   @MinLength(3)

@@ -59,7 +59,13 @@ describe('loadConfig defaults', () => {
     expect(config).toEqual({
       environment: 'development',
       roles: ALL_ROLES,
-      http: { port: 3000, workerHealthPort: 3001, monitorPort: 8011, maxBodyBytes: 10 * 1024 * 1024 },
+      http: {
+        port: 3000,
+        workerHealthPort: 3001,
+        monitorPort: 8011,
+        maxBodyBytes: 10 * 1024 * 1024,
+        trustProxy: false,
+      },
       redis: { url: 'redis://localhost:6379', keyPrefix: '{freeface}' },
       logging: { level: 'debug', levels: {}, format: 'json', secrets: [] },
       auth: {
@@ -69,6 +75,7 @@ describe('loadConfig defaults', () => {
           { service: 'billing-api', tokenDigests: [sha256(token)], scopes: new Set(['send', 'read']) },
         ],
       },
+      rateLimits: { authFailures: { maxFailures: 10, windowMs: 60_000, text: '10/m' } },
       email: {
         from: { email: 'noreply@example.com', name: 'FreeFace' },
         maxScheduleDays: 30,
@@ -389,6 +396,88 @@ describe('loadConfig service tokens', () => {
   it('accepts the example token in development', () => {
     const config = loadConfig(base({ SERVICE_TOKEN_EXAMPLE_PRIMARY: EXAMPLE_TOKEN }), ALL_ROLES);
     expect(config.auth.services.map((s) => s.service)).toEqual(['billing-api', 'example']);
+  });
+});
+
+describe('loadConfig request limits', () => {
+  it('leaves every service unlimited and slows failed authentication at 10/m by default', () => {
+    const config = loadConfig(base(), ALL_ROLES);
+    expect(config.rateLimits).toEqual({
+      authFailures: { maxFailures: 10, windowMs: 60_000, text: '10/m' },
+    });
+    expect(config.auth.services[0]!.rateLimit).toBeUndefined();
+    expect(config.auth.services[0]!.dailyQuota).toBeUndefined();
+    expect(config.http.trustProxy).toBe(false);
+  });
+
+  it('gives API_RATE_LIMIT to every service without its own, and to nobody that says unlimited', () => {
+    const crm = generateToken('dev');
+    const ops = generateToken('dev');
+    const config = loadConfig(
+      base({
+        API_RATE_LIMIT: '6000/m',
+        SERVICE_TOKEN_CRM_PRIMARY: crm,
+        SERVICE_TOKEN_CRM_RATE_LIMIT: '50/s',
+        SERVICE_TOKEN_OPS_PRIMARY: ops,
+        SERVICE_TOKEN_OPS_RATE_LIMIT: 'unlimited',
+      }),
+      ALL_ROLES,
+    );
+    expect(config.rateLimits.api).toEqual({ tokensPerMs: 0.1, burst: 6000, text: '6000/m' });
+    expect(Object.fromEntries(config.auth.services.map((s) => [s.service, s.rateLimit?.text]))).toEqual({
+      'billing-api': '6000/m',
+      crm: '50/s',
+      ops: undefined,
+    });
+  });
+
+  it('reads a daily quota per service', () => {
+    const config = loadConfig(base({ SERVICE_TOKEN_BILLING_API_DAILY_QUOTA: '5000' }), ALL_ROLES);
+    expect(config.auth.services[0]!.dailyQuota).toBe(5000);
+  });
+
+  it('reads AUTH_FAILURE_LIMIT, off included', () => {
+    expect(loadConfig(base({ AUTH_FAILURE_LIMIT: '100/h' }), ALL_ROLES).rateLimits.authFailures).toEqual({
+      maxFailures: 100,
+      windowMs: 3_600_000,
+      text: '100/h',
+    });
+    expect(loadConfig(base({ AUTH_FAILURE_LIMIT: 'off' }), ALL_ROLES).rateLimits).toEqual({});
+  });
+
+  it('reads TRUST_PROXY as true, false or proxy addresses', () => {
+    expect(loadConfig(base({ TRUST_PROXY: 'true' }), ALL_ROLES).http.trustProxy).toBe(true);
+    expect(loadConfig(base({ TRUST_PROXY: '10.0.0.0/8, loopback' }), ALL_ROLES).http.trustProxy).toBe(
+      '10.0.0.0/8,loopback',
+    );
+  });
+
+  it('names every bad limit variable', () => {
+    expect(
+      problemsOf(
+        base({
+          API_RATE_LIMIT: 'fast',
+          AUTH_FAILURE_LIMIT: '2.5/m',
+          TRUST_PROXY: '2',
+          SERVICE_TOKEN_BILLING_API_RATE_LIMIT: '10/d',
+          SERVICE_TOKEN_BILLING_API_DAILY_QUOTA: '0',
+        }),
+      ),
+    ).toEqual([
+      'API_RATE_LIMIT: must look like 50/s, 600/m or 5000/h, or be unlimited',
+      'AUTH_FAILURE_LIMIT: must look like 10/m (a whole number per s, m or h), or be off',
+      'TRUST_PROXY: must be false, true, or a comma list of proxy addresses, CIDRs or loopback, linklocal, uniquelocal',
+      'SERVICE_TOKEN_BILLING_API_RATE_LIMIT: must look like 50/s, 600/m or 5000/h, or be unlimited',
+      'SERVICE_TOKEN_BILLING_API_DAILY_QUOTA: must be a whole number of emails of at least 1',
+    ]);
+  });
+
+  it('reads a service limit from SERVICE_TOKEN_<NAME>_RATE_LIMIT_FILE like the tokens', () => {
+    const config = loadConfig(
+      base({ SERVICE_TOKEN_BILLING_API_RATE_LIMIT_FILE: file('billing-rate', '20/s\n') }),
+      ALL_ROLES,
+    );
+    expect(config.auth.services[0]!.rateLimit?.text).toBe('20/s');
   });
 });
 

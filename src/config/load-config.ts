@@ -5,12 +5,13 @@ import { validateSync, type ValidationError } from 'class-validator';
 import { parse as parseYaml } from 'yaml';
 import { parseMailbox } from '../common/mail-address';
 import { defaultLogLevel, levelsFromDocument, parseLogLevels } from '../logging/log-levels';
+import { API_RATE_LIMIT_HINT, parseApiRateLimit, parseAuthFailureLimit, parseTrustProxy } from './api-limits';
 import type { AppConfig, MailAddress } from './app-config';
 import { EnvSchema } from './env.schema';
 import { EXAMPLE_TOKEN } from './example-token';
 import { readProviderSettings } from './provider-settings';
 import type { Role } from './roles';
-import { readServiceCredentials } from './service-tokens';
+import { isServiceTokenVariable, readServiceCredentials } from './service-tokens';
 
 const DEFAULT_LOG_CONFIG = 'config/logging.yaml';
 const DEFAULT_FROM: MailAddress = { email: 'noreply@example.com', name: 'FreeFace' };
@@ -26,10 +27,9 @@ export class ConfigError extends Error {
 type Env = Readonly<Record<string, string | undefined>>;
 
 const KNOWN_VARIABLES: ReadonlySet<string> = new Set(Object.keys(new EnvSchema()));
-const TOKEN_VARIABLE = /^SERVICE_TOKEN_[A-Z0-9_]+_(PRIMARY|SECONDARY|SCOPES)$/;
 
 /** Whether `<name>_FILE` is ours to read: a variable of the contract, not some other tool's `*_FILE`. */
-const acceptsFile = (name: string) => KNOWN_VARIABLES.has(name) || TOKEN_VARIABLE.test(name);
+const acceptsFile = (name: string) => KNOWN_VARIABLES.has(name) || isServiceTokenVariable(name);
 
 /**
  * Replaces `<NAME>_FILE` with the content of that file as `<NAME>` (Docker and Kubernetes secrets), for the
@@ -115,9 +115,23 @@ export function loadConfig(rawEnv: Env, roles: ReadonlySet<Role>): AppConfig {
     errors.push('EMAIL_FROM: is required in production');
   }
 
+  const apiRateLimit = env.API_RATE_LIMIT ? parseApiRateLimit(env.API_RATE_LIMIT) : 'unlimited';
+  if (!apiRateLimit) errors.push(`API_RATE_LIMIT: ${API_RATE_LIMIT_HINT}`);
+  const defaultRateLimit = apiRateLimit === 'unlimited' ? undefined : apiRateLimit;
+  const authFailures = parseAuthFailureLimit(env.AUTH_FAILURE_LIMIT);
+  if (!authFailures)
+    errors.push('AUTH_FAILURE_LIMIT: must look like 10/m (a whole number per s, m or h), or be off');
+  const trustProxy = parseTrustProxy(env.TRUST_PROXY);
+  if (trustProxy === undefined)
+    errors.push(
+      'TRUST_PROXY: must be false, true, or a comma list of proxy addresses, CIDRs or loopback, linklocal, uniquelocal',
+    );
+
   // With a bad prefix every token would look malformed too: report the prefix alone.
   const prefixIsValid = /^st_(dev|live)_$/.test(env.SERVICE_TOKEN_PREFIX);
-  const services = prefixIsValid ? readServiceCredentials(resolvedEnv, env.SERVICE_TOKEN_PREFIX, errors) : [];
+  const services = prefixIsValid
+    ? readServiceCredentials(resolvedEnv, env.SERVICE_TOKEN_PREFIX, errors, defaultRateLimit)
+    : [];
   if (isProduction && Object.values(resolvedEnv).some((value) => value.trim() === EXAMPLE_TOKEN)) {
     errors.push('SERVICE_TOKEN_*: the sample token of .env.example must not be used in production');
   }
@@ -157,6 +171,7 @@ export function loadConfig(rawEnv: Env, roles: ReadonlySet<Role>): AppConfig {
       workerHealthPort: env.WORKER_HEALTH_PORT,
       monitorPort: env.MONITOR_PORT,
       maxBodyBytes: env.MAX_BODY_BYTES,
+      trustProxy: trustProxy ?? false,
     },
     redis: { url: env.REDIS_URL, keyPrefix: env.QUEUE_PREFIX },
     logging: {
@@ -166,6 +181,10 @@ export function loadConfig(rawEnv: Env, roles: ReadonlySet<Role>): AppConfig {
       secrets,
     },
     auth: { enabled: env.SERVICE_AUTH_ENABLED, tokenPrefix: env.SERVICE_TOKEN_PREFIX, services },
+    rateLimits: {
+      ...(defaultRateLimit ? { api: defaultRateLimit } : {}),
+      ...(authFailures && authFailures !== 'off' ? { authFailures } : {}),
+    },
     email: {
       from,
       maxScheduleDays: env.MAX_SCHEDULE_DAYS,

@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
 import { generateToken } from '../auth/token-format';
-import { readServiceCredentials, serviceNameOf, tokenDigest } from './service-tokens';
+import type { RateLimit } from '../delivery/rate-limit';
+import { isServiceTokenVariable, readServiceCredentials, serviceNameOf, tokenDigest } from './service-tokens';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest();
 
-function read(env: Record<string, string | undefined>, prefix = 'st_dev_') {
+function read(env: Record<string, string | undefined>, prefix = 'st_dev_', defaultRateLimit?: RateLimit) {
   const errors: string[] = [];
-  const services = readServiceCredentials(env, prefix, errors);
+  const services = readServiceCredentials(env, prefix, errors, defaultRateLimit);
   return { services, errors };
 }
 
@@ -178,6 +179,74 @@ describe('readServiceCredentials', () => {
     ]);
   });
 
+  it('reads RATE_LIMIT as a bucket of N calls refilled at N per unit', () => {
+    const { services, errors } = read({
+      SERVICE_TOKEN_BILLING_PRIMARY: billing,
+      SERVICE_TOKEN_BILLING_RATE_LIMIT: '30/m',
+    });
+    expect(errors).toEqual([]);
+    expect(services[0]!.rateLimit).toEqual({ tokensPerMs: 0.0005, burst: 30, text: '30/m' });
+  });
+
+  it('gives the default limit to services without their own, and none to an unlimited one', () => {
+    const fallback: RateLimit = { tokensPerMs: 0.1, burst: 6000, text: '6000/m' };
+    const { services, errors } = read(
+      {
+        SERVICE_TOKEN_BILLING_PRIMARY: billing,
+        SERVICE_TOKEN_CRM_PRIMARY: crm,
+        SERVICE_TOKEN_CRM_RATE_LIMIT: 'unlimited',
+        SERVICE_TOKEN_OPS_PRIMARY: billingNext,
+        SERVICE_TOKEN_OPS_RATE_LIMIT: '5/s',
+      },
+      'st_dev_',
+      fallback,
+    );
+    expect(errors).toEqual([]);
+    expect(services.map((s) => [s.service, s.rateLimit?.text])).toEqual([
+      ['billing', '6000/m'],
+      ['crm', undefined],
+      ['ops', '5/s'],
+    ]);
+    expect('rateLimit' in services[1]!).toBe(false);
+  });
+
+  it('reads DAILY_QUOTA as a whole number of emails', () => {
+    const { services, errors } = read({
+      SERVICE_TOKEN_BILLING_PRIMARY: billing,
+      SERVICE_TOKEN_BILLING_DAILY_QUOTA: ' 1000 ',
+    });
+    expect(errors).toEqual([]);
+    expect(services[0]!.dailyQuota).toBe(1000);
+  });
+
+  it('names a bad RATE_LIMIT or DAILY_QUOTA by its variable, without the value', () => {
+    const { errors } = read({
+      SERVICE_TOKEN_BILLING_PRIMARY: billing,
+      SERVICE_TOKEN_BILLING_RATE_LIMIT: 'lots',
+      SERVICE_TOKEN_BILLING_DAILY_QUOTA: '1.5',
+    });
+    expect(errors).toEqual([
+      'SERVICE_TOKEN_BILLING_RATE_LIMIT: must look like 50/s, 600/m or 5000/h, or be unlimited',
+      'SERVICE_TOKEN_BILLING_DAILY_QUOTA: must be a whole number of emails of at least 1',
+    ]);
+  });
+
+  it('requires PRIMARY when only a limit is set', () => {
+    const { errors } = read({ SERVICE_TOKEN_BILLING_RATE_LIMIT: '10/s' });
+    expect(errors).toEqual([
+      'SERVICE_TOKEN_BILLING_PRIMARY: is required when other SERVICE_TOKEN_BILLING_* variables are set',
+    ]);
+  });
+
+  it('splits a NAME ending like a setting at the last setting: BILLING_RATE_LIMIT_PRIMARY', () => {
+    const { services, errors } = read({
+      SERVICE_TOKEN_BILLING_RATE_LIMIT_PRIMARY: billing,
+      SERVICE_TOKEN_BILLING_RATE_LIMIT_RATE_LIMIT: '1/s',
+    });
+    expect(errors).toEqual([]);
+    expect(services.map((s) => [s.service, s.rateLimit?.text])).toEqual([['billing-rate-limit', '1/s']]);
+  });
+
   it('ignores variables that are not SERVICE_TOKEN_<NAME>_{PRIMARY,SECONDARY,SCOPES}', () => {
     const { services, errors } = read({
       SERVICE_TOKEN_PREFIX: 'st_dev_',
@@ -189,5 +258,23 @@ describe('readServiceCredentials', () => {
     });
     expect(errors).toEqual([]);
     expect(services).toEqual([]);
+  });
+});
+
+describe('isServiceTokenVariable', () => {
+  it('knows every per-service setting', () => {
+    for (const part of ['PRIMARY', 'SECONDARY', 'SCOPES', 'RATE_LIMIT', 'DAILY_QUOTA'])
+      expect(isServiceTokenVariable(`SERVICE_TOKEN_BILLING_API_${part}`)).toBe(true);
+  });
+
+  it('refuses other names, the prefix setting and _FILE variants included', () => {
+    for (const name of [
+      'SERVICE_TOKEN_PREFIX',
+      'SERVICE_TOKEN_BILLING_PRIMARY_FILE',
+      'SERVICE_TOKEN_BILLING_LIMIT',
+      'SERVICE_TOKEN__PRIMARY',
+      'service_token_billing_primary',
+    ])
+      expect(isServiceTokenVariable(name)).toBe(false);
   });
 });

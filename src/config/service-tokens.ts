@@ -1,9 +1,25 @@
 import { createHash } from 'node:crypto';
 import { DEFAULT_SCOPES, isScope, type Scope } from '../auth/scopes';
 import { isWellFormedToken } from '../auth/token-format';
+import type { RateLimit } from '../delivery/rate-limit';
+import { API_RATE_LIMIT_HINT, parseApiRateLimit, parseDailyQuota } from './api-limits';
 import type { ServiceCredentials } from './app-config';
 
-const TOKEN_VARIABLE = /^SERVICE_TOKEN_([A-Z0-9][A-Z0-9_]*)_(PRIMARY|SECONDARY|SCOPES)$/;
+/** The settings of one calling service, `SERVICE_TOKEN_<NAME>_<PART>`, and the field each is read into. */
+const PARTS = {
+  PRIMARY: 'primary',
+  SECONDARY: 'secondary',
+  SCOPES: 'scopes',
+  RATE_LIMIT: 'rateLimit',
+  DAILY_QUOTA: 'dailyQuota',
+} as const;
+type Part = keyof typeof PARTS;
+
+// No part is a suffix of another, so the greedy NAME still splits `SERVICE_TOKEN_A_RATE_LIMIT` as A + RATE_LIMIT.
+const TOKEN_VARIABLE = new RegExp(`^SERVICE_TOKEN_([A-Z0-9][A-Z0-9_]*)_(${Object.keys(PARTS).join('|')})$`);
+
+/** Whether a variable is one of the `SERVICE_TOKEN_<NAME>_*` settings (each may also come from `<name>_FILE`). */
+export const isServiceTokenVariable = (name: string): boolean => TOKEN_VARIABLE.test(name);
 
 /** SHA-256 of a token: the only form in which a token is kept after start. */
 export function tokenDigest(token: string): Buffer {
@@ -15,28 +31,26 @@ export function serviceNameOf(variableName: string): string {
   return variableName.toLowerCase().replace(/_/g, '-');
 }
 
-interface RawService {
-  primary?: string;
-  secondary?: string;
-  scopes?: string;
-}
+type RawService = Partial<Record<(typeof PARTS)[Part], string>>;
 
 /**
- * Reads every `SERVICE_TOKEN_<NAME>_{PRIMARY,SECONDARY,SCOPES}` variable. Problems are appended to `errors`
- * by variable name, never with the value.
+ * Reads every `SERVICE_TOKEN_<NAME>_{PRIMARY,SECONDARY,SCOPES,RATE_LIMIT,DAILY_QUOTA}` variable; a service
+ * without its own RATE_LIMIT gets `defaultRateLimit` (API_RATE_LIMIT). Problems are appended to `errors` by
+ * variable name, never with the value.
  */
 export function readServiceCredentials(
   env: Readonly<Record<string, string | undefined>>,
   tokenPrefix: string,
   errors: string[],
+  defaultRateLimit?: RateLimit,
 ): ServiceCredentials[] {
   const byName = new Map<string, RawService>();
   for (const [key, value] of Object.entries(env)) {
     const match = TOKEN_VARIABLE.exec(key);
     if (!match || value === undefined) continue;
-    const [, name, part] = match as unknown as [string, string, 'PRIMARY' | 'SECONDARY' | 'SCOPES'];
+    const [, name, part] = match as unknown as [string, string, Part];
     const entry = byName.get(name) ?? {};
-    entry[part.toLowerCase() as keyof RawService] = value.trim();
+    entry[PARTS[part]] = value.trim();
     byName.set(name, entry);
   }
 
@@ -70,7 +84,18 @@ export function readServiceCredentials(
       tokenDigests.push(digest);
     }
     const scopes = parseScopes(raw.scopes, variable('SCOPES'), errors);
-    services.push({ service: serviceNameOf(name), tokenDigests, scopes });
+    const rateLimit = raw.rateLimit ? parseApiRateLimit(raw.rateLimit) : defaultRateLimit;
+    if (raw.rateLimit && !rateLimit) errors.push(`${variable('RATE_LIMIT')}: ${API_RATE_LIMIT_HINT}`);
+    const dailyQuota = raw.dailyQuota ? parseDailyQuota(raw.dailyQuota) : undefined;
+    if (raw.dailyQuota && !dailyQuota)
+      errors.push(`${variable('DAILY_QUOTA')}: must be a whole number of emails of at least 1`);
+    services.push({
+      service: serviceNameOf(name),
+      tokenDigests,
+      scopes,
+      ...(rateLimit && rateLimit !== 'unlimited' ? { rateLimit } : {}),
+      ...(dailyQuota ? { dailyQuota } : {}),
+    });
   }
   return services;
 }

@@ -1,4 +1,16 @@
-import { parseRateLimit, takeToken } from './rate-limit';
+import { parseRate, parseRateLimit, takeToken } from './rate-limit';
+
+describe('parseRate', () => {
+  it('reads a count per second, minute or hour', () => {
+    expect(parseRate('10/s')).toEqual({ count: 10, periodMs: 1000, text: '10/s' });
+    expect(parseRate(' 2.5 / m ')).toEqual({ count: 2.5, periodMs: 60_000, text: '2.5/m' });
+    expect(parseRate('5000/h')).toEqual({ count: 5000, periodMs: 3_600_000, text: '5000/h' });
+  });
+
+  it('refuses anything else', () => {
+    for (const text of ['10', '10/d', '0/s', '-1/s', 'ten/s', '']) expect(parseRate(text)).toBeUndefined();
+  });
+});
 
 describe('parseRateLimit', () => {
   it('reads per second, minute and hour, with the default burst', () => {

@@ -12,6 +12,7 @@ import { StepTimer } from '../logging/step-timer';
 import { ProviderRegistry } from '../providers/provider-registry';
 import { EmailQueue } from '../queue/email-queue';
 import type { Priority } from '../queue/queue-names';
+import { DailyQuotaStore } from '../rate-limit/daily-quota.store';
 import { toTemplateProblem } from '../templates/template-problems';
 import { TemplateRegistry, type RenderedTemplate } from '../templates/template-registry';
 import type { EmailAcceptedDto, EmailListDto, EmailStatusDto } from './dto/email-response.dto';
@@ -51,6 +52,7 @@ export class EmailsService {
     private readonly providers: ProviderRegistry,
     private readonly groups: GroupsService,
     private readonly events: EmailEvents,
+    private readonly quota: DailyQuotaStore,
     private readonly logger: AppLogger,
   ) {
     this.logger.setContext('emails');
@@ -62,11 +64,17 @@ export class EmailsService {
     const email = this.prepare(caller, dto, requestId, Date.now());
     timer.lap(dto.template ? 'render' : 'prepare');
     const { record } = email;
-    // Issued back to back on the one shared connection, so the record reaches Redis before its job.
-    await Promise.all([
-      this.repository.create(email),
-      this.queue.enqueue(record.id, record.priority, email.delayMs, record.maxAttempts),
-    ]);
+    const reservation = await this.quota.take(caller.service, 1);
+    try {
+      // Issued back to back on the one shared connection, so the record reaches Redis before its job.
+      await Promise.all([
+        this.repository.create(email),
+        this.queue.enqueue(record.id, record.priority, email.delayMs, record.maxAttempts),
+      ]);
+    } catch (error) {
+      await reservation?.release().catch(() => undefined);
+      throw error;
+    }
     timer.lap('store');
     this.announce(email);
     timer.done('accept timing', { emailId: record.id });
@@ -90,7 +98,7 @@ export class EmailsService {
       }
     });
     if (problems.length > 0) throw refusedWhole('batch', problems, problems.length);
-    await this.store(emails);
+    await this.store(caller, emails);
     emails.forEach((email) => this.announce(email));
     this.logger.info({ count: emails.length }, 'batch accepted');
     return { ids: emails.map((e) => e.record.id) };
@@ -127,7 +135,7 @@ export class EmailsService {
     });
     if (problems.length > 0)
       throw refusedWhole('group', problems.slice(0, MAX_LISTED_PROBLEMS), problems.length);
-    await this.store(emails);
+    await this.store(caller, emails);
     emails.forEach((email) => this.announce(email));
     this.logger.info({ groupId, count: emails.length, template: dto.template }, 'group accepted');
     return { groupId, ids: emails.map((e) => e.record.id), count: emails.length };
@@ -225,11 +233,13 @@ export class EmailsService {
   }
 
   /**
-   * Writes the records and queues the jobs, the jobs issued right behind the records on the one shared
-   * connection (so Redis has every record before its job, and neither waits for the other's answer). If
-   * either fails, the records are removed again: all or none.
+   * Takes the emails from the caller's daily quota (429 for all of them if they do not fit), then writes the
+   * records and queues the jobs, the jobs issued right behind the records on the one shared connection (so
+   * Redis has every record before its job, and neither waits for the other's answer). If either fails, the
+   * records are removed and the quota given back: all or none.
    */
-  private async store(emails: Prepared[]): Promise<void> {
+  private async store(caller: Caller, emails: Prepared[]): Promise<void> {
+    const reservation = await this.quota.take(caller.service, emails.length);
     const written = this.repository.createMany(emails);
     const queued = this.queue.enqueueMany(
       emails.map(({ record, delayMs }) => ({ id: record.id, priority: record.priority, delayMs })),
@@ -239,6 +249,7 @@ export class EmailsService {
     const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failure) {
       await this.repository.discard(emails.map((e) => e.record)).catch(() => undefined);
+      await reservation?.release().catch(() => undefined);
       throw failure.reason;
     }
   }

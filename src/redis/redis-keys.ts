@@ -78,4 +78,19 @@ export class RedisKeys {
   rateBucket(provider: string): string {
     return `${this.prefix}:rate:${provider}`;
   }
+
+  /** A calling service's API token bucket, shared by every api replica; expires once it would be full. */
+  apiRateBucket(service: string): string {
+    return `${this.prefix}:api-rate:${service}`;
+  }
+
+  /** Failed authentications from one client address in the current window; expires with the window. */
+  authFailures(address: string): string {
+    return `${this.prefix}:auth-failures:${address}`;
+  }
+
+  /** Emails a service had accepted on one UTC day (`2026-05-01`); expires two days later. */
+  dailyQuota(service: string, day: string): string {
+    return `${this.prefix}:daily-quota:${service}:${day}`;
+  }
 }

@@ -33,9 +33,9 @@ abstract class MetricsRoute {
   }
 }
 
-/** `/metrics` behind a service token with the `read` scope (the default). */
+/** `/metrics` behind a service token with the `read` scope (the default); scrapes are never rate limited. */
 @ApiTags('operations')
-@RequireScope('read')
+@RequireScope('read', { rateLimited: false })
 @Controller('metrics')
 export class MetricsController extends MetricsRoute {}
 
