@@ -19,7 +19,8 @@ module.exports = {
     {
       displayName: 'unit',
       testEnvironment: 'node',
-      roots: ['<rootDir>/src'],
+      // test/deploy: checks of the deployment files (docker/k8s) against the app's code, no process started.
+      roots: ['<rootDir>/src', '<rootDir>/test/deploy'],
       testMatch: ['**/*.spec.ts'],
       transform: { '^.+\\.ts$': swc },
     },

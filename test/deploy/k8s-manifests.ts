@@ -1,0 +1,465 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+
+/**
+ * Checks of the Kubernetes base in docker/k8s/ against the app: every manifest parses and names itself, the
+ * kustomizations list every file, and each role's Deployment uses the port, probes and APP_ROLE the app has,
+ * with a grace period that covers the shutdown. Pure functions over file contents, so that a test can break a
+ * copy in memory and see the check fail (no cluster and no kubectl needed).
+ */
+
+/** The roles that run as Deployments, and the variable that holds each one's HTTP port. */
+export const ROLE_PORT_VARIABLES = {
+  api: 'PORT',
+  worker: 'WORKER_HEALTH_PORT',
+  monitor: 'MONITOR_PORT',
+} as const;
+export type DeployedRole = keyof typeof ROLE_PORT_VARIABLES;
+
+/** The contract's probe paths (../shared/API.md): liveness checks nothing, readiness checks Redis and queues. */
+export const LIVENESS_PATH = '/health';
+export const READINESS_PATH = '/health/ready';
+
+/**
+ * Seconds on top of SHUTDOWN_TIMEOUT_MS (and the preStop sleep) that the grace period must leave: main.ts ends
+ * the process itself 4 s after SHUTDOWN_TIMEOUT_MS if a shutdown hook hangs; one more second for the exit.
+ */
+export const SHUTDOWN_MARGIN_SECONDS = 5;
+
+/** The image name the manifests use (kustomization.yaml's `images:` maps it to a registry and tag). */
+export const IMAGE_NAME = 'freeface-email-service';
+
+/** What the check needs to know of the app. */
+export interface AppFacts {
+  /** Every variable's default (EnvSchema), as strings; the ConfigMap's values override them. */
+  defaults: Readonly<Record<string, string>>;
+  /** Bull queue names, one per priority (src/queue/queue-names.ts). */
+  queueNames: readonly string[];
+}
+
+/** The YAML files of a folder, by path relative to it (with `/`), to check as they are or as a broken copy. */
+export type ManifestFiles = Record<string, string>;
+
+/** Every `.yaml`/`.yml` file under `dir`, recursively. */
+export function readManifestFiles(dir: string): ManifestFiles {
+  const files: ManifestFiles = {};
+  const walk = (folder: string) => {
+    for (const entry of readdirSync(folder, { withFileTypes: true })) {
+      const path = join(folder, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (/\.ya?ml$/.test(entry.name))
+        files[relative(dir, path).split(sep).join('/')] = readFileSync(path, 'utf8');
+    }
+  };
+  walk(dir);
+  return files;
+}
+
+interface HttpProbe {
+  httpGet?: { path?: string; port?: number | string };
+}
+interface SecurityContext {
+  runAsNonRoot?: boolean;
+  runAsUser?: number;
+  readOnlyRootFilesystem?: boolean;
+  allowPrivilegeEscalation?: boolean;
+  capabilities?: { drop?: string[] };
+}
+interface Container {
+  name?: string;
+  image?: string;
+  env?: { name?: string; value?: string }[];
+  envFrom?: { configMapRef?: { name?: string }; secretRef?: { name?: string } }[];
+  ports?: { name?: string; containerPort?: number }[];
+  livenessProbe?: HttpProbe;
+  readinessProbe?: HttpProbe;
+  startupProbe?: HttpProbe;
+  lifecycle?: { preStop?: { exec?: { command?: string[] }; sleep?: { seconds?: number } } };
+  resources?: { requests?: Record<string, unknown>; limits?: Record<string, unknown> };
+  securityContext?: SecurityContext;
+}
+interface PodTemplate {
+  metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
+  spec?: {
+    terminationGracePeriodSeconds?: number;
+    securityContext?: SecurityContext;
+    containers?: Container[];
+  };
+}
+interface WorkloadSpec {
+  replicas?: number;
+  selector?: { matchLabels?: Record<string, string> };
+  template?: PodTemplate;
+}
+interface ServiceSpec {
+  selector?: Record<string, string>;
+  ports?: { name?: string; port?: number; targetPort?: number | string }[];
+}
+interface ScaleTarget {
+  scaleTargetRef?: { name?: string; kind?: string };
+  triggers?: { type?: string; metadata?: Record<string, string> }[];
+}
+
+/** One parsed YAML document. */
+export interface Manifest {
+  file: string;
+  apiVersion: string;
+  kind: string;
+  name: string;
+  doc: {
+    metadata?: { labels?: Record<string, string> };
+    spec?: unknown;
+    data?: Record<string, unknown>;
+    stringData?: Record<string, unknown>;
+    resources?: unknown;
+  };
+}
+
+const stringOf = (value: unknown): string => (typeof value === 'string' ? value : '');
+
+/** Every document of every file; a document without apiVersion, kind or metadata.name is a problem. */
+export function parseManifests(files: ManifestFiles): { manifests: Manifest[]; problems: string[] } {
+  const manifests: Manifest[] = [];
+  const problems: string[] = [];
+  for (const [file, text] of Object.entries(files)) {
+    const documents = parseAllDocuments(text);
+    if (!Array.isArray(documents)) {
+      problems.push(`${file}: not a YAML stream`);
+      continue;
+    }
+    documents.forEach((document, index) => {
+      const where = `${file} (document ${index + 1})`;
+      if (document.errors.length > 0) {
+        problems.push(`${where}: ${document.errors[0]!.message.split('\n')[0]}`);
+        return;
+      }
+      const doc = document.toJS() as Record<string, unknown> | null;
+      if (doc === null) return;
+      const metadata = doc.metadata as { name?: unknown } | undefined;
+      const fields: [string, unknown][] = [
+        ['apiVersion', doc.apiVersion],
+        ['kind', doc.kind],
+      ];
+      // A kustomization names no object; everything else must.
+      if (!/(^|\/)kustomization\.ya?ml$/.test(file)) fields.push(['metadata.name', metadata?.name]);
+      for (const [field, value] of fields) {
+        if (stringOf(value) === '') problems.push(`${where}: ${field} is missing`);
+      }
+      manifests.push({
+        file,
+        apiVersion: stringOf(doc.apiVersion),
+        kind: stringOf(doc.kind),
+        name: stringOf(metadata?.name),
+        doc,
+      });
+    });
+  }
+  return { manifests, problems };
+}
+
+const folderOf = (file: string) => (file.includes('/') ? file.slice(0, file.lastIndexOf('/')) : '');
+
+/** Each kustomization lists exactly the YAML files of its folder (subfolders are components of their own). */
+function checkKustomizations(files: ManifestFiles, manifests: Manifest[]): string[] {
+  const problems: string[] = [];
+  const kustomizations = manifests.filter((m) => /(^|\/)kustomization\.ya?ml$/.test(m.file));
+  if (!kustomizations.some((k) => k.file === 'kustomization.yaml' && k.kind === 'Kustomization')) {
+    problems.push('kustomization.yaml: the base has no Kustomization');
+  }
+  for (const kustomization of kustomizations) {
+    const folder = folderOf(kustomization.file);
+    if (folder !== '' && kustomization.kind !== 'Component') {
+      problems.push(`${kustomization.file}: an optional part must be a kustomize Component`);
+    }
+    const listed = new Set(
+      ((kustomization.doc.resources as unknown[] | undefined) ?? []).map((r) => String(r)),
+    );
+    const present = Object.keys(files)
+      .filter((file) => folderOf(file) === folder && file !== kustomization.file)
+      .map((file) => (folder ? file.slice(folder.length + 1) : file));
+    for (const file of present) {
+      if (!listed.has(file)) problems.push(`${kustomization.file}: resources does not list ${file}`);
+    }
+    for (const resource of listed) {
+      if (!present.includes(resource))
+        problems.push(`${kustomization.file}: lists ${resource}, which does not exist`);
+    }
+  }
+  return problems;
+}
+
+const matches = (selector: Record<string, string> | undefined, labels: Record<string, string> | undefined) =>
+  !!selector &&
+  Object.keys(selector).length > 0 &&
+  Object.entries(selector).every(([key, value]) => labels?.[key] === value);
+
+/** The container port a probe or Service names (by name or number), if the container has it. */
+function resolvePort(container: Container, port: number | string | undefined): number | undefined {
+  const ports = container.ports ?? [];
+  if (typeof port === 'number') return ports.some((p) => p.containerPort === port) ? port : undefined;
+  return ports.find((p) => p.name === port)?.containerPort;
+}
+
+/** Seconds the preStop hook holds the pod before SIGTERM (`sleep N` or the sleep action). */
+function preStopSeconds(container: Container): number {
+  const preStop = container.lifecycle?.preStop;
+  if (preStop?.sleep?.seconds) return preStop.sleep.seconds;
+  const command = preStop?.exec?.command ?? [];
+  const sleep = command.findIndex((part) => /(^|\/)sleep$/.test(part));
+  return sleep >= 0 ? Number(command[sleep + 1]) || 0 : 0;
+}
+
+interface RoleDeployment {
+  manifest: Manifest;
+  spec: WorkloadSpec;
+  container: Container;
+  port: number;
+}
+
+function checkDeployment(
+  manifest: Manifest,
+  config: Readonly<Record<string, string>>,
+  names: { configMaps: Set<string>; secrets: Set<string> },
+  problems: string[],
+): [DeployedRole, RoleDeployment] | undefined {
+  const where = `${manifest.file}: Deployment ${manifest.name}`;
+  const spec = (manifest.doc.spec ?? {}) as WorkloadSpec;
+  const pod = spec.template?.spec ?? {};
+  const container = (pod.containers ?? []).find((c) => c.image?.split(':')[0] === IMAGE_NAME);
+  if (!container) return undefined;
+  const role = container.env?.find((e) => e.name === 'APP_ROLE')?.value;
+  if (!role || !(role in ROLE_PORT_VARIABLES)) {
+    problems.push(
+      `${where}: APP_ROLE must be one of ${Object.keys(ROLE_PORT_VARIABLES).join(', ')} (is ${role ?? 'unset'})`,
+    );
+    return undefined;
+  }
+  const deployedRole = role as DeployedRole;
+  const portVariable = ROLE_PORT_VARIABLES[deployedRole];
+  const port = Number(config[portVariable]);
+
+  if (!matches(spec.selector?.matchLabels, spec.template?.metadata?.labels)) {
+    problems.push(`${where}: selector.matchLabels does not match the pod template's labels`);
+  }
+  for (const source of container.envFrom ?? []) {
+    const configMap = source.configMapRef?.name;
+    const secret = source.secretRef?.name;
+    if (configMap && !names.configMaps.has(configMap))
+      problems.push(`${where}: envFrom names a missing ConfigMap ${configMap}`);
+    if (secret && !names.secrets.has(secret))
+      problems.push(`${where}: envFrom names a missing Secret ${secret}`);
+  }
+  const ports = container.ports ?? [];
+  if (ports.length !== 1 || ports[0]!.containerPort !== port) {
+    problems.push(
+      `${where}: containerPort must be ${portVariable} (${port}), the ${role} role's only port (is ${ports.map((p) => p.containerPort).join(', ') || 'none'})`,
+    );
+  }
+  const probes: [string, HttpProbe | undefined, string, boolean][] = [
+    ['livenessProbe', container.livenessProbe, LIVENESS_PATH, true],
+    ['readinessProbe', container.readinessProbe, READINESS_PATH, true],
+    ['startupProbe', container.startupProbe, LIVENESS_PATH, false],
+  ];
+  for (const [name, probe, path, required] of probes) {
+    if (!probe) {
+      if (required) problems.push(`${where}: ${name} is missing`);
+      continue;
+    }
+    if (probe.httpGet?.path !== path) {
+      problems.push(`${where}: ${name} must GET ${path} (is ${probe.httpGet?.path ?? 'not an httpGet'})`);
+    }
+    const probePort = resolvePort(container, probe.httpGet?.port);
+    if (probePort !== port) {
+      problems.push(
+        `${where}: ${name} must use port ${port} (${portVariable}); it names ${String(probe.httpGet?.port)}` +
+          ` (${probePort ?? 'not a port of the container'})`,
+      );
+    }
+  }
+  const scrapePort = spec.template?.metadata?.annotations?.['prometheus.io/port'];
+  if (scrapePort !== undefined && Number(scrapePort) !== port) {
+    problems.push(`${where}: the prometheus.io/port annotation must be ${port} (is ${scrapePort})`);
+  }
+
+  for (const kind of ['requests', 'limits'] as const) {
+    for (const resource of ['cpu', 'memory']) {
+      if (container.resources?.[kind]?.[resource] === undefined) {
+        problems.push(`${where}: resources.${kind}.${resource} is missing`);
+      }
+    }
+  }
+
+  const podSecurity = pod.securityContext ?? {};
+  const security = container.securityContext ?? {};
+  const runAsUser = security.runAsUser ?? podSecurity.runAsUser;
+  if (!(security.runAsNonRoot ?? podSecurity.runAsNonRoot))
+    problems.push(`${where}: runAsNonRoot must be true`);
+  if (typeof runAsUser !== 'number' || runAsUser === 0) {
+    problems.push(
+      `${where}: runAsUser must be a non-zero number (the image's user is a name the kubelet cannot check)`,
+    );
+  }
+  if (security.readOnlyRootFilesystem !== true)
+    problems.push(`${where}: readOnlyRootFilesystem must be true`);
+  if (security.allowPrivilegeEscalation !== false)
+    problems.push(`${where}: allowPrivilegeEscalation must be false`);
+  if (!security.capabilities?.drop?.includes('ALL')) problems.push(`${where}: capabilities must drop ALL`);
+
+  const shutdownSeconds = Number(config.SHUTDOWN_TIMEOUT_MS) / 1000;
+  const preStop = preStopSeconds(container);
+  const needed = shutdownSeconds + preStop + SHUTDOWN_MARGIN_SECONDS;
+  const grace = pod.terminationGracePeriodSeconds ?? 30;
+  if (grace < needed) {
+    problems.push(
+      `${where}: terminationGracePeriodSeconds ${grace} is too short: SHUTDOWN_TIMEOUT_MS (${shutdownSeconds} s)` +
+        ` + preStop (${preStop} s) + ${SHUTDOWN_MARGIN_SECONDS} s = ${needed} s`,
+    );
+  }
+  if (deployedRole === 'api' && preStop <= 0) {
+    problems.push(`${where}: the api needs a preStop sleep, so that its endpoint is removed before SIGTERM`);
+  }
+  return [deployedRole, { manifest, spec, container, port }];
+}
+
+/** The problems of the base and its optional components, given the app's facts; none means it is good. */
+export function checkManifests(files: ManifestFiles, app: AppFacts): string[] {
+  const { manifests, problems } = parseManifests(files);
+  problems.push(...checkKustomizations(files, manifests));
+  const base = manifests.filter((m) => !m.file.includes('/'));
+  const all = manifests.filter((m) => !/(^|\/)kustomization\.ya?ml$/.test(m.file));
+  const ofKind = (kind: string, list = all) => list.filter((m) => m.kind === kind);
+
+  const configMaps = ofKind('ConfigMap', base);
+  const secrets = ofKind('Secret', base);
+  const configData: Record<string, string> = {};
+  for (const configMap of configMaps) {
+    for (const [key, value] of Object.entries(configMap.doc.data ?? {})) {
+      if (typeof value !== 'string') problems.push(`${configMap.file}: ${key} must be a string (quote it)`);
+      configData[key] = String(value);
+    }
+  }
+  const config = { ...app.defaults, ...configData };
+
+  const roles = new Map<DeployedRole, RoleDeployment>();
+  for (const manifest of ofKind('Deployment', base)) {
+    const checked = checkDeployment(
+      manifest,
+      config,
+      { configMaps: new Set(configMaps.map((m) => m.name)), secrets: new Set(secrets.map((m) => m.name)) },
+      problems,
+    );
+    if (!checked) continue;
+    if (roles.has(checked[0]))
+      problems.push(`${manifest.file}: a second Deployment for the ${checked[0]} role`);
+    roles.set(...checked);
+  }
+  for (const [role, minimum] of [
+    ['api', 2],
+    ['worker', 2],
+    ['monitor', 1],
+  ] as const) {
+    const deployment = roles.get(role);
+    if (!deployment) problems.push(`no Deployment runs the ${role} role`);
+    else if ((deployment.spec.replicas ?? 1) < minimum) {
+      problems.push(`${deployment.manifest.file}: the ${role} Deployment needs at least ${minimum} replicas`);
+    }
+  }
+  const byPodLabels = (selector: Record<string, string> | undefined) =>
+    [...roles.entries()].filter(([, d]) => matches(selector, d.spec.template?.metadata?.labels));
+
+  const servedRoles = new Set<DeployedRole>();
+  for (const service of ofKind('Service', base)) {
+    const spec = (service.doc.spec ?? {}) as ServiceSpec;
+    const targets = byPodLabels(spec.selector);
+    const where = `${service.file}: Service ${service.name}`;
+    if (targets.length !== 1) {
+      problems.push(
+        `${where}: its selector must match the pods of exactly one role (matches ${targets.length})`,
+      );
+      continue;
+    }
+    const [role, deployment] = targets[0]!;
+    servedRoles.add(role);
+    for (const port of spec.ports ?? []) {
+      if (resolvePort(deployment.container, port.targetPort ?? port.port) !== deployment.port) {
+        problems.push(
+          `${where}: targetPort ${String(port.targetPort)} is not the ${role} container's port ${deployment.port}`,
+        );
+      }
+    }
+  }
+  for (const role of ['api', 'monitor'] as const) {
+    if (!servedRoles.has(role)) problems.push(`no Service reaches the ${role} pods`);
+  }
+
+  const budgeted = new Set<DeployedRole>();
+  for (const budget of ofKind('PodDisruptionBudget', base)) {
+    const targets = byPodLabels((budget.doc.spec as WorkloadSpec | undefined)?.selector?.matchLabels);
+    if (targets.length !== 1)
+      problems.push(`${budget.file}: PodDisruptionBudget ${budget.name} matches no single role`);
+    else budgeted.add(targets[0]![0]);
+  }
+  for (const role of ['api', 'worker'] as const) {
+    if (!budgeted.has(role)) problems.push(`no PodDisruptionBudget covers the ${role} pods`);
+  }
+
+  const worker = roles.get('worker')?.manifest.name;
+  const prefix = config.QUEUE_PREFIX;
+  const expectedLists = app.queueNames.map((queue) => `${prefix}:${queue}:wait`).sort();
+  let redisAddress: string | undefined;
+  try {
+    const url = new URL(config.REDIS_URL ?? '');
+    redisAddress = `${url.hostname}:${url.port || '6379'}`;
+  } catch {
+    problems.push(`REDIS_URL ${config.REDIS_URL} is not a URL`);
+  }
+  const scaledObjects = ofKind('ScaledObject');
+  if (scaledObjects.length === 0) problems.push('no KEDA ScaledObject scales the workers');
+  for (const scaled of [...scaledObjects, ...ofKind('HorizontalPodAutoscaler')]) {
+    const spec = (scaled.doc.spec ?? {}) as ScaleTarget;
+    if (spec.scaleTargetRef?.name !== worker) {
+      problems.push(
+        `${scaled.file}: ${scaled.kind} ${scaled.name} must scale the worker Deployment ${worker}`,
+      );
+    }
+  }
+  for (const scaled of scaledObjects) {
+    const triggers = ((scaled.doc.spec ?? {}) as ScaleTarget).triggers ?? [];
+    const lists = triggers.filter((t) => t.type === 'redis').map((t) => t.metadata?.listName ?? '');
+    if (JSON.stringify([...lists].sort()) !== JSON.stringify(expectedLists)) {
+      problems.push(
+        `${scaled.file}: the redis triggers must watch ${expectedLists.join(', ')} (one per priority); they watch ${lists.join(', ') || 'nothing'}`,
+      );
+    }
+    for (const trigger of triggers.filter((t) => t.type === 'redis')) {
+      // KEDA reads `addressFromEnv` from the worker container's environment: the ConfigMap here.
+      const fromEnv = trigger.metadata?.addressFromEnv;
+      const address = fromEnv ? config[fromEnv] : trigger.metadata?.address;
+      const named = fromEnv ? `${fromEnv} (${address ?? 'not in the ConfigMap'})` : String(address);
+      if (address !== redisAddress) {
+        problems.push(`${scaled.file}: trigger address ${named} is not REDIS_URL's ${redisAddress}`);
+      }
+    }
+  }
+  return problems;
+}
+
+/** The environment a pod gets from the ConfigMaps and Secrets of the base (Secret values may be replaced). */
+export function podEnvironment(
+  files: ManifestFiles,
+  secretValue: (key: string, value: string) => string = (_key, value) => value,
+): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const manifest of parseManifests(files).manifests.filter((m) => !m.file.includes('/'))) {
+    if (manifest.kind === 'ConfigMap') {
+      for (const [key, value] of Object.entries(manifest.doc.data ?? {})) env[key] = String(value);
+    }
+    if (manifest.kind === 'Secret') {
+      for (const [key, value] of Object.entries(manifest.doc.stringData ?? {})) {
+        env[key] = secretValue(key, String(value));
+      }
+    }
+  }
+  return env;
+}
