@@ -123,6 +123,7 @@ export class SesProvider implements EmailProvider {
   readonly name = 'ses' as const;
   private readonly client: SESClient;
   private readonly secretAccessKey: string;
+  private readonly accessKeyId: string;
 
   constructor(
     config: AppConfig,
@@ -131,6 +132,7 @@ export class SesProvider implements EmailProvider {
     const ses = config.providers.ses;
     if (!ses) throw new Error('SES provider enabled without its settings (AWS_REGION, AWS_ACCESS_KEY_ID, …)');
     this.secretAccessKey = ses.secretAccessKey;
+    this.accessKeyId = ses.accessKeyId;
     this.client = new SESClient({
       region: ses.region,
       credentials: { accessKeyId: ses.accessKeyId, secretAccessKey: ses.secretAccessKey },
@@ -164,8 +166,10 @@ export class SesProvider implements EmailProvider {
       );
     } catch (error) {
       const failure = classifySesError(error);
-      // SES never echoes the secret key, but the reason is stored, logged and shown: make sure of it.
-      failure.message = redact(failure.message, this.secretAccessKey);
+      // SES never echoes the secret key, but the reason is stored, logged and shown: make sure of it. The key
+      // id is not a secret to AWS, but it names our IAM user to anyone who reads the reason (secret scanners
+      // flag it too), and an error body may carry it (S3's InvalidAccessKeyId does): it is cut out as well.
+      failure.message = redact(redact(failure.message, this.secretAccessKey), this.accessKeyId);
       // SES's request id is what AWS support asks for; delivery logs the verdict itself.
       this.logger.debug({ sesRequestId: requestIdOf(error) }, 'SES SendRawEmail failed');
       throw failure;
