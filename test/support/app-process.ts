@@ -18,6 +18,8 @@ export interface AppOptions {
   waitReady?: boolean;
   /** Wait for the "FreeFace started" log line (default true; false when LOG_LEVEL hides info lines). */
   waitForStartLog?: boolean;
+  /** Options for node itself, before the script (e.g. `--trace-gc`, which NODE_OPTIONS does not take). */
+  nodeArgs?: string[];
 }
 
 /**
@@ -65,7 +67,10 @@ export class AppProcess {
       TEMPLATES_DIR: join(__dirname, '..', '..', 'templates'),
       ...options.env,
     };
-    const child = spawn(process.execPath, [MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), MAIN], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const healthPort =
       options.probePort ??
       (options.role.split(',').includes('api') || options.role === 'all' ? port : workerHealthPort);

@@ -16,17 +16,26 @@ export class PrivateRedis {
   private constructor(
     readonly port: number,
     private readonly persistence: { appendOnly: boolean },
+    private readonly password?: string,
   ) {}
 
-  /** `appendOnly`: AOF with fsync every second, the production setting, so a restart keeps the data. */
-  static async start(options: { appendOnly?: boolean } = {}): Promise<PrivateRedis> {
-    const redis = new PrivateRedis(await freePort(), { appendOnly: options.appendOnly ?? false });
+  /**
+   * `appendOnly`: AOF with fsync every second, the production setting, so a restart keeps the data.
+   * `password`: the server requires it (`requirepass`); `url` carries it, as REDIS_URL does in production.
+   */
+  static async start(options: { appendOnly?: boolean; password?: string } = {}): Promise<PrivateRedis> {
+    const redis = new PrivateRedis(
+      await freePort(),
+      { appendOnly: options.appendOnly ?? false },
+      options.password,
+    );
     await redis.resume();
     return redis;
   }
 
   get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
+    const auth = this.password === undefined ? '' : `:${encodeURIComponent(this.password)}@`;
+    return `redis://${auth}127.0.0.1:${this.port}`;
   }
 
   async resume(): Promise<void> {
@@ -45,6 +54,7 @@ export class PrivateRedis {
         'everysec',
         '--dir',
         this.dir,
+        ...(this.password === undefined ? [] : ['--requirepass', this.password]),
       ],
       { stdio: 'ignore' },
     );

@@ -23,7 +23,12 @@ export type DataReply = { code: number; message: string } | undefined;
  * message the way a mail client would see it. Its answers and its pace can be scripted per message.
  */
 export class SmtpSink {
+  /** Every message accepted, parsed (empty in counting mode: see `start({ keep: false })`). */
   readonly messages: ReceivedMail[] = [];
+  /** Messages accepted, by X-Email-Id (kept in both modes; a count above 1 is a duplicate). */
+  readonly receipts = new Map<string, number>();
+  /** Messages accepted in all. */
+  accepted = 0;
   /** Decides the reply to the n-th DATA (counting from 1, rejected ones included). */
   reply: (dataCount: number) => DataReply = () => undefined;
   /** Milliseconds to wait before answering each DATA: a slow server, so sends are in flight. */
@@ -35,10 +40,16 @@ export class SmtpSink {
   private constructor(
     private readonly server: SMTPServer,
     readonly port: number,
+    private readonly keep: boolean,
   ) {}
 
+  /**
+   * `keep: false` is a counting mode for volume tests: a message is not stored or parsed, only its
+   * X-Email-Id is read from the header and counted in `receipts` (100,000 parsed messages would take
+   * gigabytes of the test's memory and most of its CPU).
+   */
   static async start(
-    options: { auth?: { user: string; pass: string }; port?: number } = {},
+    options: { auth?: { user: string; pass: string }; port?: number; keep?: boolean } = {},
   ): Promise<SmtpSink> {
     const port = options.port ?? (await freePort());
     // eslint-disable-next-line prefer-const -- assigned once the server it is passed to exists
@@ -62,7 +73,7 @@ export class SmtpSink {
           .then(() => callback(), callback);
       },
     });
-    sink = new SmtpSink(server, port);
+    sink = new SmtpSink(server, port, options.keep ?? true);
     await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
     return sink;
   }
@@ -72,12 +83,19 @@ export class SmtpSink {
     return this.messages;
   }
 
+  /** Waits until this many messages were accepted (in either mode). */
+  async waitForCount(count: number, timeoutMs = 20_000): Promise<void> {
+    await waitUntil(() => this.accepted >= count, timeoutMs, `${count} messages at the SMTP sink`);
+  }
+
   find(emailId: string): ReceivedMail | undefined {
     return this.messages.find((m) => m.parsed.headers.get('x-email-id') === emailId);
   }
 
   clear(): void {
     this.messages.length = 0;
+    this.receipts.clear();
+    this.accepted = 0;
   }
 
   stop(): Promise<void> {
@@ -86,11 +104,33 @@ export class SmtpSink {
 
   private async receive(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<void> {
     const chunks: Buffer[] = [];
-    for await (const chunk of stream) chunks.push(chunk as Buffer);
+    let header: string | undefined;
+    let headerBytes = 0;
+    for await (const chunk of stream) {
+      if (this.keep) chunks.push(chunk as Buffer);
+      else if (header === undefined) {
+        // Only the header is kept in counting mode, and only until its end is seen.
+        chunks.push(chunk as Buffer);
+        headerBytes += (chunk as Buffer).length;
+        const text = Buffer.concat(chunks).toString('utf8');
+        const end = text.search(/\r?\n\r?\n/);
+        if (end >= 0 || headerBytes > 64 * 1024) {
+          header = end >= 0 ? text.slice(0, end) : text;
+          chunks.length = 0;
+        }
+      }
+    }
     const count = ++this.dataCount;
     if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
     const reply = this.reply(count);
     if (reply) throw Object.assign(new Error(reply.message), { responseCode: reply.code });
+    this.accepted++;
+    if (!this.keep) {
+      const id =
+        /^x-email-id:[ \t]*(\S+)/im.exec(header ?? Buffer.concat(chunks).toString('utf8'))?.[1] ?? '';
+      this.receipts.set(id, (this.receipts.get(id) ?? 0) + 1);
+      return;
+    }
     const raw = Buffer.concat(chunks).toString('utf8');
     this.messages.push({
       envelope: {
@@ -101,5 +141,7 @@ export class SmtpSink {
       raw,
       receivedAt: Date.now(),
     });
+    const id = emailIdOf(this.messages[this.messages.length - 1]!);
+    this.receipts.set(id, (this.receipts.get(id) ?? 0) + 1);
   }
 }
