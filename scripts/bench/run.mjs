@@ -7,15 +7,14 @@
 //   --strict  exit 1 when a goal is missed (a failed measurement always exits 1)
 //   --no-build  measure the dist/ there is, even if src/ is newer
 //
-// A benchmark module exports default { name, title, run(ctx) } and resolves to { rows, notes, raw }; see
-// benchmarks/accept-under-backlog.mjs and lib/report.mjs for the row shape.
+// Every module in benchmarks/ is a benchmark, run in the order of its `order`: it exports default
+// { name, title, order, run(ctx) } and resolves to { rows, notes, raw }; see benchmarks/accept-under-backlog.mjs
+// and lib/report.mjs for the row shape. ctx.dist is the build under test (FREEFACE_DIST, default dist/).
 import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { ensureDependencies, fail, onPath, requireNode, root, run } from '../preflight.mjs';
-
-const BENCHMARKS = ['./benchmarks/accept-under-backlog.mjs', './benchmarks/group-accept.mjs'];
 
 const SETTINGS = {
   full: {
@@ -51,6 +50,10 @@ const { values: options } = parseArgs({
 const mode = options.quick ? 'quick' : 'full';
 const settings = SETTINGS[mode];
 
+/** The build under test: dist/ unless FREEFACE_DIST names another (a helper's own build, a clean export…). */
+const dist = resolve(root, process.env.FREEFACE_DIST ?? 'dist');
+const customDist = dist !== join(root, 'dist');
+
 requireNode();
 if (!onPath('redis-server')) {
   fail(
@@ -58,9 +61,8 @@ if (!onPath('redis-server')) {
   );
 }
 ensureDependencies();
-if (!options['no-build']) buildIfStale();
-else if (!statOrNull(join(root, 'dist', 'main.js')))
-  fail('--no-build, but there is no dist/main.js: run npm run build');
+if (!options['no-build'] && !customDist) buildIfStale();
+else if (!statOrNull(join(dist, 'main.js'))) fail(`there is no ${join(dist, 'main.js')}: build it first`);
 
 const { startRedisServer } = await import('./lib/redis-server.mjs');
 const { CONTENDED_OTHER_CPU, isContended, machine, table, versions, withRatios } =
@@ -102,9 +104,14 @@ console.log(
 
 let failed = false;
 let ran = 0;
+const benchmarks = await Promise.all(
+  readdirSync(join(import.meta.dirname, 'benchmarks'))
+    .filter((file) => file.endsWith('.mjs'))
+    .map(async (file) => (await import(`./benchmarks/${file}`)).default),
+);
+benchmarks.sort((a, b) => a.order - b.order);
 try {
-  for (const path of BENCHMARKS) {
-    const { default: benchmark } = await import(path);
+  for (const benchmark of benchmarks) {
     if (options.only && benchmark.name !== options.only) continue;
     ran += 1;
     console.log(`› ${benchmark.name}: ${benchmark.title}`);
@@ -112,6 +119,7 @@ try {
     try {
       const result = await benchmark.run({
         root,
+        dist,
         redis,
         settings,
         log: (message) => console.log(`  · ${message}`),

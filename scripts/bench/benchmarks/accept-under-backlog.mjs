@@ -19,9 +19,10 @@ const fmt = (n) => Math.round(n).toLocaleString('en-US');
 
 export default {
   name: 'accept-under-backlog',
+  order: 10,
   title: 'Accepting an email: baseline, product with 0 waiting, product with a deep backlog',
 
-  async run({ root, redis, settings, log }) {
+  async run({ root, dist, redis, settings, log }) {
     const { connections, durationS, warmupS, primeS, backlog, apiFillBudgetS } = settings;
     const load = { connections, durationS, warmupS };
     const body = emailBody();
@@ -63,9 +64,9 @@ export default {
     });
 
     // 2. Product, nothing waiting
-    const token = generateToken(root);
+    const token = generateToken(dist);
     const headers = { authorization: `Bearer ${token}` };
-    const product = await startProduct({ root, redisUrl: redis.url, prefix: PREFIX, token });
+    const product = await startProduct({ root, dist, redisUrl: redis.url, prefix: PREFIX, token });
     try {
       const url = `${product.url}/api/v1/emails`;
       await probe({ url, headers, body, expectStatus: 202 });
@@ -122,7 +123,7 @@ export default {
             `at ${fmt(atZero.reqPerSec)} req/s, over the ${apiFillBudgetS} s budget)`,
         );
         await fillDirect({
-          root,
+          dist,
           redisUrl: redis.url,
           prefix: PREFIX,
           priority: 'low',

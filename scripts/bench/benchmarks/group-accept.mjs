@@ -20,13 +20,14 @@ const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.l
 
 export default {
   name: 'group-accept',
+  order: 50,
   title: 'Accepting one group notification to many recipients (POST /api/v1/emails/group)',
-  async run({ root, redis, settings, log }) {
+  async run({ root, dist, redis, settings, log }) {
     const count = settings.backlog >= 100_000 ? 10_000 : 2_000;
     const runs = settings.backlog >= 100_000 ? 3 : 2;
-    const token = generateToken(root);
+    const token = generateToken(dist);
     const prefix = '{bench-group}';
-    const product = await startProduct({ root, redisUrl: redis.url, prefix, token });
+    const product = await startProduct({ root, dist, redisUrl: redis.url, prefix, token });
     try {
       const body = JSON.stringify({
         recipients: recipients(count),

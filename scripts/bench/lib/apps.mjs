@@ -9,20 +9,23 @@ export const BENCH_SERVICE = 'bench';
 export const EMAIL_FROM = { email: 'noreply@bench.example.com', name: 'FreeFace Bench' };
 
 /** A valid service token, made by the product's own generator (the build's copy). */
-export function generateToken(root) {
-  return require(join(root, 'dist', 'auth', 'token-format.js')).generateToken('dev');
+export function generateToken(dist) {
+  return require(join(dist, 'auth', 'token-format.js')).generateToken('dev');
 }
 
-/** The built product with the API role only: nothing consumes the queues, so whatever is accepted stays. */
-export async function startProduct({ root, redisUrl, prefix, token }) {
+/**
+ * The built product (`dist`), by default with the API role only: nothing consumes the queues, so whatever
+ * is accepted stays. `role` and `env` start it otherwise (a worker, more settings).
+ */
+export async function startProduct({ root, dist, redisUrl, prefix, token, role = 'api', env = {} }) {
   const port = await freePort();
   const app = await startProcess({
-    name: 'product (node dist/main.js, APP_ROLE=api)',
+    name: `product (node ${join(dist, 'main.js')}, APP_ROLE=${role})`,
     command: process.execPath,
-    args: [join(root, 'dist', 'main.js')],
+    args: [join(dist, 'main.js')],
     cwd: root,
     env: {
-      APP_ROLE: 'api',
+      APP_ROLE: role,
       PORT: String(port),
       REDIS_URL: redisUrl,
       QUEUE_PREFIX: prefix,
@@ -30,6 +33,7 @@ export async function startProduct({ root, redisUrl, prefix, token }) {
       EMAIL_FROM: `${EMAIL_FROM.name} <${EMAIL_FROM.email}>`,
       [`SERVICE_TOKEN_${BENCH_SERVICE.toUpperCase()}_PRIMARY`]: token,
       LOG_LEVEL: 'warn',
+      ...env,
     },
     ready: () => answersOk(`http://127.0.0.1:${port}/health/ready`),
   });

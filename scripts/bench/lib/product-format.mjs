@@ -16,8 +16,8 @@ const require = createRequire(import.meta.url);
 const RETENTION_DAYS = 7;
 const MAX_ATTEMPTS = 3;
 
-function productModules(root) {
-  const dist = (path) => require(join(root, 'dist', path));
+function productModules(distDir) {
+  const dist = (path) => require(join(distDir, path));
   return {
     ...dist('emails/email.repository.js'),
     ...dist('redis/redis-keys.js'),
@@ -33,7 +33,7 @@ function productModules(root) {
  * the records (one MULTI each, as the API writes them), then the chunk's jobs with one `queue.addBulk`.
  */
 export async function fillDirect({
-  root,
+  dist,
   redisUrl,
   prefix,
   priority,
@@ -43,7 +43,7 @@ export async function fillDirect({
   from,
   chunk = 1000,
 }) {
-  const m = productModules(root);
+  const m = productModules(dist);
   const client = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
   const repository = new m.EmailRepository({ client }, new m.RedisKeys(prefix), {
     email: { retentionDays: RETENTION_DAYS },
