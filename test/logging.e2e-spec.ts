@@ -92,6 +92,23 @@ describe('logging', () => {
     ).toBe(true);
   });
 
+  it('ends each request with one line: method, URL, status, time and the calling service', () => {
+    const completed = app
+      .logs()
+      .filter((line) => line.requestId === 'req-logging-2' && line.msg === 'request completed');
+    expect(completed).toHaveLength(1);
+    expect(completed[0]).toMatchObject({
+      level: 'info',
+      context: 'http',
+      service: 'billing',
+      method: 'POST',
+      url: '/api/v1/emails',
+      statusCode: 202,
+      responseTime: expect.any(Number),
+    });
+    expect(completed[0]).not.toHaveProperty('req');
+  });
+
   it('logs the service that called, and ids rather than people', () => {
     const accepted = app
       .logs()

@@ -2,6 +2,7 @@ import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import Redis, { type RedisOptions } from 'ioredis';
 import { AppConfig } from '../config/app-config';
 import { AppLogger } from '../logging/app-logger';
+import { coalesceWrites } from './coalesced-writes';
 
 export type BullClientType = 'client' | 'subscriber' | 'bclient';
 
@@ -30,6 +31,7 @@ export class RedisConnections implements OnApplicationShutdown {
       maxRetriesPerRequest: 1,
       commandTimeout: 5000,
     });
+    coalesceWrites(this.client);
   }
 
   /** Bull's `createClient` hook. */
