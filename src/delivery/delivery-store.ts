@@ -26,7 +26,7 @@ const DAY_MS = 86_400_000;
  * Time is Redis's clock, the same for every worker.
  *
  * KEYS[1] email; KEYS[2] the set of scheduled emails; KEYS[2i + 1], KEYS[2i + 2]: circuit and bucket of
- * provider i (i = 1..n).
+ * provider i (i = 1..n); last, the email's message.
  * ARGV[1] n; ARGV[2] the chain's length (the first providers are the chain, in order; the rest are enabled
  * outside it, usable when pinned); then per provider i: name, tokens per ms (0: no limit), burst;
  * then the claimable statuses.
@@ -119,8 +119,9 @@ end
 if status == 'scheduled' then redis.call('ZREM', KEYS[2], string.match(email, '[^:]+$')) end
 local attempt = redis.call('HINCRBY', email, 'attempts', 1)
 redis.call('HSET', email, 'status', 'sending', 'provider', provider, 'attemptAt', now)
-local m = redis.call('HMGET', email, 'maxAttempts', 'service', 'requestId', 'message', 'priority')
-return {'claimed', status, attempt, m[1], m[2], m[3], provider, m[4], m[5]}
+local m = redis.call('HMGET', email, 'maxAttempts', 'service', 'requestId', 'priority')
+local message = redis.call('GET', KEYS[#KEYS])
+return {'claimed', status, attempt, m[1], m[2], m[3], provider, message, m[4]}
 `;
 
 /**
@@ -144,22 +145,15 @@ return 0
 `;
 
 /**
- * Records a successful send and drops the message body. Once a long value (the message) has made a hash a hash
- * table, Redis never gives it back its compact encoding (a listpack), so dropping the message alone would leave
- * a sent record at about three times the size of the same fields written afresh (measured: 1,224 bytes against
- * 440 for a typical record; see docs/RELIABILITY.md, "Bounded resources"). The record is therefore rewritten;
- * one script, so no reader sees it half written. It stays a hash table only if another value is still long.
- * KEYS[1] email, KEYS[2] the provider's circuit; ARGV[1] provider, ARGV[2] provider message id, ARGV[3] sentAt,
- * ARGV[4] retention ms.
+ * Records a successful send, drops the message (it is not needed again) and closes the provider's circuit.
+ * KEYS[1] email, KEYS[2] the email's message, KEYS[3] the provider's circuit; ARGV[1] provider, ARGV[2]
+ * provider message id, ARGV[3] sentAt, ARGV[4] retention ms.
  */
 const MARK_SENT_SCRIPT = `
 redis.call('HSET', KEYS[1], 'status', 'sent', 'provider', ARGV[1], 'providerMessageId', ARGV[2], 'sentAt', ARGV[3])
-redis.call('HDEL', KEYS[1], 'message')
-local fields = redis.call('HGETALL', KEYS[1])
-redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], unpack(fields))
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
-redis.call('HDEL', KEYS[2], 'failures', 'openUntil', 'trialUntil')
+redis.call('DEL', KEYS[2])
+redis.call('HDEL', KEYS[3], 'failures', 'openUntil', 'trialUntil')
 `;
 
 type ClaimReply =
@@ -228,13 +222,18 @@ export class DeliveryStore {
     if (!this.redis.freefaceClaimForDelivery) {
       this.redis.defineCommand('freefaceClaimForDelivery', { lua: CLAIM_SCRIPT });
       this.redis.defineCommand('freefaceCircuitFailure', { numberOfKeys: 1, lua: CIRCUIT_FAILURE_SCRIPT });
-      this.redis.defineCommand('freefaceMarkSent', { numberOfKeys: 2, lua: MARK_SENT_SCRIPT });
+      this.redis.defineCommand('freefaceMarkSent', { numberOfKeys: 3, lua: MARK_SENT_SCRIPT });
     }
   }
 
   /** Takes an email for delivery (see CLAIM_SCRIPT). */
   async claim(emailId: string): Promise<DeliveryClaim> {
-    const keys = [this.keys.email(emailId), this.keys.scheduled(), ...this.providerKeys];
+    const keys = [
+      this.keys.email(emailId),
+      this.keys.scheduled(),
+      ...this.providerKeys,
+      this.keys.emailMessage(emailId),
+    ];
     const reply = await this.redis.freefaceClaimForDelivery(keys.length, ...keys, ...this.providerArgs);
     if (reply === null) return { kind: 'missing' };
     switch (reply[0]) {
@@ -265,13 +264,14 @@ export class DeliveryStore {
     }
   }
 
-  /** Records a successful send, drops the message body (see MARK_SENT_SCRIPT), and closes the provider's circuit. */
+  /** Records a successful send, drops the message and closes the provider's circuit (see MARK_SENT_SCRIPT). */
   async markSent(
     emailId: string,
     sent: { provider: ProviderName; providerMessageId: string; sentAt: number },
   ): Promise<void> {
     await this.redis.freefaceMarkSent(
       this.keys.email(emailId),
+      this.keys.emailMessage(emailId),
       this.keys.circuit(sent.provider),
       sent.provider,
       sent.providerMessageId,
@@ -298,7 +298,8 @@ export class DeliveryStore {
     const transaction = this.redis
       .multi()
       .hset(key, { status: failure.status, provider: failure.provider, lastError: failure.lastError })
-      .pexpire(key, this.retentionMs);
+      .pexpire(key, this.retentionMs)
+      .pexpire(this.keys.emailMessage(emailId), this.retentionMs);
     // A permanent refusal is still an answer: the provider is up, so its circuit closes.
     if (failure.permanent)
       transaction.hdel(this.keys.circuit(failure.provider), 'failures', 'openUntil', 'trialUntil');

@@ -5,8 +5,14 @@
 export class RedisKeys {
   constructor(private readonly prefix: string) {}
 
+  /** An email's record: a hash of its status fields (small values, so Redis keeps it compact). */
   email(id: string): string {
     return `${this.prefix}:email:${id}`;
+  }
+
+  /** An email's message (JSON), kept apart from its record until it is sent; expires with the record. */
+  emailMessage(id: string): string {
+    return `${this.prefix}:email:${id}:message`;
   }
 
   /** Sorted set of one service's email ids by creation time, for listing. */
