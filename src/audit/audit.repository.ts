@@ -1,9 +1,10 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, type OnModuleInit } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { AppConfig } from '../config/app-config';
 import type { AuditEventName } from '../events/email-events';
 import { RedisConnections } from '../redis/redis-connections';
 import { RedisKeys } from '../redis/redis-keys';
+import { mergeNewestFirst, type StreamPosition } from './stream-merge';
 
 export interface AuditEntry {
   at: string;
@@ -22,21 +23,26 @@ const DAY_MS = 86_400_000;
 const RECORDING_SLACK_MS = 2000;
 
 /**
- * Appends audit entries everywhere they are read from: each email's own list (expiring with the retention),
- * its service's stream and the stream of all (each trimmed to the retention by MINID as it is written). Redis
- * itself enforces the retention: no job needs to run. Trimming is exact (no `~`): approximate trimming drops
- * only whole stream nodes, which would keep old entries past the retention; exact trimming costs only the
- * few entries that just expired.
- * KEYS[1] stream of all, then per entry i: KEYS[2i] the email's list, KEYS[2i+1] the service's stream.
- * ARGV[1] retention ms, ARGV[2] the oldest stream id to keep, then ARGV[2+i] entry i as JSON.
+ * Appends audit entries: each is stored once, in its service's stream (trimmed to the retention by MINID as
+ * it is written), and the email's own list points at it (`<service> <stream id>`, expiring with the
+ * retention). Redis itself enforces the retention: no job needs to run. Trimming is exact (no `~`):
+ * approximate trimming drops only whole stream nodes, which would keep old entries past the retention;
+ * exact trimming costs only the few entries that just expired.
+ * KEYS[1] the set of services with a stream, then per entry i: KEYS[2i] the email's list, KEYS[2i+1] the
+ * service's stream. ARGV[1] retention ms, ARGV[2] the oldest stream id to keep, then per entry i:
+ * ARGV[1+2i] its service, ARGV[2+2i] the entry as JSON.
  */
 const APPEND_SCRIPT = `
+local known = {}
 for i = 1, (#KEYS - 1) / 2 do
-  local entry = ARGV[2 + i]
-  redis.call('RPUSH', KEYS[2 * i], entry)
+  local service = ARGV[1 + 2 * i]
+  local id = redis.call('XADD', KEYS[2 * i + 1], 'MINID', ARGV[2], '*', 'e', ARGV[2 + 2 * i])
+  redis.call('RPUSH', KEYS[2 * i], service .. ' ' .. id)
   redis.call('PEXPIRE', KEYS[2 * i], ARGV[1])
-  redis.call('XADD', KEYS[2 * i + 1], 'MINID', ARGV[2], '*', 'e', entry)
-  redis.call('XADD', KEYS[1], 'MINID', ARGV[2], '*', 'e', entry)
+  if not known[service] then
+    redis.call('SADD', KEYS[1], service)
+    known[service] = true
+  end
 end
 return (#KEYS - 1) / 2
 `;
@@ -51,13 +57,16 @@ export interface AuditQuery {
   fromMs?: number;
   toMs?: number;
   limit: number;
-  /** The stream id of the last entry of the previous page. */
+  /** Where the previous page ended (its nextCursor). */
   after?: string;
 }
 
-/** The audit trail in Redis: per email (oldest first) and per service or all (newest first, by time). */
+/**
+ * The audit trail in Redis: per email (oldest first) and per service or all (newest first, by time). Each
+ * entry is stored once; reading all services merges their streams.
+ */
 @Injectable()
-export class AuditRepository {
+export class AuditRepository implements OnModuleInit {
   private readonly redis: ScriptedRedis;
   private readonly retentionMs: number;
 
@@ -73,56 +82,136 @@ export class AuditRepository {
     }
   }
 
+  /**
+   * A trail written by an earlier version has service streams the set of services does not know yet, and a
+   * second copy of everything in one stream of all: the first start after the upgrade registers the streams
+   * and drops the copy. Best effort: Redis may not be up yet, and the next start tries again.
+   */
+  async onModuleInit(): Promise<void> {
+    try {
+      if (await this.redis.exists(this.keys.auditServices())) return;
+      const prefix = this.keys.auditStream('');
+      const streams = await this.scan(`${prefix}*`);
+      const services = streams.map((key) => key.slice(prefix.length));
+      if (services.length > 0) await this.redis.sadd(this.keys.auditServices(), ...services);
+      await this.redis.unlink(this.keys.legacyAuditOfAll());
+    } catch {
+      // Not fatal: appends register their services as they go.
+    }
+  }
+
   /** Appends entries in one script call, in their order. */
   append(entries: readonly AuditEntry[], now: number): Promise<number> {
-    const keys = [this.keys.auditStream()];
-    for (const entry of entries)
+    const keys = [this.keys.auditServices()];
+    const args: (string | number)[] = [this.retentionMs, `${now - this.retentionMs}-0`];
+    for (const entry of entries) {
       keys.push(this.keys.auditOfEmail(entry.emailId), this.keys.auditStream(entry.service));
-    const args = [
-      this.retentionMs,
-      `${now - this.retentionMs}-0`,
-      ...entries.map((entry) => JSON.stringify(entry)),
-    ];
+      args.push(entry.service, JSON.stringify(entry));
+    }
     return this.redis.freefaceAppendAudit(keys.length, ...keys, ...args);
   }
 
   /** Every event of one email, oldest first (by time, then by the order written). */
   async ofEmail(emailId: string): Promise<AuditEntry[]> {
-    const raw = await this.redis.lrange(this.keys.auditOfEmail(emailId), 0, -1);
-    return raw
-      .map((value, index) => ({ entry: JSON.parse(value) as AuditEntry, index }))
+    const pointers = await this.redis.lrange(this.keys.auditOfEmail(emailId), 0, -1);
+    const pipeline = this.redis.pipeline();
+    const inline: (AuditEntry | undefined)[] = pointers.map((pointer) => {
+      // Earlier versions kept the entry itself in the list.
+      if (pointer.startsWith('{')) return JSON.parse(pointer) as AuditEntry;
+      const [service = '', id = ''] = pointer.split(' ');
+      pipeline.xrange(this.keys.auditStream(service), id, id);
+      return undefined;
+    });
+    const replies = inline.some((entry) => entry === undefined) ? ((await pipeline.exec()) ?? []) : [];
+    let reply = 0;
+    const entries = inline.flatMap((entry) => {
+      if (entry) return [entry];
+      const rows = replies[reply++]?.[1] as [string, string[]][] | undefined;
+      const fields = rows?.[0]?.[1];
+      // Trimmed from its stream by the retention: gone, as the list soon will be.
+      return fields ? [JSON.parse(fields[1] ?? '{}') as AuditEntry] : [];
+    });
+    return entries
+      .map((entry, index) => ({ entry, index }))
       .sort((a, b) => a.entry.at.localeCompare(b.entry.at) || a.index - b.index)
       .map(({ entry }) => entry);
   }
 
-  /** A page of the trail, newest first; the page's last stream id is the next cursor. */
-  async query(query: AuditQuery): Promise<{ entries: AuditEntry[]; lastId: string | undefined }> {
-    const stream = this.keys.auditStream(query.service);
-    const entries: AuditEntry[] = [];
-    // Stream ids are the time an entry was recorded, a little after its `at`: read a slack wider, and
-    // filter on `at` itself, so that from/to are exact.
-    let end = query.after
-      ? `(${query.after}`
-      : query.toMs !== undefined
-        ? `${query.toMs + RECORDING_SLACK_MS}-99999999`
-        : '+';
-    const start = query.fromMs !== undefined ? `${query.fromMs}-0` : '-';
+  /**
+   * A page of the trail, newest first, of one service or of all. The cursor is the position of the page's
+   * last entry: its stream id, and for all services also its service (entries of different services can
+   * share a stream id).
+   */
+  async query(query: AuditQuery): Promise<{ entries: AuditEntry[]; nextCursor: string | undefined }> {
+    const services = query.service
+      ? [query.service]
+      : (await this.redis.smembers(this.keys.auditServices())).sort();
+    const after = query.after ? parseCursor(query.after) : undefined;
     const inRange = (at: number) =>
       (query.fromMs === undefined || at >= query.fromMs) && (query.toMs === undefined || at <= query.toMs);
-    let lastId: string | undefined;
-    const batch = Math.max(100, query.limit * 2);
-    while (entries.length < query.limit) {
-      const rows = await this.redis.xrevrange(stream, end, start, 'COUNT', batch);
-      for (const [id, fields] of rows) {
-        const entry = JSON.parse(fields[1] ?? '{}') as AuditEntry;
-        lastId = id;
-        if ((!query.event || entry.event === query.event) && inRange(Date.parse(entry.at)))
-          entries.push(entry);
-        if (entries.length === query.limit) break;
+    // Stream ids are the time an entry was recorded, a little after its `at`: read a slack wider, and
+    // filter on `at` itself, so that from/to are exact.
+    const start = query.fromMs !== undefined ? `${query.fromMs}-0` : '-';
+    const end = (service: string) => {
+      if (after) {
+        // Entries at the cursor's own id come after it only in the services ordered after its service.
+        const inclusive = after.service !== undefined && service < after.service;
+        return inclusive ? after.id : `(${after.id}`;
       }
-      if (rows.length < batch) break;
-      end = `(${lastId}`;
+      return query.toMs !== undefined ? `${query.toMs + RECORDING_SLACK_MS}-99999999` : '+';
+    };
+    const batch = Math.max(100, query.limit * 2);
+    const entries: AuditEntry[] = [];
+    let last: StreamPosition | undefined;
+    const sources = services.map((service) => {
+      let from = end(service);
+      let exhausted = false;
+      return {
+        service,
+        next: async () => {
+          if (exhausted) return [];
+          const rows = await this.redis.xrevrange(
+            this.keys.auditStream(service),
+            from,
+            start,
+            'COUNT',
+            batch,
+          );
+          exhausted = rows.length < batch;
+          if (rows.length > 0) from = `(${rows[rows.length - 1]![0]}`;
+          return rows.map(([id, fields]) => ({ id, value: fields[1] ?? '{}' }));
+        },
+      };
+    });
+    for await (const row of mergeNewestFirst(sources)) {
+      const entry = JSON.parse(row.value) as AuditEntry;
+      last = row;
+      if ((!query.event || entry.event === query.event) && inRange(Date.parse(entry.at))) entries.push(entry);
+      if (entries.length === query.limit) break;
     }
-    return { entries, lastId };
+    const nextCursor =
+      entries.length === query.limit && last
+        ? query.service
+          ? last.id
+          : `${last.id}~${last.service}`
+        : undefined;
+    return { entries, nextCursor };
   }
+
+  private async scan(pattern: string): Promise<string[]> {
+    const found: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = next;
+      found.push(...keys);
+    } while (cursor !== '0');
+    return found;
+  }
+}
+
+/** `<stream id>` (one service) or `<stream id>~<service>` (all services). */
+function parseCursor(cursor: string): { id: string; service?: string } {
+  const [id = '', service] = cursor.split('~');
+  return service === undefined ? { id } : { id, service };
 }

@@ -30,7 +30,7 @@ export class AuditService {
     }
     const service = query.service ?? (caller.isAdmin ? undefined : caller.service);
     const limit = query.limit ?? DEFAULT_PAGE;
-    const { entries, lastId } = await this.audit.query({
+    const { entries, nextCursor } = await this.audit.query({
       limit,
       ...(service ? { service } : {}),
       ...(query.event ? { event: query.event } : {}),
@@ -38,6 +38,6 @@ export class AuditService {
       ...(query.to ? { toMs: Date.parse(query.to) } : {}),
       ...(query.cursor ? { after: query.cursor } : {}),
     });
-    return { items: entries, nextCursor: entries.length === limit && lastId ? lastId : null };
+    return { items: entries, nextCursor: nextCursor ?? null };
   }
 }

@@ -40,14 +40,24 @@ export class RedisKeys {
     return `${this.prefix}:idempotency:${service}:${keyHash}`;
   }
 
-  /** One email's audit events, oldest first (a list of JSON entries that expires with the retention). */
+  /** Where one email's audit entries are, oldest first: `<service> <stream id>` each; expires with the retention. */
   auditOfEmail(id: string): string {
     return `${this.prefix}:audit:email:${id}`;
   }
 
-  /** The audit stream of one service, or of all when no service is given (trimmed to the retention). */
-  auditStream(service?: string): string {
-    return service ? `${this.prefix}:audit:service:${service}` : `${this.prefix}:audit:all`;
+  /** The audit stream of one service: the one copy of each of its entries (trimmed to the retention). */
+  auditStream(service: string): string {
+    return `${this.prefix}:audit:service:${service}`;
+  }
+
+  /** The services that have an audit stream, for reading every service's trail at once. */
+  auditServices(): string {
+    return `${this.prefix}:audit:services`;
+  }
+
+  /** Where earlier versions kept a second copy of every service's entries; dropped when found. */
+  legacyAuditOfAll(): string {
+    return `${this.prefix}:audit:all`;
   }
 
   /** Per-service counters of calls and emails, summed over every replica. */

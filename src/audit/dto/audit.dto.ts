@@ -67,6 +67,6 @@ export class AuditQueryDto {
   @ApiPropertyOptional({ description: 'nextCursor of the previous page' })
   @IsOptional()
   @IsString()
-  @Matches(/^\d+-\d+$/, { message: 'must be a nextCursor from a previous page' })
+  @Matches(/^\d+-\d+(~[a-z0-9-]+)?$/, { message: 'must be a nextCursor from a previous page' })
   cursor?: string;
 }

@@ -1,0 +1,94 @@
+import type { AppConfig } from '../config/app-config';
+import type { RedisConnections } from '../redis/redis-connections';
+import { RedisKeys } from '../redis/redis-keys';
+import Redis from 'ioredis';
+import { PrivateRedis } from '../../test/support/private-redis';
+import { AuditRepository, type AuditEntry } from './audit.repository';
+
+const PREFIX = '{audit-test}';
+const keys = new RedisKeys(PREFIX);
+const config = { email: { auditRetentionDays: 30 } } as AppConfig;
+
+function entry(service: string, emailId: string, event: AuditEntry['event'], at: number): AuditEntry {
+  return { at: new Date(at).toISOString(), event, service, emailId, requestId: null, detail: {} };
+}
+
+describe('AuditRepository (real Redis)', () => {
+  let server: PrivateRedis;
+  let redis: Redis;
+  let audit: AuditRepository;
+
+  beforeAll(async () => {
+    server = await PrivateRedis.start();
+    redis = new Redis(server.url);
+  });
+
+  beforeEach(async () => {
+    await redis.flushall();
+    audit = new AuditRepository({ client: redis } as unknown as RedisConnections, keys, config);
+  });
+
+  afterAll(async () => {
+    redis.disconnect();
+    await server.stop();
+  });
+
+  it('stores each entry once, in its service stream; the email list points at it', async () => {
+    const now = Date.now();
+    await audit.append(
+      [entry('billing', 'e1', 'accepted', now), entry('billing', 'e1', 'attempt', now)],
+      now,
+    );
+    expect(await redis.xlen(keys.auditStream('billing'))).toBe(2);
+    expect(await redis.exists(keys.legacyAuditOfAll())).toBe(0);
+    const pointers = await redis.lrange(keys.auditOfEmail('e1'), 0, -1);
+    expect(pointers).toHaveLength(2);
+    for (const pointer of pointers) expect(pointer).toMatch(/^billing \d+-\d+$/);
+    expect((await audit.ofEmail('e1')).map((e) => e.event)).toEqual(['accepted', 'attempt']);
+  });
+
+  it('reads entries an earlier version stored inline in the email list', async () => {
+    const old = entry('billing', 'e2', 'accepted', Date.now() - 1000);
+    await redis.rpush(keys.auditOfEmail('e2'), JSON.stringify(old));
+    await audit.append([entry('billing', 'e2', 'sent', Date.now())], Date.now());
+    expect((await audit.ofEmail('e2')).map((e) => e.event)).toEqual(['accepted', 'sent']);
+  });
+
+  it("pages through every service's trail newest first, each entry once, across shared stream ids", async () => {
+    const now = Date.now();
+    const services = ['alerts', 'billing', 'sign-up'];
+    // One call writes all three streams in the same millisecond: their stream ids collide.
+    for (let round = 0; round < 5; round++) {
+      await audit.append(
+        services.map((service) => entry(service, `${service}-${round}`, 'accepted', now + round)),
+        now,
+      );
+    }
+    const seen: string[] = [];
+    let after: string | undefined;
+    let pages = 0;
+    do {
+      const page = await audit.query({ limit: 4, ...(after ? { after } : {}) });
+      seen.push(...page.entries.map((e) => e.emailId));
+      after = page.nextCursor;
+      pages++;
+    } while (after && pages < 10);
+    expect(pages).toBe(4);
+    expect(seen).toHaveLength(15);
+    expect(new Set(seen).size).toBe(15);
+    expect(seen.slice(0, 3)).toEqual(['sign-up-4', 'billing-4', 'alerts-4']);
+
+    const billing = await audit.query({ service: 'billing', limit: 2 });
+    expect(billing.entries.map((e) => e.emailId)).toEqual(['billing-4', 'billing-3']);
+    expect(billing.nextCursor).toMatch(/^\d+-\d+$/);
+  });
+
+  it('takes over a trail written by an earlier version: registers its streams, drops the copy of all', async () => {
+    await redis.xadd(keys.auditStream('legacy'), '*', 'e', JSON.stringify(entry('legacy', 'e3', 'sent', 1)));
+    await redis.xadd(keys.legacyAuditOfAll(), '*', 'e', '{}');
+    await audit.onModuleInit();
+    expect(await redis.smembers(keys.auditServices())).toEqual(['legacy']);
+    expect(await redis.exists(keys.legacyAuditOfAll())).toBe(0);
+    expect((await audit.query({ limit: 10 })).entries.map((e) => e.emailId)).toEqual(['e3']);
+  });
+});
