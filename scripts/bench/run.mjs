@@ -21,10 +21,10 @@ const SETTINGS = {
     connections: 50,
     durationS: 10,
     warmupS: 2,
-    primeS: 15,
+    primeS: 10,
     backlog: 100_000,
-    apiFillBudgetS: 60,
-    abPairs: 6,
+    apiFillBudgetS: 30,
+    abPairs: 4,
     abWindowS: 5,
   },
   quick: {

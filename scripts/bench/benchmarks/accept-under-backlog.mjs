@@ -2,8 +2,8 @@
 // 1. baseline: a bare Nest + class-validator + one queue.add() app, under the same load;
 // 2. the product (role api, no worker: nothing drains) with empty queues;
 // 3. the same product once N low-priority emails wait in `emails-low` (filled through the API when that is
-//    fast enough here, otherwise straight into Redis in the product's format), measured with the same body
-//    as step 2 (default priority, medium) and with a low-priority body (added to the deep queue itself).
+//    fast enough here, otherwise straight into Redis in the product's format), measured in interleaved
+//    windows with the queue empty and deep (see `interleaved`), low-priority emails into the deep queue.
 import { performance } from 'node:perf_hooks';
 import { BENCH_SERVICE, EMAIL_FROM, generateToken, startBaseline, startProduct } from '../lib/apps.mjs';
 import { email, emailBody } from '../lib/email-body.mjs';
@@ -170,26 +170,6 @@ export default {
           `${fill.redisMemory}.`,
       );
 
-      for (const [key, label, requestBody] of [
-        ['product-backlog', `product, ${fmt(backlog)} low waiting (same body, medium)`, body],
-        ['product-backlog-low', `product, ${fmt(backlog)} low waiting (low: into the deep queue)`, lowBody],
-      ]) {
-        const before = await waiting();
-        log(`${label}: same load`);
-        const result = await measure({
-          label,
-          url,
-          headers,
-          body: requestBody,
-          ...load,
-          watch: watch(product),
-          observe,
-        });
-        const after = await waiting();
-        raw[key] = { ...result, waitingBefore: before, waitingAfter: after };
-        rows.push({ key, label, ...figures(result), vs: { key: 'product-0', label: 'at 0' }, goal: GOAL });
-        notes.push(`${label}: waiting ${depths(before, after)}.`);
-      }
       // 4. Interleaved check: the same process and the same Redis data, only the depth of the queue
       //    toggled between windows (RENAME of the wait list is O(1)); ABBA order cancels a linear drift.
       const ab = await interleaved({
@@ -206,15 +186,13 @@ export default {
       rows.push(...ab.rows);
       notes.push(ab.note);
 
-      const productRows = rows.filter((row) => row.key.startsWith('product'));
-      // (the interleaved rows are not observed: RESETSTAT per window would add little)
-      const perCall = (name) =>
-        productRows.map((row) => (row.redisUsPerCall[name] ?? 0).toFixed(1)).join(' → ');
-      notes.push(
-        `Redis time per call in the product rows (INFO commandstats over each measured part), in table order: ` +
-          `EVALSHA (Bull's addJob script) ${perCall('evalsha')} µs; EXEC (the record's MULTI: HSET + PEXPIRE) ` +
-          `${perCall('exec')} µs.`,
-      );
+      const perCall = Object.entries(raw.productAtZero.observed ?? {})
+        .filter(([name]) => name === 'evalsha' || name === 'eval')
+        .map(
+          ([name, stats]) => `${name.toUpperCase()} ${stats.usecPerCall.toFixed(1)} µs × ${fmt(stats.calls)}`,
+        );
+      if (perCall.length > 0)
+        notes.push(`Redis time per script call at 0 waiting (INFO commandstats): ${perCall.join(', ')}.`);
     } finally {
       await product.stop();
     }

@@ -15,18 +15,31 @@ export function generateToken(dist) {
 
 /**
  * The built product (`dist`), by default with the API role only: nothing consumes the queues, so whatever
- * is accepted stays. `role` and `env` start it otherwise (a worker, more settings).
+ * is accepted stays. `role` and `env` start it otherwise (a worker, more settings); `nodeArgs` go to node
+ * itself (e.g. --cpu-prof). A worker without the API answers its probes on WORKER_HEALTH_PORT.
  */
-export async function startProduct({ root, dist, redisUrl, prefix, token, role = 'api', env = {} }) {
+export async function startProduct({
+  root,
+  dist,
+  redisUrl,
+  prefix,
+  token,
+  role = 'api',
+  env = {},
+  nodeArgs = [],
+}) {
   const port = await freePort();
+  const roles = role.split(',');
+  const probesOnWorkerPort = roles.includes('worker') && !roles.includes('api') && !roles.includes('all');
   const app = await startProcess({
     name: `product (node ${join(dist, 'main.js')}, APP_ROLE=${role})`,
     command: process.execPath,
-    args: [join(dist, 'main.js')],
+    args: [...nodeArgs, join(dist, 'main.js')],
     cwd: root,
     env: {
       APP_ROLE: role,
       PORT: String(port),
+      ...(probesOnWorkerPort ? { WORKER_HEALTH_PORT: String(port) } : {}),
       REDIS_URL: redisUrl,
       QUEUE_PREFIX: prefix,
       ENVIRONMENT: 'development',

@@ -23,6 +23,12 @@ function processTicks(pid) {
   return Number(fields[11]) + Number(fields[12]);
 }
 
+/** CPU time (user + system) `pid` has used since it started, in milliseconds; undefined once it is gone. */
+export function cpuMs(pid) {
+  const ticks = processTicks(pid);
+  return ticks === undefined ? undefined : (ticks * 1000) / TICKS_PER_SECOND;
+}
+
 function machineTicks() {
   const line = read('/proc/stat')?.split('\n')[0];
   if (!line?.startsWith('cpu ')) return undefined;
