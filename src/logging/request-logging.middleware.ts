@@ -1,7 +1,7 @@
 import { Injectable, type NestMiddleware } from '@nestjs/common';
-import { AsyncResource } from 'node:async_hooks';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AppLogger } from './app-logger';
+import { logContext, type LogContext } from './log-context';
 
 const PROBE_PATHS = /^\/health(\/|$|\?)/;
 
@@ -22,21 +22,12 @@ export class RequestLoggingMiddleware implements NestMiddleware {
 
   use(req: IdentifiedRequest, res: ServerResponse, next: () => void): void {
     const startedAt = Date.now();
-    this.logger.runInContext(
-      () => {
-        // Bound to this request's context, so the line carries what was assigned to it (the service).
-        if (!PROBE_PATHS.test(req.url ?? ''))
-          res.once(
-            'close',
-            AsyncResource.bind(() => this.ended(req, res, startedAt)),
-          );
-        next();
-      },
-      { bindings: { requestId: req.id } },
-    );
+    const context: LogContext = { requestId: req.id };
+    if (!PROBE_PATHS.test(req.url ?? '')) res.once('close', () => this.ended(req, res, startedAt, context));
+    logContext.run(context, next);
   }
 
-  private ended(req: IdentifiedRequest, res: ServerResponse, startedAt: number): void {
+  private ended(req: IdentifiedRequest, res: ServerResponse, startedAt: number, context: LogContext): void {
     const status = res.statusCode;
     const level = status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info';
     if (!this.logger.isLevelEnabled(level)) return;
@@ -48,6 +39,9 @@ export class RequestLoggingMiddleware implements NestMiddleware {
       responseTime: Date.now() - startedAt,
       ...(res.writableFinished ? {} : { aborted: true }),
     };
-    this.logger[level](line, status >= 500 ? 'request failed' : 'request completed');
+    // In the request's context, which by now also names the calling service.
+    logContext.run(context, () =>
+      this.logger[level](line, status >= 500 ? 'request failed' : 'request completed'),
+    );
   }
 }

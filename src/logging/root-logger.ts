@@ -1,5 +1,6 @@
 import pino, { type Logger } from 'pino';
 import type { AppConfig } from '../config/app-config';
+import { logContext } from './log-context';
 import { mostVerbose } from './log-levels';
 import { createLineScrubber, REDACTED, REDACTED_PATHS } from './redaction';
 
@@ -14,6 +15,8 @@ export function createRootLogger(config: AppConfig): Logger {
     base: { app: 'freeface', pid: process.pid, roles: [...config.roles].join(',') },
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
+    // The current request's or job's fields (requestId, service, emailId) on every line written inside it.
+    mixin: () => logContext.fields(),
     redact: { paths: REDACTED_PATHS, censor: REDACTED },
     hooks: { streamWrite: createLineScrubber(logging.secrets) },
   };
