@@ -14,6 +14,8 @@ import { compareWithApi, fillDirect } from '../lib/product-format.mjs';
 const PREFIX = '{freeface}';
 const BASELINE_PREFIX = '{baseline}';
 const GOAL = 0.9;
+/** The product against the bare app: at least 0.7 × its rate, at most 1.5 × its p99. */
+const SINGLE_ACCEPT_GOAL = { reqRatio: 0.7, p99Ratio: 1.5 };
 
 const fmt = (n) => Math.round(n).toLocaleString('en-US');
 
@@ -94,6 +96,8 @@ export default {
         label: 'product, 0 waiting',
         ...figures(atZero),
         vs: { key: 'baseline', label: 'baseline' },
+        goal: SINGLE_ACCEPT_GOAL.reqRatio,
+        p99Goal: SINGLE_ACCEPT_GOAL.p99Ratio,
       });
       notes.push(
         `Each app was primed with ${primeS} s of the same load right after it started (JIT warm-up), then ` +

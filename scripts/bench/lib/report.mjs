@@ -58,7 +58,10 @@ export function withRatios(rows) {
     // A row may bring its own ratios (e.g. a median of paired ratios); otherwise: row ÷ reference row.
     const reqRatio = row.reqRatio ?? valueOf(row) / valueOf(ref);
     const p99Ratio = row.p99Ratio ?? (row.p99Ms === undefined ? undefined : row.p99Ms / ref.p99Ms);
-    const goalMet = row.goalDirection === 'max' ? reqRatio <= row.goal : reqRatio >= row.goal;
+    // A row may also bound its p99 (p99Goal: the most its p99 may be, as a multiple of the reference's).
+    const goalMet =
+      (row.goalDirection === 'max' ? reqRatio <= row.goal : reqRatio >= row.goal) &&
+      (row.p99Goal === undefined || (p99Ratio !== undefined && p99Ratio <= row.p99Goal));
     return {
       ...row,
       reqRatio,
@@ -126,7 +129,9 @@ function goalCell(row) {
   const goal =
     row.goal === undefined
       ? ''
-      : `${row.goalDirection === 'max' ? '≤' : '≥'} ${row.goal.toFixed(2)} ${row.goalMet ? 'met' : 'MISSED'}`;
+      : `${row.goalDirection === 'max' ? '≤' : '≥'} ${row.goal.toFixed(2)}` +
+        (row.p99Goal === undefined ? '' : `, p99 ≤ ${row.p99Goal.toFixed(2)}`) +
+        ` ${row.goalMet ? 'met' : 'MISSED'}`;
   if (!row.problems) return goal;
   return `${goal || 'MISSED'} (${row.problems.join(', ')})`;
 }
