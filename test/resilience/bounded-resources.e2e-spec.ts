@@ -21,15 +21,16 @@ const DAY_MS = 86_400_000;
  * a real leak would still cross. Redis figures are `used_memory` differences divided by the emails.
  */
 const BOUNDS = {
-  /** Measured 4,242: the record with its message (~1 KB of text and HTML), job, queue entry, indexes, audit. */
-  waitingBytesPerEmail: 5 * 1024,
+  /** Measured 3,339: the record, its message (~1 KB of text and HTML), job, queue entry, indexes, audit. */
+  waitingBytesPerEmail: 4 * 1024,
   /**
-   * Measured 854: the record without its message (552), two index entries (272), Redis's per-key overhead.
-   * Without the audit trail (below) and without Bull's kept completed jobs (a fixed 1,000 per queue).
+   * Measured 967: the record (552), two index entries (272), Redis's per-key overhead (its key table keeps the
+   * size it grew to for the four keys of each waiting email). Without the audit trail (below) and without
+   * Bull's kept completed jobs (a fixed 1,000 per queue).
    */
-  sentBytesPerEmail: 1024,
-  /** Measured 2,720: three audit events (accepted, attempt, sent), each in the email's list and two streams. */
-  auditBytesPerEmail: 3 * 1024,
+  sentBytesPerEmail: 1280,
+  /** Measured 1,159: three audit events (accepted, attempt, sent), each once in its service's stream. */
+  auditBytesPerEmail: 1536,
   /** Bull keeps 1,000 completed jobs per queue; everything else without an expiry is a fixed set of keys. */
   keysWithoutTtl: 3 * 1000 + 100,
   /**
