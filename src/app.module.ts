@@ -13,6 +13,7 @@ import { EventsModule } from './events/events.module';
 import { DeliveryModule } from './delivery/delivery.module';
 import { EmailsModule } from './emails/emails.module';
 import { HealthModule } from './health/health.module';
+import { IdempotencyGuard } from './idempotency/idempotency.guard';
 import { IdempotencyModule } from './idempotency/idempotency.module';
 import { LoggingModule } from './logging/logging.module';
 import { PrometheusModule } from './metrics/prometheus/prometheus.module';
@@ -80,7 +81,9 @@ export class AppModule {
       ],
       providers: serveApi
         ? [
+            // Global guards run in this order: the token names the service an Idempotency-Key belongs to.
             { provide: APP_GUARD, useClass: ServiceTokenGuard },
+            { provide: APP_GUARD, useExisting: IdempotencyGuard },
             { provide: APP_FILTER, useClass: ProblemDetailsFilter },
             { provide: APP_PIPE, useValue: validationPipe },
           ]

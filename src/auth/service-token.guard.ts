@@ -106,8 +106,9 @@ export class ServiceTokenGuard implements CanActivate {
       if (failure !== 'missing') this.logger.warn({ reason: failure, ip: address }, 'service token refused');
       throw refusal;
     }
-    request.caller = caller;
     assertScope(caller, this.reflector.getAllAndOverride<Scope>(REQUIRED_SCOPE, targets) ?? 'admin');
+    // Set only once every check passed: what follows (idempotency, the per-service call count) relies on it.
+    request.caller = caller;
     return true;
   }
 }

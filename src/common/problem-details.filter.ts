@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, type ExceptionFilter, HttpException } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppLogger } from '../logging/app-logger';
+import { PreparedResponse } from './prepared-response';
 import { PROBLEM_TYPES, ProblemError, type ProblemType } from './problem-error';
 import { isRedisConnectionError } from './redis-unavailable.error';
 
@@ -99,7 +100,10 @@ export function sendProblem(reply: FastifyReply, problem: ProblemError, requestI
     .send(JSON.stringify(body));
 }
 
-/** Every error leaves as RFC 9457 problem+json with the request id; a 500 is logged once with its stack. */
+/**
+ * Every error leaves as RFC 9457 problem+json with the request id; a 500 is logged once with its stack. A
+ * PreparedResponse (a guard's settled answer, not an error) leaves as it is.
+ */
 @Catch()
 export class ProblemDetailsFilter implements ExceptionFilter {
   constructor(private readonly logger: AppLogger) {
@@ -110,6 +114,10 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const request = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();
+    if (exception instanceof PreparedResponse) {
+      void reply.status(exception.status).headers(exception.headers).send(exception.body);
+      return;
+    }
     const problem = toProblem(exception);
     this.record(problem, exception);
     sendProblem(reply, problem, String(request.id));

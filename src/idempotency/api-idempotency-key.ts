@@ -1,7 +1,7 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiHeader } from '@nestjs/swagger';
 
-/** Documents the Idempotency-Key header that every POST takes (see IdempotencyInterceptor). */
+/** Documents the Idempotency-Key header that every POST takes (see IdempotencyGuard). */
 export const ApiIdempotencyKey = () =>
   applyDecorators(
     ApiHeader({

@@ -1,10 +1,14 @@
 import { Module } from '@nestjs/common';
-import { APP_INTERCEPTOR } from '@nestjs/core';
-import { IdempotencyInterceptor } from './idempotency.interceptor';
+import { IdempotencyGuard } from './idempotency.guard';
+import { IdempotencyResponses } from './idempotency-responses';
 import { IdempotencyStore } from './idempotency.store';
 
-/** Idempotency-Key handling for every POST of the API. */
+/**
+ * Idempotency-Key handling for every POST of the API. The guard is global, registered in AppModule right
+ * after ServiceTokenGuard (global guards run in the order they are provided).
+ */
 @Module({
-  providers: [IdempotencyStore, { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor }],
+  providers: [IdempotencyStore, IdempotencyGuard, IdempotencyResponses],
+  exports: [IdempotencyGuard],
 })
 export class IdempotencyModule {}

@@ -1,6 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { APP_INTERCEPTOR } from '@nestjs/core';
-import { ServiceCallsInterceptor } from './service-calls.interceptor';
+import { ServiceCallsHook } from './service-calls.hook';
 import { ServiceMetricsController } from './service-metrics.controller';
 import { ServiceMetricsRecorder } from './service-metrics.recorder';
 import { ServiceMetricsService } from './service-metrics.service';
@@ -20,7 +19,7 @@ export class ServiceMetricsModule {
       module: ServiceMetricsRoutesModule,
       imports: [ServiceMetricsModule],
       controllers: [ServiceMetricsController],
-      providers: [{ provide: APP_INTERCEPTOR, useClass: ServiceCallsInterceptor }],
+      providers: [ServiceCallsHook],
     };
   }
 }
