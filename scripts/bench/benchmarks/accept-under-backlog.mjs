@@ -1,6 +1,6 @@
-// "Accepting an email costs the same with 100,000 emails waiting as with none."
-// 1. baseline: a bare Nest + class-validator + one queue.add() app, under the same load;
-// 2. the product (role api, no worker: nothing drains) with empty queues;
+// Accepting one email: the product against the raw stack, and with 100,000 emails waiting against none.
+// 1-2. baseline (a bare Nest + class-validator + one queue.add() app) and the product (role api, no worker:
+//    nothing drains) with empty queues, under the same load, in alternating windows;
 // 3. the same product once N low-priority emails wait in `emails-low` (filled through the API when that is
 //    fast enough here, otherwise straight into Redis in the product's format), measured in interleaved
 //    windows with the queue empty and deep (see `interleaved`), low-priority emails into the deep queue.
@@ -13,6 +13,7 @@ import { compareWithApi, fillDirect } from '../lib/product-format.mjs';
 
 const PREFIX = '{freeface}';
 const BASELINE_PREFIX = '{baseline}';
+/** Accepting with the backlog waiting ÷ with none. */
 const GOAL = 0.9;
 /** The product against the bare app: at least 0.7 × its rate, at most 1.5 × its p99. */
 const SINGLE_ACCEPT_GOAL = { reqRatio: 0.7, p99Ratio: 1.5 };
@@ -25,8 +26,8 @@ export default {
   title: 'Accepting an email: baseline, product with 0 waiting, product with a deep backlog',
 
   async run({ root, dist, redis, settings, log }) {
-    const { connections, durationS, warmupS, primeS, backlog, apiFillBudgetS } = settings;
-    const load = { connections, durationS, warmupS };
+    const { connections, primeS, backlog, apiFillBudgetS, abPairs, abWindowS } = settings;
+    const windowWarmupS = 1;
     const body = emailBody();
     const rows = [];
     const notes = [];
@@ -45,73 +46,108 @@ export default {
         .map((p) => `${p} ${fmt(before[p])} → ${fmt(after[p])}`)
         .join(', ');
 
-    // 1. Baseline
-    log(`baseline app: primed for ${primeS} s, then ${warmupS} s warm-up + ${durationS} s measured`);
-    const baselineApp = await startBaseline({ root, redisUrl: redis.url, prefix: BASELINE_PREFIX });
-    let baseline;
-    try {
-      const url = `${baselineApp.url}/api/v1/emails`;
-      await probe({ url, body, expectStatus: 202 });
-      await prime({ label: 'baseline', url, body, connections, durationS: primeS });
-      baseline = await measure({ label: 'baseline', url, body, ...load, watch: watch(baselineApp), observe });
-    } finally {
-      await baselineApp.stop();
-    }
-    await unlinkMatching(redis.client, `${BASELINE_PREFIX}:*`);
-    raw.baseline = baseline;
-    rows.push({
-      key: 'baseline',
-      label: 'baseline: Nest + class-validator + 1 queue.add()',
-      ...figures(baseline),
-    });
-
-    // 2. Product, nothing waiting
+    // 1-2. Baseline and product, nothing waiting, in alternating windows: both apps are started and primed,
+    //      then measured in ABBA pairs, so that the machine's drift (slow spells of a few seconds, ±15 % from
+    //      one minute to the next here) falls on both alike; the ratio is the median of the pairs' ratios.
     const token = generateToken(dist);
     const headers = { authorization: `Bearer ${token}` };
-    const product = await startProduct({ root, dist, redisUrl: redis.url, prefix: PREFIX, token });
+    const baselineApp = await startBaseline({ root, redisUrl: redis.url, prefix: BASELINE_PREFIX });
+    let product;
+    let productRate;
+    try {
+      product = await startProduct({ root, dist, redisUrl: redis.url, prefix: PREFIX, token });
+    } catch (error) {
+      await baselineApp.stop();
+      throw error;
+    }
     try {
       const url = `${product.url}/api/v1/emails`;
-      await probe({ url, headers, body, expectStatus: 202 });
-      // Primed like the baseline, then emptied: "0 waiting" means none, in a process past its JIT warm-up.
-      await prime({ label: 'product', url, headers, body, connections, durationS: primeS });
-      await sleep(500); // requests still in flight when the load stopped land first
-      await unlinkMatching(redis.client, `${PREFIX}:*`);
-      const before0 = await waiting();
-      log(
-        `product (primed for ${primeS} s, then its keys deleted), ${fmt(before0.medium)} waiting: same load`,
-      );
-      const atZero = await measure({
-        label: 'product at 0',
-        url,
-        headers,
-        body,
-        ...load,
-        watch: watch(product),
-        observe,
-      });
-      const after0 = await waiting();
-      raw.productAtZero = { ...atZero, waitingBefore: before0, waitingAfter: after0 };
-      rows.push({
-        key: 'product-0',
-        label: 'product, 0 waiting',
-        ...figures(atZero),
-        vs: { key: 'baseline', label: 'baseline' },
-        goal: SINGLE_ACCEPT_GOAL.reqRatio,
-        p99Goal: SINGLE_ACCEPT_GOAL.p99Ratio,
-      });
-      notes.push(
-        `Each app was primed with ${primeS} s of the same load right after it started (JIT warm-up), then ` +
-          `measured for ${durationS} s after a ${warmupS} s warm-up. The product's Redis keys were deleted after ` +
-          `priming, so it starts the "0 waiting" measurement with empty queues.`,
-        `"0 waiting" is the depth when the warm-up starts; nothing drains, so the queue the load adds to grows ` +
-          `during the warm-up and the measurement (waiting: ${depths(before0, after0)}).`,
-      );
+      const apps = {
+        baseline: { app: baselineApp, url: `${baselineApp.url}/api/v1/emails`, headers: {} },
+        product: { app: product, url, headers },
+      };
+      try {
+        for (const [name, target] of Object.entries(apps)) {
+          await probe({ url: target.url, headers: target.headers, body, expectStatus: 202 });
+          log(`${name}: primed for ${primeS} s`);
+          await prime({ label: name, ...target, body, connections, durationS: primeS });
+        }
+        await sleep(500); // requests still in flight when the load stopped land first
+        await unlinkMatching(redis.client, `${PREFIX}:*`);
+        await unlinkMatching(redis.client, `${BASELINE_PREFIX}:*`);
+        const before0 = await waiting();
+        log(
+          `${abPairs} ABBA pairs of ${abWindowS} s windows (${windowWarmupS} s warm-up each), baseline and ` +
+            `product, ${fmt(before0.medium)} waiting`,
+        );
+        const windows = { baseline: [], product: [] };
+        const pairRatios = [];
+        for (let pair = 0; pair < abPairs; pair++) {
+          const order = pair % 2 === 0 ? ['baseline', 'product'] : ['product', 'baseline'];
+          const result = {};
+          for (const name of order) {
+            const target = apps[name];
+            result[name] = await measure({
+              label: `${name} window ${pair + 1}`,
+              url: target.url,
+              headers: target.headers,
+              body,
+              connections,
+              durationS: abWindowS,
+              warmupS: windowWarmupS,
+              watch: watch(target.app),
+              observe,
+            });
+            windows[name].push(result[name]);
+          }
+          pairRatios.push({
+            req: result.product.reqPerSec / result.baseline.reqPerSec,
+            p99: result.product.latencyMs.p99 / result.baseline.latencyMs.p99,
+          });
+        }
+        const after0 = await waiting();
+        raw.baseline = windows.baseline;
+        raw.productAtZero = { windows: windows.product, waitingBefore: before0, waitingAfter: after0 };
+        raw.singleAcceptPairs = pairRatios;
+        productRate = mean(windows.product.map((w) => w.reqPerSec));
+        rows.push(
+          {
+            key: 'baseline',
+            label: `baseline: Nest + class-validator + 1 queue.add() (${abPairs} windows)`,
+            ...windowFigures(windows.baseline),
+          },
+          {
+            key: 'product-0',
+            label: `product, 0 waiting (${abPairs} windows)`,
+            ...windowFigures(windows.product),
+            vs: { key: 'baseline', label: 'baseline, median of pairs' },
+            reqRatio: median(pairRatios.map((r) => r.req)),
+            p99Ratio: median(pairRatios.map((r) => r.p99)),
+            goal: SINGLE_ACCEPT_GOAL.reqRatio,
+            p99Goal: SINGLE_ACCEPT_GOAL.p99Ratio,
+          },
+        );
+        notes.push(
+          `Baseline and product: both primed with ${primeS} s of the same load right after they started (JIT ` +
+            `warm-up), the product's keys then deleted (so it starts with empty queues), then measured in ` +
+            `${abPairs} ABBA pairs of ${abWindowS} s windows, each after a ${windowWarmupS} s warm-up. req/s is the ` +
+            `mean of an app's windows, "per-second min–max" the range of its windows' rates, p99 the median of ` +
+            `their p99s; the ratios are the medians of the pairs' ratios (req/s: ` +
+            `${pairRatios.map((r) => r.req.toFixed(2)).join(', ')}; p99: ` +
+            `${pairRatios.map((r) => r.p99.toFixed(2)).join(', ')}).`,
+          `"0 waiting" is the depth when the first window starts; nothing drains, so the queue the load adds to ` +
+            `grows over the windows (waiting: ${depths(before0, after0)}).`,
+        );
+      } finally {
+        await baselineApp.stop();
+        await unlinkMatching(redis.client, `${BASELINE_PREFIX}:*`);
+      }
 
       // 3. The backlog
       const lowBody = emailBody('low');
       const apiId = JSON.parse(await probe({ url, headers, body: lowBody, expectStatus: 202 })).id;
       const toAdd = backlog - (await redis.client.llen(`${PREFIX}:emails-low:wait`));
-      const apiEstimateS = toAdd / atZero.reqPerSec;
+      const apiEstimateS = toAdd / productRate;
       const fill = { target: backlog, added: toAdd, apiEstimateS };
       const started = performance.now();
       if (apiEstimateS <= apiFillBudgetS) {
@@ -124,7 +160,7 @@ export default {
       } else {
         log(
           `filling the backlog directly in Redis: ${fmt(toAdd)} emails (the API would take ~${fmt(apiEstimateS)} s ` +
-            `at ${fmt(atZero.reqPerSec)} req/s, over the ${apiFillBudgetS} s budget)`,
+            `at ${fmt(productRate)} req/s, over the ${apiFillBudgetS} s budget)`,
         );
         await fillDirect({
           dist,
@@ -140,7 +176,7 @@ export default {
         fill.description =
           `directly in Redis in the product's format (EmailRepository.create's record hash + a Bull job with ` +
           `jobId = email id, queue.addBulk in chunks of 1,000), because the API would have needed ` +
-          `~${fmt(apiEstimateS)} s at the measured ${fmt(atZero.reqPerSec)} req/s`;
+          `~${fmt(apiEstimateS)} s at the measured ${fmt(productRate)} req/s`;
         const [directId] = await redis.client.lrange(`${PREFIX}:emails-low:wait`, 0, 0);
         fill.differencesFromApi = await compareWithApi(redis.client, {
           prefix: PREFIX,
@@ -190,7 +226,7 @@ export default {
       rows.push(...ab.rows);
       notes.push(ab.note);
 
-      const perCall = Object.entries(raw.productAtZero.observed ?? {})
+      const perCall = Object.entries(raw.productAtZero.windows.at(-1)?.observed ?? {})
         .filter(([name]) => name === 'evalsha' || name === 'eval')
         .map(
           ([name, stats]) => `${name.toUpperCase()} ${stats.usecPerCall.toFixed(1)} µs × ${fmt(stats.calls)}`,
@@ -292,6 +328,30 @@ const median = (values) => {
 
 /** Commands the accept path sends at top level; EXEC's and EVALSHA's time include the commands inside. */
 const TOP_LEVEL = ['multi', 'exec', 'evalsha', 'eval'];
+
+const mean = (values) => values.reduce((a, b) => a + b, 0) / values.length;
+
+/** An app's figures over its windows: mean rate, range of the windows' rates, median p99, mean CPU. */
+const windowFigures = (windows) => {
+  const each = windows.map(figures);
+  const cpu = Object.fromEntries(
+    Object.keys(each[0]?.cpu ?? {}).map((name) => [
+      name,
+      Math.round(mean(each.map((f) => f.cpu[name] ?? 0))),
+    ]),
+  );
+  return {
+    reqPerSec: mean(each.map((f) => f.reqPerSec)),
+    perSecond: {
+      min: Math.min(...each.map((f) => f.reqPerSec)),
+      max: Math.max(...each.map((f) => f.reqPerSec)),
+    },
+    p99Ms: median(each.map((f) => f.p99Ms)),
+    requests: each.reduce((sum, f) => sum + f.requests, 0),
+    cpu,
+    redisUsPerAccept: mean(each.map((f) => f.redisUsPerAccept)),
+  };
+};
 
 const figures = (result) => {
   const commands = result.observed ?? {};
