@@ -21,11 +21,11 @@ const SETTINGS = {
     connections: 50,
     durationS: 10,
     warmupS: 2,
-    primeS: 10,
+    primeS: 8,
     backlog: 100_000,
     apiFillBudgetS: 30,
     abPairs: 4,
-    abWindowS: 5,
+    abWindowS: 4,
   },
   quick: {
     connections: 50,

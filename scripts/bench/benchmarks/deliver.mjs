@@ -26,7 +26,7 @@ import { unlinkMatching } from '../lib/redis-scan.mjs';
 import { startSmtpSink } from '../lib/smtp-sink.mjs';
 
 const SIZES = {
-  full: { emails: 5000, scalingS: 6, drainTimeoutMs: 60_000 },
+  full: { emails: 5000, scalingS: 5, drainTimeoutMs: 60_000 },
   quick: { emails: 1000, scalingS: 2, drainTimeoutMs: 30_000 },
 };
 const CONCURRENCY = 3;

@@ -35,7 +35,7 @@ const BATCH_CONNECTIONS = 10;
 /** Emails accepted before the "before" reading: past every one-off key and the sorted sets' listpack limit (128). */
 const WARM_EMAILS = 300;
 const SIZES = {
-  full: { singles: 10_000, batches: 150, emails: 5_000 },
+  full: { singles: 8_000, batches: 120, emails: 4_000 },
   quick: { singles: 4_000, batches: 40, emails: 1_000 },
 };
 /**
