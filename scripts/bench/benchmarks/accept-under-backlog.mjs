@@ -10,6 +10,7 @@ import { email, emailBody } from '../lib/email-body.mjs';
 import { measure, prime, probe, send } from '../lib/load.mjs';
 import { sleep } from '../lib/processes.mjs';
 import { compareWithApi, fillDirect } from '../lib/product-format.mjs';
+import { unlinkMatching } from '../lib/redis-scan.mjs';
 
 const PREFIX = '{freeface}';
 const BASELINE_PREFIX = '{baseline}';
@@ -368,12 +369,3 @@ const figures = (result) => {
     ),
   };
 };
-
-async function unlinkMatching(client, pattern) {
-  let cursor = '0';
-  do {
-    const [next, keys] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    if (keys.length > 0) await client.unlink(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-}

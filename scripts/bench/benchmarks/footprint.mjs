@@ -20,7 +20,7 @@ import { BENCH_SERVICE, generateToken, startBaseline, startProduct } from '../li
 import { email, emailBody } from '../lib/email-body.mjs';
 import { probe, send } from '../lib/load.mjs';
 import { sleep, waitUntil } from '../lib/processes.mjs';
-import { startRedisServer } from '../lib/redis-server.mjs';
+import { parseInfo, startRedisServer } from '../lib/redis-server.mjs';
 import { scanKeys, unlinkMatching } from '../lib/redis-scan.mjs';
 
 const require = createRequire(import.meta.url);
@@ -415,12 +415,3 @@ const keysCell = (perEmail) =>
       : `${perEmail.toFixed(2)} keys/email`;
 const fmtBytes = (n) => `${(n / MiB).toFixed(2)} MiB`;
 const signed = (n) => (n >= 0 ? `+${fmt(n)}` : fmt(n));
-
-function parseInfo(text) {
-  return Object.fromEntries(
-    text
-      .split('\r\n')
-      .filter((line) => line.includes(':'))
-      .map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 1)]),
-  );
-}

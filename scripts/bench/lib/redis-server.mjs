@@ -65,7 +65,8 @@ export async function startRedisServer() {
   };
 }
 
-function parseInfo(text) {
+/** The fields of an INFO reply, by name. */
+export function parseInfo(text) {
   return Object.fromEntries(
     text
       .split('\r\n')
