@@ -7,6 +7,7 @@ import type { OutboundMessage } from '../providers/outbound-email';
 import type { Priority } from '../queue/queue-names';
 import { RedisConnections } from '../redis/redis-connections';
 import { RedisKeys } from '../redis/redis-keys';
+import type { SuppressedRecipient } from '../suppressions/suppression.store';
 
 const DAY_MS = 86_400_000;
 
@@ -120,7 +121,8 @@ if status == 'scheduled' then redis.call('ZREM', KEYS[2], string.match(email, '[
 local attempt = redis.call('HINCRBY', email, 'attempts', 1)
 redis.call('HSET', email, 'status', 'sending', 'provider', provider, 'attemptAt', now)
 local m = redis.call('HMGET', email, 'maxAttempts', 'service', 'requestId', 'priority')
-local message = redis.call('GET', KEYS[#KEYS])
+-- An email accepted before the message had a key of its own keeps it in its record.
+local message = redis.call('GET', KEYS[#KEYS]) or redis.call('HGET', email, 'message')
 return {'claimed', status, attempt, m[1], m[2], m[3], provider, message, m[4]}
 `;
 
@@ -153,6 +155,7 @@ const MARK_SENT_SCRIPT = `
 redis.call('HSET', KEYS[1], 'status', 'sent', 'provider', ARGV[1], 'providerMessageId', ARGV[2], 'sentAt', ARGV[3])
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 redis.call('DEL', KEYS[2])
+redis.call('HDEL', KEYS[1], 'message')
 redis.call('HDEL', KEYS[3], 'failures', 'openUntil', 'trialUntil')
 `;
 
@@ -305,6 +308,26 @@ export class DeliveryStore {
       transaction.hdel(this.keys.circuit(failure.provider), 'failures', 'openUntil', 'trialUntil');
     if (failure.status === 'dead')
       transaction.hset(key, 'deadAt', failure.at).zadd(this.keys.deadLetters(), failure.at, emailId);
+    await transaction.exec().then(throwIfAnyFailed);
+  }
+
+  /**
+   * Names the recipients left out because they are suppressed. When none is left (`final`), the email ends
+   * `suppressed` and its message is dropped, as a sent one's is.
+   */
+  async markSuppressed(
+    emailId: string,
+    suppressed: readonly SuppressedRecipient[],
+    final: boolean,
+  ): Promise<void> {
+    const key = this.keys.email(emailId);
+    const transaction = this.redis.multi().hset(key, 'suppressed', JSON.stringify(suppressed));
+    if (final)
+      transaction
+        .hset(key, 'status', 'suppressed')
+        .pexpire(key, this.retentionMs)
+        .del(this.keys.emailMessage(emailId))
+        .hdel(key, 'message');
     await transaction.exec().then(throwIfAnyFailed);
   }
 

@@ -4,6 +4,7 @@ import { AppConfig } from '../config/app-config';
 import type { Priority } from '../queue/queue-names';
 import { RedisConnections } from '../redis/redis-connections';
 import { RedisKeys } from '../redis/redis-keys';
+import type { SuppressedRecipient } from '../suppressions/suppression.store';
 import type { EmailRecord, NewEmail } from './email-record';
 import type { EmailStatus } from './email-status';
 
@@ -33,6 +34,7 @@ const RECORD_FIELDS = [
   'metadata',
   'groupId',
   'cancelledAt',
+  'suppressed',
 ] as const;
 type RecordFields = Record<(typeof RECORD_FIELDS)[number], string | null>;
 
@@ -47,7 +49,7 @@ local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return false end
 if status == 'scheduled' or status == 'queued' or status == 'retrying' then
   redis.call('HSET', KEYS[1], 'status', 'cancelled', 'cancelledAt', ARGV[2])
-  redis.call('HDEL', KEYS[1], 'reservedProvider', 'reservedUntil')
+  redis.call('HDEL', KEYS[1], 'reservedProvider', 'reservedUntil', 'message')
   redis.call('DEL', KEYS[3])
   redis.call('ZREM', KEYS[2], ARGV[1])
 end
@@ -277,6 +279,7 @@ function parseRecord(id: string, values: (string | null)[]): EmailRecord {
     metadata: JSON.parse(field.metadata ?? '{}') as Record<string, string>,
     groupId: optional(field.groupId),
     cancelledAt: optionalNumber(field.cancelledAt),
+    ...(field.suppressed ? { suppressed: JSON.parse(field.suppressed) as SuppressedRecipient[] } : {}),
   };
 }
 
