@@ -15,6 +15,7 @@ import { EmailsModule } from './emails/emails.module';
 import { HealthModule } from './health/health.module';
 import { IdempotencyGuard } from './idempotency/idempotency.guard';
 import { IdempotencyModule } from './idempotency/idempotency.module';
+import { SuppressionsModule } from './suppressions/suppressions.module';
 import { LoggingModule } from './logging/logging.module';
 import { PrometheusModule } from './metrics/prometheus/prometheus.module';
 import { ServiceMetricsModule } from './metrics/service-metrics.module';
@@ -71,6 +72,7 @@ export class AppModule {
               DeadLettersModule.withRoutes(),
               QueueFiguresModule.withRoutes(),
               IdempotencyModule,
+              SuppressionsModule.withRoutes(),
             ]
           : []),
         ...(config.roles.has('worker') ? [DeliveryModule] : []),

@@ -47,6 +47,8 @@ describe('API documentation and templates', () => {
       '/api/v1/groups/{name}',
       '/api/v1/queues',
       '/api/v1/service-metrics',
+      '/api/v1/suppressions',
+      '/api/v1/suppressions/{email}',
       '/api/v1/templates',
       '/api/v1/templates/{name}',
       '/api/v1/templates/{name}/preview',

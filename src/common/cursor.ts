@@ -8,10 +8,16 @@ export function encodeCursor(score: number, id: string): string {
   return Buffer.from(`${score}:${id}`).toString('base64url');
 }
 
-export function decodeCursor(cursor: string | undefined): { score: number; id: string } | undefined {
+/** Ids in cursors: a UUID unless the list is of something else (`idPattern`, one line, no anchors). */
+const UUID_ID = /[0-9a-f-]{36}/;
+
+export function decodeCursor(
+  cursor: string | undefined,
+  idPattern: RegExp = UUID_ID,
+): { score: number; id: string } | undefined {
   if (cursor === undefined || cursor === '') return undefined;
   const text = Buffer.from(cursor, 'base64url').toString('utf8');
-  const match = /^(\d+):([0-9a-f-]{36})$/.exec(text);
+  const match = new RegExp(`^(\\d+):(${idPattern.source})$`).exec(text);
   if (!match)
     throw new ProblemError(400, 'validation-error', 'cursor is not one this API gave out', {
       errors: [{ field: 'cursor', message: 'must be a nextCursor from a previous page' }],

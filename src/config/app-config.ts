@@ -69,6 +69,8 @@ export abstract class AppConfig {
     readonly retentionDays: number;
     readonly idempotencyTtlHours: number;
     readonly auditRetentionDays: number;
+    /** 0: suppressions never expire. */
+    readonly suppressionTtlDays: number;
   };
   abstract readonly providers: Readonly<ProviderSettings>;
   abstract readonly smtp: {

@@ -226,6 +226,13 @@ export class EnvSchema {
   @Max(3650)
   AUDIT_RETENTION_DAYS = 30;
 
+  /** How long an address stays on the suppression list; 0 keeps it until it is removed. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(3650)
+  SUPPRESSION_TTL_DAYS = 0;
+
   @Type(() => Number)
   @IsInt()
   @Min(1)

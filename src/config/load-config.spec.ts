@@ -82,6 +82,7 @@ describe('loadConfig defaults', () => {
         retentionDays: 7,
         idempotencyTtlHours: 24,
         auditRetentionDays: 30,
+        suppressionTtlDays: 0,
       },
       providers: {
         primary: 'smtp',

@@ -191,6 +191,7 @@ export function loadConfig(rawEnv: Env, roles: ReadonlySet<Role>): AppConfig {
       retentionDays: env.EMAIL_RETENTION_DAYS,
       idempotencyTtlHours: env.IDEMPOTENCY_TTL_HOURS,
       auditRetentionDays: env.AUDIT_RETENTION_DAYS,
+      suppressionTtlDays: env.SUPPRESSION_TTL_DAYS,
     },
     providers,
     smtp: {

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ProvidersModule } from '../providers/providers.module';
 import { QueueModule } from '../queue/queue.module';
+import { SuppressionsModule } from '../suppressions/suppressions.module';
 import { TemplateRegistryModule } from '../templates/template-registry.module';
 import { DeliveryStore } from './delivery-store';
 import { DeliveryService } from './delivery.service';
@@ -8,7 +9,7 @@ import { DeliveryWorker } from './delivery.worker';
 
 /** The worker role: job processing. Only a worker process imports it, so an api process never takes jobs. */
 @Module({
-  imports: [QueueModule, ProvidersModule, TemplateRegistryModule],
+  imports: [QueueModule, ProvidersModule, TemplateRegistryModule, SuppressionsModule],
   providers: [DeliveryStore, DeliveryService, DeliveryWorker],
   exports: [DeliveryWorker],
 })

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { performance } from 'node:perf_hooks';
 import { AppConfig } from '../config/app-config';
-import { EmailEvents } from '../events/email-events';
+import { EmailEvents, type EmailEvent } from '../events/email-events';
 import { AppLogger } from '../logging/app-logger';
 import { createLineScrubber } from '../logging/redaction';
 import { StepTimer } from '../logging/step-timer';
@@ -15,6 +15,7 @@ import type { OutboundEmail, OutboundMessage } from '../providers/outbound-email
 import { ProviderRegistry } from '../providers/provider-registry';
 import { htmlToText } from '../templates/html-to-text';
 import { TemplateRegistry, type RenderedTemplate } from '../templates/template-registry';
+import { SuppressionStore } from '../suppressions/suppression.store';
 import { DeliveryStore, type DeliveryClaim } from './delivery-store';
 
 export type DeliveryOutcome =
@@ -41,6 +42,7 @@ export class DeliveryService {
     private readonly logger: AppLogger,
     private readonly templates: TemplateRegistry,
     private readonly events: EmailEvents,
+    private readonly suppressions: SuppressionStore,
     config: AppConfig,
   ) {
     this.logger.setContext('delivery');
@@ -74,6 +76,40 @@ export class DeliveryService {
     return textFromHtmlNeeded ? { ...email, text: htmlToText(email.html ?? '') } : email;
   }
 
+  /**
+   * The message without its suppressed recipients (one Redis round trip for all of them), or undefined when
+   * none is left: the email then ends `suppressed` and nothing is sent. Either way the record names who was
+   * left out and why, and the audit trail counts them (never their addresses).
+   */
+  private async withoutSuppressed(
+    emailId: string,
+    message: OutboundMessage,
+    base: Omit<EmailEvent, 'event' | 'at'>,
+  ): Promise<OutboundMessage | undefined> {
+    const suppressed = await this.suppressions.check(
+      [...message.to, ...message.cc, ...message.bcc].map((recipient) => recipient.email),
+    );
+    if (suppressed.length === 0) return message;
+    const left = new Set(suppressed.map((recipient) => recipient.email));
+    const keep = (list: OutboundMessage['to']) => list.filter((recipient) => !left.has(recipient.email));
+    const remaining = { ...message, to: keep(message.to), cc: keep(message.cc), bcc: keep(message.bcc) };
+    const remainingCount = remaining.to.length + remaining.cc.length + remaining.bcc.length;
+    await this.store.markSuppressed(emailId, suppressed, remainingCount === 0);
+    this.events.emit({
+      ...base,
+      at: Date.now(),
+      event: 'suppressed',
+      detail: {
+        recipients: suppressed.length,
+        remaining: remainingCount,
+        reasons: [...new Set(suppressed.map((recipient) => recipient.reason))],
+      },
+    });
+    if (remainingCount > 0) return remaining;
+    this.logger.info({ recipients: suppressed.length }, 'email suppressed: every recipient is suppressed');
+    return undefined;
+  }
+
   /** Runs inside the job's logging context (see DeliveryWorker), which carries `emailId` on every line. */
   async deliver(emailId: string): Promise<DeliveryOutcome> {
     // LOG_LEVELS=delivery=debug: one "delivery timing" line per attempt shows where its time went.
@@ -103,7 +139,6 @@ export class DeliveryService {
       // Its previous worker died mid-send; the provider may have it already. At-least-once: send again.
       this.logger.warn({ attempt: claim.attempt }, 'resuming an interrupted delivery (possible duplicate)');
     }
-    const provider = this.providers.get(claim.provider);
     const base = {
       emailId,
       service: claim.service,
@@ -111,6 +146,9 @@ export class DeliveryService {
       provider: claim.provider,
       priority: claim.priority,
     };
+    const message = await this.withoutSuppressed(emailId, claim.message, base);
+    if (!message) return { kind: 'skipped', reason: 'suppressed' };
+    const provider = this.providers.get(claim.provider);
     this.events.emit({
       ...base,
       event: 'attempt',
@@ -123,7 +161,7 @@ export class DeliveryService {
           claim.provider,
           `provider ${claim.provider} is not configured on this worker`,
         );
-      const email = this.readyToSend(emailId, claim.message, claim.provider);
+      const email = this.readyToSend(emailId, message, claim.provider);
       timer.lap('prepare');
       const sendStarted = performance.now();
       const { providerMessageId } = await provider.send(email);

@@ -1,5 +1,6 @@
 import type { Priority } from '../queue/queue-names';
 import type { OutboundMessage } from '../providers/outbound-email';
+import type { SuppressedRecipient } from '../suppressions/suppression.store';
 import type { EmailStatus } from './email-status';
 
 /** What the service keeps about an email for status queries; the message itself is kept apart until sent. */
@@ -28,6 +29,8 @@ export interface EmailRecord {
   /** The group notification it is part of. */
   groupId?: string;
   cancelledAt?: number;
+  /** Recipients left out at delivery because they are suppressed. */
+  suppressed?: SuppressedRecipient[];
 }
 
 export interface NewEmail {

@@ -340,6 +340,7 @@ function toStatusDto(record: EmailRecord): EmailStatusDto {
     groupId: record.groupId ?? null,
     tags: record.tags,
     metadata: record.metadata,
+    suppressed: record.suppressed ?? [],
   };
 }
 

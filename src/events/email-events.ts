@@ -11,6 +11,7 @@ export const AUDIT_EVENTS = [
   'cancelled',
   'replayed',
   'retried_from_dead_letter',
+  'suppressed',
 ] as const;
 export type AuditEventName = (typeof AUDIT_EVENTS)[number];
 

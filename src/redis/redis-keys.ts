@@ -60,6 +60,16 @@ export class RedisKeys {
     return `${this.prefix}:audit:all`;
   }
 
+  /** One suppressed address (lower-cased): its reason, source and times; expires with SUPPRESSION_TTL_DAYS. */
+  suppression(address: string): string {
+    return `${this.prefix}:suppression:${address}`;
+  }
+
+  /** Sorted set of suppressed addresses by when they were added, for listing. */
+  suppressions(): string {
+    return `${this.prefix}:suppressions`;
+  }
+
   /** Per-service counters of calls and emails, summed over every replica. */
   serviceMetrics(service: string): string {
     return `${this.prefix}:service-metrics:${service}`;

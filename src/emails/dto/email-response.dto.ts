@@ -2,6 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
 import { PRIORITIES, type Priority } from '../../queue/queue-names';
+import { SUPPRESSION_REASONS, type SuppressionReason } from '../../suppressions/suppression.store';
 import { EMAIL_STATUSES, type EmailStatus } from '../email-status';
 
 export class EmailAcceptedDto {
@@ -16,6 +17,14 @@ export class EmailAcceptedDto {
 
   @ApiProperty({ type: String, nullable: true, example: null, description: 'When it is due, if scheduled' })
   sendAt!: string | null;
+}
+
+export class SuppressedRecipientDto {
+  @ApiProperty({ example: 'ana@example.com' })
+  email!: string;
+
+  @ApiProperty({ enum: SUPPRESSION_REASONS, example: 'hard_bounce' })
+  reason!: SuppressionReason;
 }
 
 export class EmailStatusDto {
@@ -76,6 +85,12 @@ export class EmailStatusDto {
 
   @ApiProperty({ example: { userId: '42' } })
   metadata!: Record<string, string>;
+
+  @ApiProperty({
+    type: [SuppressedRecipientDto],
+    description: 'Recipients left out because they are on the suppression list (none: [])',
+  })
+  suppressed!: SuppressedRecipientDto[];
 }
 
 export class EmailListDto {

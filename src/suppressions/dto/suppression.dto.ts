@@ -1,0 +1,76 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
+import { IsMailAddress } from '../../common/validators';
+import { SUPPRESSION_REASONS, type SuppressionReason } from '../suppression.store';
+
+export class SuppressionDto {
+  @ApiProperty({ example: 'ana@example.com', description: 'Lower-cased' })
+  email!: string;
+
+  @ApiProperty({ enum: SUPPRESSION_REASONS, example: 'hard_bounce' })
+  reason!: SuppressionReason;
+
+  @ApiProperty({
+    example: 'api:ops',
+    description: 'Who added it: api:<service>, or the provider that reported it',
+  })
+  source!: string;
+
+  @ApiProperty({ example: '2026-11-26T10:00:00.000Z' })
+  createdAt!: string;
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: null,
+    description: 'When it leaves the list (SUPPRESSION_TTL_DAYS); null: kept until removed',
+  })
+  expiresAt!: string | null;
+}
+
+export class SuppressionPageDto {
+  @ApiProperty({ type: [SuppressionDto] })
+  items!: SuppressionDto[];
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: null,
+    description: 'Pass as cursor for the next page',
+  })
+  nextCursor!: string | null;
+}
+
+export class SuppressionQueryDto {
+  @ApiPropertyOptional({
+    example: 'ana@example.com',
+    description: 'Look up one address (case does not matter)',
+  })
+  @IsOptional()
+  @IsString()
+  email?: string;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 200, default: 50 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number' })
+  @Min(1)
+  @Max(200)
+  limit?: number;
+
+  @ApiPropertyOptional({ description: 'nextCursor of the previous page' })
+  @IsOptional()
+  @IsString()
+  cursor?: string;
+}
+
+export class CreateSuppressionDto {
+  @ApiProperty({ example: 'ana@example.com' })
+  @IsMailAddress()
+  email!: string;
+
+  @ApiProperty({ enum: SUPPRESSION_REASONS, example: 'manual' })
+  @IsIn(SUPPRESSION_REASONS, { message: `must be one of ${SUPPRESSION_REASONS.join(', ')}` })
+  reason!: SuppressionReason;
+}

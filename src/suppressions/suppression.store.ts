@@ -1,0 +1,185 @@
+import { Injectable } from '@nestjs/common';
+import type Redis from 'ioredis';
+import { AppConfig } from '../config/app-config';
+import { RedisConnections } from '../redis/redis-connections';
+import { RedisKeys } from '../redis/redis-keys';
+
+const DAY_MS = 86_400_000;
+
+export const SUPPRESSION_REASONS = ['hard_bounce', 'complaint', 'manual'] as const;
+export type SuppressionReason = (typeof SUPPRESSION_REASONS)[number];
+
+export interface Suppression {
+  email: string;
+  reason: SuppressionReason;
+  /** Who added it: `api:<service>`, or the provider whose bounce or complaint did. */
+  source: string;
+  createdAt: number;
+  /** Undefined: kept until removed (SUPPRESSION_TTL_DAYS=0). */
+  expiresAt?: number;
+}
+
+/** A recipient left out of an email because it is suppressed. */
+export interface SuppressedRecipient {
+  email: string;
+  reason: SuppressionReason;
+}
+
+/**
+ * Addresses are compared lower-cased: mailbox names are case-insensitive at every provider we send through,
+ * and a list that missed `Ana@Example.com` because `ana@example.com` bounced would not protect anything.
+ */
+export const normalizeAddress = (address: string): string => address.trim().toLowerCase();
+
+/**
+ * The suppression list, one for all services (a hard bounce or a complaint is about the address, whoever
+ * sent to it): one hash per address (reason, source, times), expiring after SUPPRESSION_TTL_DAYS, and a sorted
+ * set of addresses by when they were added, for listing (entries whose hash expired are dropped when met).
+ */
+@Injectable()
+export class SuppressionStore {
+  private readonly redis: Redis;
+  private readonly ttlMs: number;
+
+  constructor(
+    connections: RedisConnections,
+    private readonly keys: RedisKeys,
+    config: AppConfig,
+  ) {
+    this.redis = connections.client;
+    this.ttlMs = config.email.suppressionTtlDays * DAY_MS;
+  }
+
+  /** Adds (or renews) an address; returns the entry as stored. */
+  async add(
+    address: string,
+    reason: SuppressionReason,
+    source: string,
+    now = Date.now(),
+  ): Promise<Suppression> {
+    const email = normalizeAddress(address);
+    const entry: Suppression = {
+      email,
+      reason,
+      source,
+      createdAt: now,
+      ...(this.ttlMs > 0 ? { expiresAt: now + this.ttlMs } : {}),
+    };
+    const key = this.keys.suppression(email);
+    const transaction = this.redis
+      .multi()
+      .del(key)
+      .hset(key, {
+        reason,
+        source,
+        createdAt: now,
+        ...(entry.expiresAt ? { expiresAt: entry.expiresAt } : {}),
+      })
+      .zadd(this.keys.suppressions(), now, email);
+    if (entry.expiresAt) transaction.pexpire(key, this.ttlMs);
+    await transaction.exec();
+    return entry;
+  }
+
+  /** Removes an address; false when it was not on the list. */
+  async remove(address: string): Promise<boolean> {
+    const email = normalizeAddress(address);
+    const [deleted] = (await this.redis
+      .multi()
+      .del(this.keys.suppression(email))
+      .zrem(this.keys.suppressions(), email)
+      .exec()) ?? [[null, 0]];
+    return Number(deleted?.[1]) === 1;
+  }
+
+  async find(address: string): Promise<Suppression | undefined> {
+    const email = normalizeAddress(address);
+    const [reason, source, createdAt, expiresAt] = await this.redis.hmget(
+      this.keys.suppression(email),
+      'reason',
+      'source',
+      'createdAt',
+      'expiresAt',
+    );
+    return toSuppression(email, reason, source, createdAt, expiresAt);
+  }
+
+  /**
+   * Which of `addresses` are suppressed, and why: one round trip for all the recipients of an email,
+   * whatever their number.
+   */
+  async check(addresses: readonly string[]): Promise<SuppressedRecipient[]> {
+    if (addresses.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const email of addresses) pipeline.hget(this.keys.suppression(normalizeAddress(email)), 'reason');
+    const replies = (await pipeline.exec()) ?? [];
+    return addresses.flatMap((email, i) => {
+      const [error, reason] = replies[i] ?? [];
+      if (error) throw error;
+      return typeof reason === 'string' ? [{ email, reason: reason as SuppressionReason }] : [];
+    });
+  }
+
+  /** A page of the list, newest first, after the position `after` (exclusive). */
+  async page(limit: number, after?: { score: number; id: string }): Promise<Suppression[]> {
+    const found: Suppression[] = [];
+    let max = after ? String(after.score) : '+inf';
+    let skipUpTo = after;
+    const batchSize = Math.max(50, limit * 2);
+    while (found.length < limit) {
+      const batch = await this.redis.zrange(
+        this.keys.suppressions(),
+        max,
+        '-inf',
+        'BYSCORE',
+        'REV',
+        'LIMIT',
+        0,
+        batchSize,
+        'WITHSCORES',
+      );
+      if (batch.length === 0) break;
+      const entries: { email: string; score: number }[] = [];
+      for (let i = 0; i < batch.length; i += 2)
+        entries.push({ email: batch[i]!, score: Number(batch[i + 1]) });
+      // Equal scores come in descending order of address: skip those at or before the cursor.
+      const fresh = entries.filter(
+        (e) => !skipUpTo || e.score < skipUpTo.score || (e.score === skipUpTo.score && e.email < skipUpTo.id),
+      );
+      const pipeline = this.redis.pipeline();
+      for (const { email } of fresh)
+        pipeline.hmget(this.keys.suppression(email), 'reason', 'source', 'createdAt', 'expiresAt');
+      const replies = fresh.length > 0 ? ((await pipeline.exec()) ?? []) : [];
+      const expired: string[] = [];
+      fresh.forEach(({ email }, i) => {
+        const [reason, source, createdAt, expiresAt] = (replies[i]?.[1] ?? []) as (string | null)[];
+        const entry = toSuppression(email, reason, source, createdAt, expiresAt);
+        if (!entry) expired.push(email);
+        else if (found.length < limit) found.push(entry);
+      });
+      if (expired.length > 0) await this.redis.zrem(this.keys.suppressions(), ...expired);
+      if (batch.length < batchSize * 2) break;
+      const last = entries[entries.length - 1]!;
+      max = String(last.score);
+      skipUpTo = { score: last.score, id: last.email };
+    }
+    return found;
+  }
+}
+
+function toSuppression(
+  email: string,
+  reason: string | null | undefined,
+  source: string | null | undefined,
+  createdAt: string | null | undefined,
+  expiresAt: string | null | undefined,
+): Suppression | undefined {
+  if (!reason) return undefined;
+  return {
+    email,
+    reason: reason as SuppressionReason,
+    source: source ?? '',
+    createdAt: Number(createdAt),
+    ...(expiresAt ? { expiresAt: Number(expiresAt) } : {}),
+  };
+}
