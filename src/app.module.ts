@@ -15,6 +15,7 @@ import { EmailsModule } from './emails/emails.module';
 import { HealthModule } from './health/health.module';
 import { IdempotencyGuard } from './idempotency/idempotency.guard';
 import { IdempotencyModule } from './idempotency/idempotency.module';
+import { ProviderEventsModule } from './provider-events/provider-events.module';
 import { SuppressionsModule } from './suppressions/suppressions.module';
 import { LoggingModule } from './logging/logging.module';
 import { PrometheusModule } from './metrics/prometheus/prometheus.module';
@@ -73,6 +74,7 @@ export class AppModule {
               QueueFiguresModule.withRoutes(),
               IdempotencyModule,
               SuppressionsModule.withRoutes(),
+              ProviderEventsModule,
             ]
           : []),
         ...(config.roles.has('worker') ? [DeliveryModule] : []),

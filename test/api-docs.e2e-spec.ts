@@ -55,6 +55,7 @@ describe('API documentation and templates', () => {
       '/health',
       '/health/ready',
       '/metrics',
+      '/webhooks/mailgun',
     ]);
     expect(document.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
     const send = document.paths['/api/v1/emails']!.post!;

@@ -4,6 +4,7 @@ import { ProblemResponseDto } from './problem-response.dto';
 
 const DESCRIPTIONS: Readonly<Record<number, string>> = {
   400: 'Invalid request: `errors` names each field to fix',
+  401: 'Not authenticated (a provider callback: its signature did not verify)',
   404: 'No such resource, or it belongs to another service',
   409: 'Conflicts with the current state',
   413: 'Body larger than MAX_BODY_BYTES',

@@ -73,6 +73,8 @@ export abstract class AppConfig {
     readonly suppressionTtlDays: number;
   };
   abstract readonly providers: Readonly<ProviderSettings>;
+  /** Keys that verify providers' event callbacks; a provider without one has its callbacks refused. */
+  abstract readonly providerEvents: { readonly mailgunSigningKey?: string };
   abstract readonly smtp: {
     readonly host: string;
     readonly port: number;

@@ -133,6 +133,11 @@ export class EnvSchema {
   @Matches(/^https?:\/\/\S+$/, { message: 'must be an http(s) URL' })
   MAILGUN_URL = 'https://api.mailgun.net';
 
+  /** Verifies Mailgun's event callbacks (POST /webhooks/mailgun); without it they are refused. */
+  @IsOptional()
+  @IsString()
+  MAILGUN_WEBHOOK_SIGNING_KEY?: string;
+
   @IsOptional()
   @Matches(/^[a-z]{2}(-[a-z]+)+-\d$/, { message: 'must be an AWS region such as eu-west-1' })
   AWS_REGION?: string;

@@ -84,6 +84,7 @@ describe('loadConfig defaults', () => {
         auditRetentionDays: 30,
         suppressionTtlDays: 0,
       },
+      providerEvents: {},
       providers: {
         primary: 'smtp',
         fallbacks: [],

@@ -160,6 +160,7 @@ export function loadConfig(rawEnv: Env, roles: ReadonlySet<Role>): AppConfig {
     redisPassword(env.REDIS_URL),
     env.SENDGRID_API_KEY,
     env.MAILGUN_API_KEY,
+    env.MAILGUN_WEBHOOK_SIGNING_KEY,
     env.AWS_SECRET_ACCESS_KEY,
     env.DASHBOARD_PASSWORD,
   ].filter((s): s is string => !!s);
@@ -194,6 +195,9 @@ export function loadConfig(rawEnv: Env, roles: ReadonlySet<Role>): AppConfig {
       suppressionTtlDays: env.SUPPRESSION_TTL_DAYS,
     },
     providers,
+    providerEvents: {
+      ...(env.MAILGUN_WEBHOOK_SIGNING_KEY ? { mailgunSigningKey: env.MAILGUN_WEBHOOK_SIGNING_KEY } : {}),
+    },
     smtp: {
       host: env.SMTP_HOST,
       port: env.SMTP_PORT,

@@ -12,6 +12,9 @@ export const AUDIT_EVENTS = [
   'replayed',
   'retried_from_dead_letter',
   'suppressed',
+  'delivered',
+  'bounced',
+  'complained',
 ] as const;
 export type AuditEventName = (typeof AUDIT_EVENTS)[number];
 

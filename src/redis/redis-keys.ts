@@ -65,6 +65,11 @@ export class RedisKeys {
     return `${this.prefix}:suppression:${address}`;
   }
 
+  /** A provider event already applied (its id), so that a replayed callback changes nothing. */
+  providerEvent(provider: string, eventId: string): string {
+    return `${this.prefix}:provider-event:${provider}:${eventId}`;
+  }
+
   /** Sorted set of suppressed addresses by when they were added, for listing. */
   suppressions(): string {
     return `${this.prefix}:suppressions`;

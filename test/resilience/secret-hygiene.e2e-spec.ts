@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import type Redis from 'ioredis';
 import { generateToken } from '../../src/auth/token-format';
 import { AppProcess } from '../support/app-process';
@@ -24,6 +24,7 @@ const SECRETS = {
   smtpPassword: `smtp-${hex(12)}`,
   sendgridApiKey: `SG.${randomBytes(16).toString('base64url')}.${randomBytes(32).toString('base64url')}`,
   mailgunApiKey: `key-${hex(16)}`,
+  mailgunWebhookSigningKey: `whk-${hex(16)}`,
   // AWS secret keys are 40 characters of base64, `/` and `+` included (they change under URL encoding).
   awsSecretAccessKey: `${randomBytes(27).toString('base64').slice(0, 36)}/+x${hex(1).slice(0, 1)}`,
   awsAccessKeyId: `AKIA${hex(8).toUpperCase()}`,
@@ -177,6 +178,7 @@ describe('secret hygiene: no secret in logs, responses, the audit trail, metrics
       SENDGRID_API_KEY: SECRETS.sendgridApiKey,
       SENDGRID_BASE_URL: sendgrid.url,
       MAILGUN_API_KEY: SECRETS.mailgunApiKey,
+      MAILGUN_WEBHOOK_SIGNING_KEY: SECRETS.mailgunWebhookSigningKey,
       MAILGUN_DOMAIN,
       MAILGUN_URL: mailgun.url,
       AWS_REGION,
@@ -259,6 +261,27 @@ describe('secret hygiene: no secret in logs, responses, the audit trail, metrics
     expect(conflict.status).toBe(409);
     emailIds.push(first.body.id as string);
     await settled(first.body.id as string, ['sent']);
+
+    // 2b. Mailgun's event callbacks: one signed with the webhook key, one forged (refused with 401).
+    const timestamp = String(Math.floor(Date.now() / 1000));
+    const token = hex(25);
+    const callback = (signature: string) =>
+      call(api.baseUrl, 'POST', '/webhooks/mailgun', {
+        body: {
+          signature: { timestamp, token, signature },
+          'event-data': {
+            id: hex(8),
+            event: 'delivered',
+            recipient: 'ana@example.com',
+            'user-variables': { email_id: first.body.id },
+          },
+        },
+      });
+    const genuine = createHmac('sha256', SECRETS.mailgunWebhookSigningKey)
+      .update(timestamp + token)
+      .digest('hex');
+    expect((await callback(genuine)).status).toBe(200);
+    expect((await callback('0'.repeat(64))).status).toBe(401);
 
     // 3. Careless providers: errors that echo the credentials they were given (raw, and as sent on the wire),
     //    one email at a time, each answered by the scripted error on its first attempt.
