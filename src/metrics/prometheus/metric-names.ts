@@ -7,6 +7,8 @@ export const METRIC_NAMES = {
   emailsSent: 'freeface_emails_sent_total',
   emailsFailed: 'freeface_emails_failed_total',
   emailsDeadLettered: 'freeface_emails_dead_lettered_total',
+  suppressedRecipients: 'freeface_suppressed_recipients_total',
+  providerEvents: 'freeface_provider_events_total',
   sendDuration: 'freeface_send_duration_seconds',
   rateLimitWaits: 'freeface_rate_limit_waits_total',
   httpRequestDuration: 'freeface_http_request_duration_seconds',

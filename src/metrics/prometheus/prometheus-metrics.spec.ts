@@ -96,6 +96,34 @@ describe('PrometheusMetrics', () => {
     ).toBe(0.005);
   });
 
+  it("counts suppressed recipients (whole emails apart) and the providers' delivery reports", async () => {
+    const { events, scrape } = setUp(['api', 'worker']);
+    const email = { emailId: 'e1', service: 'billing', priority: 'medium' };
+    events.emit({
+      ...email,
+      event: 'suppressed',
+      detail: { recipients: 2, remaining: 1, reasons: ['manual'] },
+    });
+    events.emit({
+      ...email,
+      event: 'suppressed',
+      detail: { recipients: 1, remaining: 0, reasons: ['complaint'] },
+    });
+    events.emit({ ...email, event: 'delivered', provider: 'mailgun' });
+    events.emit({ ...email, event: 'bounced', provider: 'mailgun' });
+    events.emit({ ...email, event: 'bounced', provider: 'mailgun' });
+
+    const { families } = await scrape();
+    const suppressed = (outcome: string) =>
+      sampleValue(families, 'freeface_suppressed_recipients_total', { service: 'billing', outcome });
+    expect(suppressed('recipient')).toBe(2);
+    expect(suppressed('email')).toBe(1);
+    const reported = (kind: string) =>
+      sampleValue(families, 'freeface_provider_events_total', { provider: 'mailgun', kind });
+    expect(reported('delivered')).toBe(1);
+    expect(reported('bounced')).toBe(2);
+  });
+
   it('keeps label values bounded: unknown providers, priorities and odd service names become "other"', async () => {
     const { events, scrape } = setUp(['worker']);
     events.emit({

@@ -39,6 +39,8 @@ export class PrometheusMetrics implements EmailEventListener, OnModuleInit {
   private readonly sent: Counter<EmailLabels>;
   private readonly failed: Counter<EmailLabels>;
   private readonly deadLettered: Counter<EmailLabels>;
+  private readonly suppressedRecipients: Counter<'service' | 'outcome'>;
+  private readonly providerEvents: Counter<'provider' | 'kind'>;
   private readonly sendDuration: Histogram<'provider' | 'outcome'>;
   private readonly rateLimitWaits: Counter<'provider'>;
   private readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>;
@@ -73,6 +75,20 @@ export class PrometheusMetrics implements EmailEventListener, OnModuleInit {
       METRIC_NAMES.emailsDeadLettered,
       'Emails that gave up (permanent failure or attempts exhausted) and joined the dead letters',
     );
+    this.suppressedRecipients = new Counter({
+      name: METRIC_NAMES.suppressedRecipients,
+      help:
+        'Recipients left out at delivery because they are on the suppression list; outcome "email" when ' +
+        'no recipient was left, so the email was not sent, else "recipient"',
+      labelNames: ['service', 'outcome'],
+      registers,
+    });
+    this.providerEvents = new Counter({
+      name: METRIC_NAMES.providerEvents,
+      help: "Providers' reports applied to emails: delivered, bounced (hard) or complained",
+      labelNames: ['provider', 'kind'],
+      registers,
+    });
     this.sendDuration = new Histogram({
       name: METRIC_NAMES.sendDuration,
       help: 'Time a provider took to take (or refuse) one email, in seconds',
@@ -152,6 +168,17 @@ export class PrometheusMetrics implements EmailEventListener, OnModuleInit {
         return;
       case 'dead_lettered':
         this.deadLettered.inc({ service, provider: providerLabel(event.provider), priority });
+        return;
+      case 'suppressed': {
+        const recipients = Number(event.detail?.recipients ?? 0);
+        const outcome = event.detail?.remaining === 0 ? 'email' : 'recipient';
+        if (recipients > 0) this.suppressedRecipients.inc({ service, outcome }, recipients);
+        return;
+      }
+      case 'delivered':
+      case 'bounced':
+      case 'complained':
+        this.providerEvents.inc({ provider: providerLabel(event.provider), kind: event.event });
         return;
     }
   }
