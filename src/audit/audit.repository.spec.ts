@@ -57,12 +57,15 @@ describe('AuditRepository (real Redis)', () => {
   it("pages through every service's trail newest first, each entry once, across shared stream ids", async () => {
     const now = Date.now();
     const services = ['alerts', 'billing', 'sign-up'];
-    // One call writes all three streams in the same millisecond: their stream ids collide.
+    // One call writes all three streams, mostly within one millisecond: their stream ids collide (and when the
+    // clock ticks during the call, the later streams' ids are larger, which is the same order). Rounds are a
+    // few milliseconds apart, so no round's ids interleave with the next one's.
     for (let round = 0; round < 5; round++) {
       await audit.append(
         services.map((service) => entry(service, `${service}-${round}`, 'accepted', now + round)),
         now,
       );
+      await new Promise((resolve) => setTimeout(resolve, 3));
     }
     const seen: string[] = [];
     let after: string | undefined;
