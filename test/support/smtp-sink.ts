@@ -73,6 +73,9 @@ export class SmtpSink {
           .then(() => callback(), callback);
       },
     });
+    // A client dropping its connection mid-conversation (a worker killed with -9, a pool closing) makes
+    // smtp-server emit 'error': expected in these tests, and fatal to the test process without a listener.
+    server.on('error', () => undefined);
     sink = new SmtpSink(server, port, options.keep ?? true);
     await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
     return sink;
