@@ -6,6 +6,7 @@ import { MAX_JSON_DEPTH, nestsDeeperThan } from './common/json-depth';
 import { sendProblem } from './common/problem-details.filter';
 import { ProblemError } from './common/problem-error';
 import { requestIdFor } from './common/request-id';
+import { supportRouteBodies } from './common/route-bodies';
 import type { AppConfig } from './config/app-config';
 import { nestLogger } from './logging/nest-logger';
 import { observeHttpRequests } from './metrics/prometheus/http-metrics';
@@ -14,7 +15,8 @@ import { setupSwagger } from './swagger';
 
 /**
  * The API process's HTTP server: fastify with the body limit, request ids from `X-Request-Id`, JSON as the
- * only accepted body type (fastify's own JSON parser; Nest's parsers, which add urlencoded forms, are off).
+ * only accepted body type (fastify's own JSON parser; Nest's parsers, which add urlencoded forms, are off;
+ * provider callbacks' exceptions in route-bodies.ts).
  * Errors raised before a route runs (body too large, bad JSON) reach the problem+json filter through Nest.
  */
 export async function createHttpApp(config: AppConfig, version: string): Promise<NestFastifyApplication> {
@@ -33,8 +35,9 @@ export async function createHttpApp(config: AppConfig, version: string): Promise
     bodyParser: false,
   });
   const fastify = app.getHttpAdapter().getInstance();
-  // fastify would read text/plain bodies as strings; the API takes JSON only, so anything else is a 415.
-  fastify.removeContentTypeParser('text/plain');
+  // The API takes JSON only (anything else is a 415), except where a provider's callback needs its raw bytes
+  // or posts JSON as text/plain; before init, which registers the routes.
+  supportRouteBodies(fastify);
   fastify.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
   });

@@ -1,8 +1,10 @@
 import type { Scope } from '../auth/scopes';
 import type { RateLimit } from '../delivery/rate-limit';
 import type { Environment, LogLevel } from './env.schema';
+import type { ProviderEventSettings } from './provider-event-settings';
 import type { ProviderSettings } from './provider-settings';
 import type { Role } from './roles';
+import type { TargetPolicyOptions } from '../webhooks/target-policy';
 
 export interface MailAddress {
   email: string;
@@ -73,8 +75,8 @@ export abstract class AppConfig {
     readonly suppressionTtlDays: number;
   };
   abstract readonly providers: Readonly<ProviderSettings>;
-  /** Keys that verify providers' event callbacks; a provider without one has its callbacks refused. */
-  abstract readonly providerEvents: { readonly mailgunSigningKey?: string };
+  /** What verifies providers' event callbacks; a provider without its setting has its callbacks refused. */
+  abstract readonly providerEvents: Readonly<ProviderEventSettings>;
   abstract readonly smtp: {
     readonly host: string;
     readonly port: number;
@@ -89,6 +91,17 @@ export abstract class AppConfig {
     readonly retryBackoffMs: number;
     /** A worker's claim on a job; a dead worker's jobs are taken over within one to two of these. */
     readonly jobLockMs: number;
+  };
+  abstract readonly webhooks: {
+    /** Where webhooks may be sent (see TargetPolicy): WEBHOOK_ALLOWED_HOSTS, https and an empty list's meaning. */
+    readonly targets: Readonly<TargetPolicyOptions>;
+    /** Milliseconds to wait before each retry; one retry per entry. */
+    readonly retryDelaysMs: readonly number[];
+    /** Encrypts endpoint secrets at rest. */
+    readonly secretsKey: string;
+    /** True when no WEBHOOK_SECRETS_KEY is set and the development key is used. */
+    readonly secretsKeyIsDevelopmentKey: boolean;
+    readonly concurrency: number;
   };
   abstract readonly templates: { readonly dir: string };
   /** Basic-auth credentials of the dashboard; undefined only outside production (the dashboard is open). */

@@ -11,6 +11,7 @@ import {
   MinLength,
   ValidateIf,
 } from 'class-validator';
+import { DEFAULT_WEBHOOK_RETRY_SCHEDULE } from '../webhooks/retry-schedule';
 
 export const ENVIRONMENTS = ['development', 'staging', 'production'] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
@@ -122,6 +123,14 @@ export class EnvSchema {
   @Matches(/^https?:\/\/\S+$/, { message: 'must be an http(s) URL' })
   SENDGRID_BASE_URL = 'https://api.sendgrid.com';
 
+  /**
+   * Verifies SendGrid's signed Event Webhook (POST /webhooks/sendgrid): the verification key its console
+   * shows (base64 of an ECDSA P-256 public key); without it the callbacks are refused. Checked by load-config.
+   */
+  @IsOptional()
+  @IsString()
+  SENDGRID_WEBHOOK_PUBLIC_KEY?: string;
+
   @IsOptional()
   @IsString()
   MAILGUN_API_KEY?: string;
@@ -153,6 +162,21 @@ export class EnvSchema {
   @IsOptional()
   @Matches(/^https?:\/\/\S+$/, { message: 'must be an http(s) URL' })
   SES_ENDPOINT?: string;
+
+  /**
+   * Comma list of the SNS topic ARNs whose SES events POST /webhooks/ses accepts; without it they are
+   * refused. Checked by load-config.
+   */
+  @IsOptional()
+  @IsString()
+  SES_SNS_TOPIC_ARNS?: string;
+
+  /**
+   * A regular expression the whole SigningCertURL and SubscribeURL of an SNS message must match before either
+   * is fetched: SNS's own hosts over https. Checked by load-config (it must compile).
+   */
+  @IsString()
+  SNS_CERT_URL_PATTERN = String.raw`^https://sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/`;
 
   /** Consecutive transient failures after which a provider is skipped for CIRCUIT_COOLDOWN_MS. */
   @Type(() => Number)
@@ -237,6 +261,28 @@ export class EnvSchema {
   @Min(0)
   @Max(3650)
   SUPPRESSION_TTL_DAYS = 0;
+
+  /** Where webhooks may be sent: comma list of host names, `*.suffix`, IP addresses or CIDRs. */
+  @IsOptional()
+  @IsString()
+  WEBHOOK_ALLOWED_HOSTS?: string;
+
+  /** Waits before each retry of a failed webhook delivery (comma list of durations). */
+  @IsString()
+  WEBHOOK_RETRY_SCHEDULE = DEFAULT_WEBHOOK_RETRY_SCHEDULE;
+
+  /** Encrypts webhook secrets in Redis; without it (development only) a fixed development key does. */
+  @IsOptional()
+  @IsString()
+  @MinLength(32)
+  WEBHOOK_SECRETS_KEY?: string;
+
+  /** Webhook deliveries in flight at once per worker process (apart from WORKER_CONCURRENCY). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  WEBHOOK_CONCURRENCY = 10;
 
   @Type(() => Number)
   @IsInt()

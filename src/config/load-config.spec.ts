@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { createHash } from 'node:crypto';
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -84,7 +84,10 @@ describe('loadConfig defaults', () => {
         auditRetentionDays: 30,
         suppressionTtlDays: 0,
       },
-      providerEvents: {},
+      providerEvents: {
+        sesTopicArns: [],
+        snsCertUrlPattern: String.raw`^https://sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/`,
+      },
       providers: {
         primary: 'smtp',
         fallbacks: [],
@@ -95,6 +98,13 @@ describe('loadConfig defaults', () => {
       smtp: { host: 'localhost', port: 587, secure: false, poolSize: 5 },
       delivery: { concurrency: 3, maxAttempts: 3, retryBackoffMs: 2000, jobLockMs: 30_000 },
       templates: { dir: resolve('templates') },
+      webhooks: {
+        targets: { allowedHosts: [], emptyAllowsAny: true, requireHttps: false },
+        retryDelaysMs: [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000],
+        secretsKey: 'freeface-development-webhook-secrets-key (not secret)',
+        secretsKeyIsDevelopmentKey: true,
+        concurrency: 10,
+      },
       dashboard: {},
       metrics: { requireAuth: true },
       shutdownTimeoutMs: 25_000,
@@ -509,6 +519,57 @@ describe('loadConfig dashboard and metrics', () => {
   });
 });
 
+describe('loadConfig provider callbacks', () => {
+  const sendgridKey = () =>
+    generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
+      .publicKey.export({ type: 'spki', format: 'der' })
+      .toString('base64');
+  const topic = 'arn:aws:sns:eu-west-1:123456789012:ses-events';
+
+  it('reads the SendGrid verification key, the SES topics and the SNS certificate URL pattern', () => {
+    const key = sendgridKey();
+    const config = loadConfig(
+      base({
+        SENDGRID_WEBHOOK_PUBLIC_KEY: key,
+        SES_SNS_TOPIC_ARNS: ` ${topic}, arn:aws-cn:sns:cn-north-1:123456789012:other`,
+        SNS_CERT_URL_PATTERN: '^http://127\\.0\\.0\\.1:8080/',
+      }),
+      ALL_ROLES,
+    );
+    expect(config.providerEvents).toEqual({
+      sendgridPublicKey: key,
+      sesTopicArns: [topic, 'arn:aws-cn:sns:cn-north-1:123456789012:other'],
+      snsCertUrlPattern: '^http://127\\.0\\.0\\.1:8080/',
+    });
+  });
+
+  it('names a key that is not an ECDSA P-256 key, a list with a non-ARN, and a pattern that does not compile', () => {
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 })
+      .publicKey.export({ type: 'spki', format: 'der' })
+      .toString('base64');
+    expect(
+      problemsOf(
+        base({
+          SENDGRID_WEBHOOK_PUBLIC_KEY: rsa,
+          SES_SNS_TOPIC_ARNS: `${topic},ses-events`,
+          SNS_CERT_URL_PATTERN: '^https://(sns',
+        }),
+      ),
+    ).toEqual([
+      'SENDGRID_WEBHOOK_PUBLIC_KEY: must be the verification key SendGrid shows for the signed Event Webhook ' +
+        '(base64 of an ECDSA P-256 public key)',
+      'SES_SNS_TOPIC_ARNS: must be a comma list of SNS topic ARNs (arn:aws:sns:<region>:<account id>:<topic>)',
+      'SNS_CERT_URL_PATTERN: must be a valid regular expression',
+    ]);
+  });
+
+  it('wants certificates over https in production', () => {
+    expect(problemsOf(production({ SNS_CERT_URL_PATTERN: '^http://sns\\.local/' }))).toEqual([
+      'SNS_CERT_URL_PATTERN: must start with ^https:// in production',
+    ]);
+  });
+});
+
 describe('loadConfig EMAIL_FROM', () => {
   it('reads "Name <address>"', () => {
     const config = loadConfig(base({ EMAIL_FROM: 'FreeFace Mail <mail@example.com>' }), ALL_ROLES);
@@ -603,5 +664,60 @@ describe('loadConfig literal secrets for log scrubbing', () => {
 
   it('collects nothing when there are no passwords', () => {
     expect(loadConfig(base({ REDIS_URL: 'redis://cache:6379' }), ALL_ROLES).logging.secrets).toEqual([]);
+  });
+});
+
+describe('loadConfig webhooks', () => {
+  const KEY = 'k'.repeat(32);
+
+  it('reads the allowed hosts, the retry schedule, the secrets key and the concurrency', () => {
+    const config = loadConfig(
+      base({
+        WEBHOOK_ALLOWED_HOSTS: ' hooks.example.com, *.corp.example ,10.0.0.0/8',
+        WEBHOOK_RETRY_SCHEDULE: '1s,1m',
+        WEBHOOK_SECRETS_KEY: KEY,
+        WEBHOOK_CONCURRENCY: '4',
+      }),
+      ALL_ROLES,
+    );
+    expect(config.webhooks).toEqual({
+      targets: {
+        allowedHosts: ['hooks.example.com', '*.corp.example', '10.0.0.0/8'],
+        emptyAllowsAny: true,
+        requireHttps: false,
+      },
+      retryDelaysMs: [1000, 60_000],
+      secretsKey: KEY,
+      secretsKeyIsDevelopmentKey: false,
+      concurrency: 4,
+    });
+    expect(config.logging.secrets).toContain(KEY);
+  });
+
+  it('allows no host by default in production, over https only', () => {
+    expect(loadConfig(production(), ALL_ROLES).webhooks.targets).toEqual({
+      allowedHosts: [],
+      emptyAllowsAny: false,
+      requireHttps: true,
+    });
+  });
+
+  it('names a bad host rule and a bad schedule, and needs a real key for allowed hosts in production', () => {
+    expect(
+      problemsOf(
+        base({ WEBHOOK_ALLOWED_HOSTS: 'ok.example, 10.0.0.0/40', WEBHOOK_RETRY_SCHEDULE: '5s,later' }),
+      ),
+    ).toEqual([
+      'WEBHOOK_ALLOWED_HOSTS: "10.0.0.0/40" is not a CIDR such as 10.0.0.0/8',
+      'WEBHOOK_RETRY_SCHEDULE: "later" is not a duration such as 500ms, 5s, 5m, 2h or 1d',
+    ]);
+    expect(problemsOf(production({ WEBHOOK_ALLOWED_HOSTS: 'hooks.example.com' }))).toEqual([
+      expect.stringMatching(
+        /^WEBHOOK_SECRETS_KEY: is required in production when WEBHOOK_ALLOWED_HOSTS is set/,
+      ),
+    ]);
+    expect(problemsOf(base({ WEBHOOK_SECRETS_KEY: 'short' }))).toEqual([
+      'WEBHOOK_SECRETS_KEY: must be longer than or equal to 32 characters',
+    ]);
   });
 });

@@ -9,11 +9,19 @@ import { API_RATE_LIMIT_HINT, parseApiRateLimit, parseAuthFailureLimit, parseTru
 import type { AppConfig, MailAddress } from './app-config';
 import { EnvSchema } from './env.schema';
 import { EXAMPLE_TOKEN } from './example-token';
+import { readProviderEventSettings } from './provider-event-settings';
 import { readProviderSettings } from './provider-settings';
 import type { Role } from './roles';
 import { isServiceTokenVariable, readServiceCredentials } from './service-tokens';
+import { parseRetrySchedule } from '../webhooks/retry-schedule';
+import { parseHostRule } from '../webhooks/target-policy';
 
 const DEFAULT_LOG_CONFIG = 'config/logging.yaml';
+/**
+ * Encrypts webhook secrets when WEBHOOK_SECRETS_KEY is unset, which only development allows: public, so it
+ * protects nothing, and the start-up log says so.
+ */
+const DEVELOPMENT_WEBHOOK_SECRETS_KEY = 'freeface-development-webhook-secrets-key (not secret)';
 const DEFAULT_FROM: MailAddress = { email: 'noreply@example.com', name: 'FreeFace' };
 
 /** Thrown at start with every configuration problem at once, each naming its variable and never its value. */
@@ -146,10 +154,29 @@ export function loadConfig(rawEnv: Env, roles: ReadonlySet<Role>): AppConfig {
   }
 
   const providers = readProviderSettings(env, resolvedEnv, errors);
+  const providerEvents = readProviderEventSettings(env, isProduction, errors);
 
   if (isProduction && roles.has('monitor') && !env.DASHBOARD_USER) {
     errors.push(
       'DASHBOARD_USER, DASHBOARD_PASSWORD: are required in production (the dashboard can retry mail)',
+    );
+  }
+
+  const webhookHosts = (env.WEBHOOK_ALLOWED_HOSTS ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+  for (const entry of webhookHosts) {
+    const rule = parseHostRule(entry);
+    if (typeof rule === 'string') errors.push(`WEBHOOK_ALLOWED_HOSTS: ${rule}`);
+  }
+  const webhookRetryDelays = parseRetrySchedule(env.WEBHOOK_RETRY_SCHEDULE);
+  if (typeof webhookRetryDelays === 'string') errors.push(`WEBHOOK_RETRY_SCHEDULE: ${webhookRetryDelays}`);
+  // Production sends webhooks only to allowed hosts: with some allowed, their secrets need a real key.
+  if (isProduction && webhookHosts.length > 0 && !env.WEBHOOK_SECRETS_KEY) {
+    errors.push(
+      'WEBHOOK_SECRETS_KEY: is required in production when WEBHOOK_ALLOWED_HOSTS is set; it encrypts ' +
+        'webhook secrets in Redis (at least 32 characters, e.g. openssl rand -base64 32)',
     );
   }
 
@@ -163,6 +190,7 @@ export function loadConfig(rawEnv: Env, roles: ReadonlySet<Role>): AppConfig {
     env.MAILGUN_WEBHOOK_SIGNING_KEY,
     env.AWS_SECRET_ACCESS_KEY,
     env.DASHBOARD_PASSWORD,
+    env.WEBHOOK_SECRETS_KEY,
   ].filter((s): s is string => !!s);
   const config: AppConfig = {
     environment: env.ENVIRONMENT,
@@ -195,9 +223,7 @@ export function loadConfig(rawEnv: Env, roles: ReadonlySet<Role>): AppConfig {
       suppressionTtlDays: env.SUPPRESSION_TTL_DAYS,
     },
     providers,
-    providerEvents: {
-      ...(env.MAILGUN_WEBHOOK_SIGNING_KEY ? { mailgunSigningKey: env.MAILGUN_WEBHOOK_SIGNING_KEY } : {}),
-    },
+    providerEvents,
     smtp: {
       host: env.SMTP_HOST,
       port: env.SMTP_PORT,
@@ -210,6 +236,17 @@ export function loadConfig(rawEnv: Env, roles: ReadonlySet<Role>): AppConfig {
       maxAttempts: env.MAX_ATTEMPTS,
       retryBackoffMs: env.RETRY_BACKOFF_MS,
       jobLockMs: env.JOB_LOCK_MS,
+    },
+    webhooks: {
+      targets: {
+        allowedHosts: webhookHosts,
+        emptyAllowsAny: !isProduction,
+        requireHttps: isProduction,
+      },
+      retryDelaysMs: webhookRetryDelays as number[],
+      secretsKey: env.WEBHOOK_SECRETS_KEY ?? DEVELOPMENT_WEBHOOK_SECRETS_KEY,
+      secretsKeyIsDevelopmentKey: !env.WEBHOOK_SECRETS_KEY,
+      concurrency: env.WEBHOOK_CONCURRENCY,
     },
     templates: { dir: resolve(env.TEMPLATES_DIR) },
     dashboard:

@@ -147,9 +147,12 @@ return 0
 `;
 
 /**
- * Records a successful send, drops the message (it is not needed again) and closes the provider's circuit.
- * KEYS[1] email, KEYS[2] the email's message, KEYS[3] the provider's circuit; ARGV[1] provider, ARGV[2]
- * provider message id, ARGV[3] sentAt, ARGV[4] retention ms.
+ * Records a successful send, drops the message (it is not needed again) and closes the provider's circuit;
+ * for a provider whose events may name only its own message id, keeps that id's way back to the email for as
+ * long as the record lives.
+ * KEYS[1] email, KEYS[2] the email's message, KEYS[3] the provider's circuit, KEYS[4] the provider message
+ * id's entry; ARGV[1] provider, ARGV[2] provider message id, ARGV[3] sentAt, ARGV[4] retention ms, ARGV[5]
+ * the email's id to write in KEYS[4], or '' for none.
  */
 const MARK_SENT_SCRIPT = `
 redis.call('HSET', KEYS[1], 'status', 'sent', 'provider', ARGV[1], 'providerMessageId', ARGV[2], 'sentAt', ARGV[3])
@@ -157,7 +160,15 @@ redis.call('PEXPIRE', KEYS[1], ARGV[4])
 redis.call('DEL', KEYS[2])
 redis.call('HDEL', KEYS[1], 'message')
 redis.call('HDEL', KEYS[3], 'failures', 'openUntil', 'trialUntil')
+if ARGV[5] ~= '' then redis.call('SET', KEYS[4], ARGV[5], 'PX', ARGV[4]) end
 `;
+
+/**
+ * Providers whose event callbacks may carry neither our X-Email-Id nor our id as a tag: SES's identity
+ * notifications name only SES's MessageId unless "include original headers" is on. The others echo our
+ * `email_id` back on every event (Mailgun's user variables, SendGrid's custom arguments).
+ */
+const INDEXED_PROVIDERS: ReadonlySet<ProviderName> = new Set(['ses']);
 
 type ClaimReply =
   | null
@@ -225,7 +236,7 @@ export class DeliveryStore {
     if (!this.redis.freefaceClaimForDelivery) {
       this.redis.defineCommand('freefaceClaimForDelivery', { lua: CLAIM_SCRIPT });
       this.redis.defineCommand('freefaceCircuitFailure', { numberOfKeys: 1, lua: CIRCUIT_FAILURE_SCRIPT });
-      this.redis.defineCommand('freefaceMarkSent', { numberOfKeys: 3, lua: MARK_SENT_SCRIPT });
+      this.redis.defineCommand('freefaceMarkSent', { numberOfKeys: 4, lua: MARK_SENT_SCRIPT });
     }
   }
 
@@ -276,10 +287,12 @@ export class DeliveryStore {
       this.keys.email(emailId),
       this.keys.emailMessage(emailId),
       this.keys.circuit(sent.provider),
+      this.keys.providerMessage(sent.provider, sent.providerMessageId),
       sent.provider,
       sent.providerMessageId,
       sent.sentAt,
       this.retentionMs,
+      INDEXED_PROVIDERS.has(sent.provider) ? emailId : '',
     );
   }
 

@@ -31,6 +31,11 @@ export interface EmailEvent {
   latencyMs?: number;
   /** Event details for the audit trail: ids, counts, reasons; never a message body or a secret. */
   detail?: Record<string, unknown>;
+  /**
+   * The recipients it concerns when not all of them (a bounce, a complaint, those suppressed), for the
+   * caller's webhooks; never written to the audit trail, which names ids, not people.
+   */
+  recipients?: string[];
 }
 
 export interface EmailEventListener {

@@ -1,14 +1,21 @@
-import { Body, Controller, HttpCode, Post } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Headers, HttpCode, Post } from '@nestjs/common';
+import { ApiBody, ApiConsumes, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { KeyObject } from 'node:crypto';
 import { Public } from '../auth/auth.decorators';
 import { ApiProblemResponses } from '../common/api-problem-responses';
-import { ProblemError } from '../common/problem-error';
+import { RawBody, RouteBody } from '../common/route-bodies';
 import { AppConfig } from '../config/app-config';
+import { callbackRefused } from './callback-problems';
 import { fromMailgunEvent, isMailgunSignatureValid, type MailgunSignature } from './mailgun-events';
-import { ProviderEventsService } from './provider-events.service';
-
-const refused = (detail: string) =>
-  new ProblemError(401, 'unauthorized', detail, { headers: { 'www-authenticate': 'Signature' } });
+import { ProviderEventsService, type ProviderEventResult } from './provider-events.service';
+import {
+  fromSendGridEvent,
+  isSendGridSignatureValid,
+  parseSendGridPublicKey,
+  SENDGRID_SIGNATURE_HEADER,
+  SENDGRID_TIMESTAMP_HEADER,
+} from './sendgrid-events';
+import { SesNotificationsService, type SesCallbackAnswer } from './ses-notifications.service';
 
 /**
  * Providers' event callbacks. No service token: each is verified as its provider documents, else 401 and
@@ -19,10 +26,17 @@ const refused = (detail: string) =>
 @Public()
 @Controller('webhooks')
 export class ProviderEventsController {
+  private readonly sendgridKey?: KeyObject;
+
   constructor(
     private readonly events: ProviderEventsService,
+    private readonly sesNotifications: SesNotificationsService,
     private readonly config: AppConfig,
-  ) {}
+  ) {
+    const { sendgridPublicKey } = config.providerEvents;
+    // Checked when the configuration was loaded: it parses.
+    this.sendgridKey = sendgridPublicKey ? parseSendGridPublicKey(sendgridPublicKey) : undefined;
+  }
 
   @Post('mailgun')
   @HttpCode(200)
@@ -36,10 +50,52 @@ export class ProviderEventsController {
     @Body() body: { signature?: Partial<MailgunSignature>; 'event-data'?: Record<string, unknown> },
   ): Promise<{ result: string }> {
     const key = this.config.providerEvents.mailgunSigningKey;
-    if (!key) throw refused('Mailgun events are not accepted here: MAILGUN_WEBHOOK_SIGNING_KEY is not set.');
+    if (!key)
+      throw callbackRefused('Mailgun events are not accepted here: MAILGUN_WEBHOOK_SIGNING_KEY is not set.');
     if (!isMailgunSignatureValid(body?.signature, key, Date.now()))
-      throw refused('The Mailgun signature is missing, wrong or too old.');
+      throw callbackRefused('The Mailgun signature is missing, wrong or too old.');
     const event = fromMailgunEvent(body['event-data']);
     return { result: event ? await this.events.apply(event) : 'ignored' };
+  }
+
+  @Post('sendgrid')
+  @HttpCode(200)
+  @RouteBody({ keepRaw: true })
+  @ApiOperation({
+    summary:
+      "SendGrid's Event Webhook (delivered, bounce, dropped, spamreport), a JSON array signed with the key of " +
+      'SENDGRID_WEBHOOK_PUBLIC_KEY (ECDSA, X-Twilio-Email-Event-Webhook-Signature and -Timestamp headers)',
+  })
+  @ApiBody({ schema: { type: 'array', items: { type: 'object' } } })
+  @ApiOkResponse({ schema: { example: { results: ['applied', 'ignored'] } } })
+  @ApiProblemResponses(400, 401, 503)
+  async sendgrid(
+    @RawBody() rawBody: Buffer | undefined,
+    @Body() body: unknown,
+    @Headers(SENDGRID_SIGNATURE_HEADER) signature?: string,
+    @Headers(SENDGRID_TIMESTAMP_HEADER) timestamp?: string,
+  ): Promise<{ results: ProviderEventResult[] }> {
+    if (!this.sendgridKey)
+      throw callbackRefused('SendGrid events are not accepted here: SENDGRID_WEBHOOK_PUBLIC_KEY is not set.');
+    if (!isSendGridSignatureValid({ signature, timestamp, rawBody }, this.sendgridKey, Date.now()))
+      throw callbackRefused('The SendGrid signature is missing, wrong or too old.');
+    const batch = Array.isArray(body) ? (body as unknown[]) : [];
+    return { results: await this.events.applyAll(batch.map(fromSendGridEvent)) };
+  }
+
+  @Post('ses')
+  @HttpCode(200)
+  @RouteBody({ textPlainAsJson: true })
+  @ApiOperation({
+    summary:
+      'Amazon SES events (Delivery, Bounce, Complaint) through an Amazon SNS HTTP(S) subscription: ' +
+      'subscription confirmations and notifications, signed by SNS, from a topic of SES_SNS_TOPIC_ARNS',
+  })
+  @ApiConsumes('text/plain', 'application/json')
+  @ApiBody({ schema: { type: 'object', description: 'An Amazon SNS message (JSON, sent as text/plain)' } })
+  @ApiOkResponse({ schema: { example: { results: ['applied'] } } })
+  @ApiProblemResponses(400, 401, 503)
+  ses(@Body() body: unknown): Promise<SesCallbackAnswer> {
+    return this.sesNotifications.receive(body);
   }
 }

@@ -6,7 +6,10 @@ import { AppLogger } from '../logging/app-logger';
 import { RedisConnections } from '../redis/redis-connections';
 import { RedisKeys } from '../redis/redis-keys';
 import { SuppressionStore } from '../suppressions/suppression.store';
-import type { ProviderEvent } from './provider-event';
+import type { EventProvider, ProviderEvent } from './provider-event';
+
+/** What became of a provider's event: 'ignored' when it was nothing to apply (a kind or mail we do not track). */
+export type ProviderEventResult = 'applied' | 'duplicate' | 'unknown-email' | 'ignored';
 
 const DAY_MS = 86_400_000;
 /** How long an applied event's id is remembered: providers retry a callback for hours, at most a few days. */
@@ -64,8 +67,23 @@ export class ProviderEventsService {
     }
   }
 
+  /**
+   * Applies a batch's events one after the other, in the provider's order; `undefined` (an event the caller
+   * found nothing to apply in) is 'ignored'. Returns what became of each, for the answer to the provider.
+   */
+  async applyAll(events: readonly (ProviderEvent | undefined)[]): Promise<ProviderEventResult[]> {
+    const results: ProviderEventResult[] = [];
+    for (const event of events) results.push(event ? await this.apply(event) : 'ignored');
+    return results;
+  }
+
+  /** Our email's id under a provider's id of its message, where delivery kept one (see RedisKeys). */
+  async emailIdOfProviderMessage(provider: EventProvider, messageId: string): Promise<string | undefined> {
+    return (await this.redis.get(this.keys.providerMessage(provider, messageId))) ?? undefined;
+  }
+
   /** Applies an event; returns what became of it, for the answer to the provider and the tests. */
-  async apply(event: ProviderEvent): Promise<'applied' | 'duplicate' | 'unknown-email'> {
+  async apply(event: ProviderEvent): Promise<Exclude<ProviderEventResult, 'ignored'>> {
     const now = Date.now();
     const result = await this.redis.freefaceApplyProviderEvent(
       this.keys.email(event.emailId),
@@ -97,6 +115,7 @@ export class ProviderEventsService {
       service,
       at: now,
       provider: event.provider,
+      recipients: [event.recipient],
       // Never the recipient: the trail names ids, not people.
       detail: {
         provider: event.provider,

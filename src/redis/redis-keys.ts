@@ -70,9 +70,42 @@ export class RedisKeys {
     return `${this.prefix}:provider-event:${provider}:${eventId}`;
   }
 
+  /**
+   * Our email id under a provider's id of the message, for the providers whose event callbacks may name only
+   * their own id (SES); expires with the email's record.
+   */
+  providerMessage(provider: string, messageId: string): string {
+    return `${this.prefix}:provider-message:${provider}:${messageId}`;
+  }
+
   /** Sorted set of suppressed addresses by when they were added, for listing. */
   suppressions(): string {
     return `${this.prefix}:suppressions`;
+  }
+
+  /** A webhook endpoint: its owner, URL, events and sealed secret. */
+  webhookEndpoint(id: string): string {
+    return `${this.prefix}:webhook-endpoint:${id}`;
+  }
+
+  /** Sorted set of webhook endpoint ids by creation time. */
+  webhookEndpoints(): string {
+    return `${this.prefix}:webhook-endpoints`;
+  }
+
+  /** Bumped on every change to the endpoints, so that each process reloads its copy of them. */
+  webhookEndpointsVersion(): string {
+    return `${this.prefix}:webhook-endpoints:version`;
+  }
+
+  /** Sorted set of an endpoint's delivery ids by creation time: all of them, or those of one status. */
+  webhookDeliveries(endpointId: string, status?: string): string {
+    return `${this.prefix}:webhook-endpoint:${endpointId}:deliveries${status ? `:${status}` : ''}`;
+  }
+
+  /** One webhook delivery: the event sent, its status and attempts; expires with the audit retention. */
+  webhookDelivery(id: string): string {
+    return `${this.prefix}:webhook-delivery:${id}`;
   }
 
   /** Per-service counters of calls and emails, summed over every replica. */

@@ -1,0 +1,53 @@
+import { parseSendGridPublicKey } from '../provider-events/sendgrid-events';
+import type { EnvSchema } from './env.schema';
+
+/** What verifies providers' event callbacks; a provider without its setting has its callbacks refused. */
+export interface ProviderEventSettings {
+  /** `MAILGUN_WEBHOOK_SIGNING_KEY`. */
+  mailgunSigningKey?: string;
+  /** `SENDGRID_WEBHOOK_PUBLIC_KEY`, as configured (it parses as an ECDSA P-256 public key). */
+  sendgridPublicKey?: string;
+  /** `SES_SNS_TOPIC_ARNS`: the SNS topics whose SES events are accepted; empty: none. */
+  sesTopicArns: readonly string[];
+  /** `SNS_CERT_URL_PATTERN`, as configured (it compiles). */
+  snsCertUrlPattern: string;
+}
+
+const TOPIC_ARN = /^arn:aws(-[a-z]+)*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
+
+/** Reads and checks the settings of the provider callbacks, naming each bad variable (never its value). */
+export function readProviderEventSettings(
+  env: EnvSchema,
+  isProduction: boolean,
+  errors: string[],
+): ProviderEventSettings {
+  if (env.SENDGRID_WEBHOOK_PUBLIC_KEY && !parseSendGridPublicKey(env.SENDGRID_WEBHOOK_PUBLIC_KEY)) {
+    errors.push(
+      'SENDGRID_WEBHOOK_PUBLIC_KEY: must be the verification key SendGrid shows for the signed Event Webhook ' +
+        '(base64 of an ECDSA P-256 public key)',
+    );
+  }
+  const sesTopicArns = (env.SES_SNS_TOPIC_ARNS ?? '')
+    .split(',')
+    .map((arn) => arn.trim())
+    .filter(Boolean);
+  if (!sesTopicArns.every((arn) => TOPIC_ARN.test(arn))) {
+    errors.push(
+      'SES_SNS_TOPIC_ARNS: must be a comma list of SNS topic ARNs (arn:aws:sns:<region>:<account id>:<topic>)',
+    );
+  }
+  try {
+    new RegExp(env.SNS_CERT_URL_PATTERN);
+    // Over plain http, a certificate (and so every signature) could be swapped on the way.
+    if (isProduction && !env.SNS_CERT_URL_PATTERN.startsWith('^https://'))
+      errors.push('SNS_CERT_URL_PATTERN: must start with ^https:// in production');
+  } catch {
+    errors.push('SNS_CERT_URL_PATTERN: must be a valid regular expression');
+  }
+  return {
+    ...(env.MAILGUN_WEBHOOK_SIGNING_KEY ? { mailgunSigningKey: env.MAILGUN_WEBHOOK_SIGNING_KEY } : {}),
+    ...(env.SENDGRID_WEBHOOK_PUBLIC_KEY ? { sendgridPublicKey: env.SENDGRID_WEBHOOK_PUBLIC_KEY } : {}),
+    sesTopicArns,
+    snsCertUrlPattern: env.SNS_CERT_URL_PATTERN,
+  };
+}

@@ -1,0 +1,114 @@
+import { BlockList, isIP } from 'node:net';
+
+/**
+ * Addresses no webhook may reach, whatever the allow-list says: link-local (where cloud metadata services
+ * answer, 169.254.169.254) and AWS's IPv6 metadata address. IPv4-mapped IPv6 forms are matched too.
+ */
+const ALWAYS_REFUSED: ReadonlyArray<[string, number, 'ipv4' | 'ipv6']> = [
+  ['169.254.0.0', 16, 'ipv4'],
+  ['fe80::', 10, 'ipv6'],
+  ['fd00:ec2::254', 128, 'ipv6'],
+];
+
+export interface TargetPolicyOptions {
+  /** WEBHOOK_ALLOWED_HOSTS entries: host names, `*.suffix`, IP addresses or CIDRs. */
+  allowedHosts: readonly string[];
+  /** Empty allow-list: true lets any host through (development), false none (production). */
+  emptyAllowsAny: boolean;
+  requireHttps: boolean;
+}
+
+const familyOf = (address: string): 'ipv4' | 'ipv6' => (isIP(address) === 6 ? 'ipv6' : 'ipv4');
+const bare = (hostname: string): string => hostname.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+
+/**
+ * Where webhooks may be sent (the guard against SSRF: a caller must not make the service POST to an internal
+ * address). Checked twice: on the URL when a webhook is created and before each delivery, and on every
+ * address the host name resolves to as the connection is made, so a name that later resolves elsewhere (DNS
+ * rebinding) is caught where it matters.
+ */
+export class TargetPolicy {
+  private readonly names = new Set<string>();
+  private readonly suffixes: string[] = [];
+  private readonly networks = new BlockList();
+  private readonly hasNetworks: boolean;
+  private readonly anyHost: boolean;
+  private readonly refused = new BlockList();
+
+  constructor(private readonly options: TargetPolicyOptions) {
+    let networks = 0;
+    for (const entry of options.allowedHosts) {
+      const rule = parseHostRule(entry);
+      if (typeof rule === 'string') throw new Error(rule);
+      if (rule.kind === 'name') this.names.add(rule.name);
+      else if (rule.kind === 'suffix') this.suffixes.push(rule.suffix);
+      else {
+        this.networks.addSubnet(rule.address, rule.prefix, familyOf(rule.address));
+        networks++;
+      }
+    }
+    this.hasNetworks = networks > 0;
+    this.anyHost = options.allowedHosts.length === 0 && options.emptyAllowsAny;
+    for (const [address, prefix, family] of ALWAYS_REFUSED) this.refused.addSubnet(address, prefix, family);
+  }
+
+  /** Why a webhook URL is refused, or undefined when it may be used. */
+  checkUrl(text: string): string | undefined {
+    let url: URL;
+    try {
+      url = new URL(text);
+    } catch {
+      return 'must be an absolute URL such as https://hooks.example.com/freeface';
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') return 'must be an http(s) URL';
+    if (url.protocol === 'http:' && this.options.requireHttps) return 'must be https in production';
+    // Credentials in a URL would be shown in listings and logs; the signature is how a receiver knows us.
+    if (url.username || url.password) return 'must not carry a user name or password';
+    const host = bare(url.hostname);
+    if (isIP(host)) return this.checkAddress(host, host);
+    if (this.anyHost || this.nameAllowed(host) || this.hasNetworks) return undefined;
+    return `host ${host} is not in WEBHOOK_ALLOWED_HOSTS`;
+  }
+
+  /**
+   * Why connecting to `address` (what `hostname` resolved to) is refused, or undefined. A host allowed by
+   * name may resolve anywhere but the always-refused ranges; otherwise the address must be in an allowed
+   * network.
+   */
+  checkAddress(hostname: string, address: string): string | undefined {
+    const family = familyOf(address);
+    if (this.refused.check(address, family)) return `address ${address} is link-local or cloud metadata`;
+    if (this.anyHost || this.nameAllowed(bare(hostname)) || this.networks.check(address, family))
+      return undefined;
+    return `address ${address} is not in WEBHOOK_ALLOWED_HOSTS`;
+  }
+
+  private nameAllowed(host: string): boolean {
+    return this.names.has(host) || this.suffixes.some((suffix) => host.endsWith(suffix));
+  }
+}
+
+type HostRule =
+  | { kind: 'name'; name: string }
+  | { kind: 'suffix'; suffix: string }
+  | { kind: 'network'; address: string; prefix: number };
+
+const HOST_NAME =
+  /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
+
+/** One WEBHOOK_ALLOWED_HOSTS entry, or why it is not one. */
+export function parseHostRule(entry: string): HostRule | string {
+  const text = entry.trim().toLowerCase();
+  const [address, prefixText, extra] = text.split('/');
+  if (address && isIP(address)) {
+    const max = isIP(address) === 6 ? 128 : 32;
+    const prefix = prefixText === undefined ? max : Number(prefixText);
+    if (extra !== undefined || !/^\d{1,3}$/.test(prefixText ?? String(max)) || prefix > max)
+      return `"${entry}" is not a CIDR such as 10.0.0.0/8`;
+    return { kind: 'network', address, prefix };
+  }
+  if (text.startsWith('*.') && HOST_NAME.test(text.slice(2)))
+    return { kind: 'suffix', suffix: text.slice(1) };
+  if (HOST_NAME.test(text)) return { kind: 'name', name: text };
+  return `"${entry}" is not a host name, *.suffix, IP address or CIDR`;
+}
