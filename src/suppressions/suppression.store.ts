@@ -3,6 +3,7 @@ import type Redis from 'ioredis';
 import { AppConfig } from '../config/app-config';
 import { RedisConnections } from '../redis/redis-connections';
 import { RedisKeys } from '../redis/redis-keys';
+import { pageItems } from '../redis/sorted-set-page';
 
 const DAY_MS = 86_400_000;
 
@@ -122,48 +123,25 @@ export class SuppressionStore {
 
   /** A page of the list, newest first, after the position `after` (exclusive). */
   async page(limit: number, after?: { score: number; id: string }): Promise<Suppression[]> {
-    const found: Suppression[] = [];
-    let max = after ? String(after.score) : '+inf';
-    let skipUpTo = after;
-    const batchSize = Math.max(50, limit * 2);
-    while (found.length < limit) {
-      const batch = await this.redis.zrange(
-        this.keys.suppressions(),
-        max,
-        '-inf',
-        'BYSCORE',
-        'REV',
-        'LIMIT',
-        0,
-        batchSize,
-        'WITHSCORES',
-      );
-      if (batch.length === 0) break;
-      const entries: { email: string; score: number }[] = [];
-      for (let i = 0; i < batch.length; i += 2)
-        entries.push({ email: batch[i]!, score: Number(batch[i + 1]) });
-      // Equal scores come in descending order of address: skip those at or before the cursor.
-      const fresh = entries.filter(
-        (e) => !skipUpTo || e.score < skipUpTo.score || (e.score === skipUpTo.score && e.email < skipUpTo.id),
-      );
-      const pipeline = this.redis.pipeline();
-      for (const { email } of fresh)
-        pipeline.hmget(this.keys.suppression(email), 'reason', 'source', 'createdAt', 'expiresAt');
-      const replies = fresh.length > 0 ? ((await pipeline.exec()) ?? []) : [];
-      const expired: string[] = [];
-      fresh.forEach(({ email }, i) => {
-        const [reason, source, createdAt, expiresAt] = (replies[i]?.[1] ?? []) as (string | null)[];
-        const entry = toSuppression(email, reason, source, createdAt, expiresAt);
-        if (!entry) expired.push(email);
-        else if (found.length < limit) found.push(entry);
-      });
-      if (expired.length > 0) await this.redis.zrem(this.keys.suppressions(), ...expired);
-      if (batch.length < batchSize * 2) break;
-      const last = entries[entries.length - 1]!;
-      max = String(last.score);
-      skipUpTo = { score: last.score, id: last.email };
-    }
-    return found;
+    const { items, gone } = await pageItems(
+      this.redis,
+      this.keys.suppressions(),
+      limit,
+      after,
+      async (entries) => {
+        const pipeline = this.redis.pipeline();
+        for (const { id } of entries)
+          pipeline.hmget(this.keys.suppression(id), 'reason', 'source', 'createdAt', 'expiresAt');
+        const replies = (await pipeline.exec()) ?? [];
+        return entries.map(({ id }, i) => {
+          const [reason, source, createdAt, expiresAt] = (replies[i]?.[1] ?? []) as (string | null)[];
+          return toSuppression(id, reason, source, createdAt, expiresAt);
+        });
+      },
+    );
+    // Entries whose hash expired (SUPPRESSION_TTL_DAYS) leave the index when met.
+    if (gone.length > 0) await this.redis.zrem(this.keys.suppressions(), ...gone);
+    return items;
   }
 }
 
