@@ -32,7 +32,7 @@ export class IdempotencyResponses implements OnModuleInit {
   }
 
   private async settle(
-    { service, keyHash, fingerprint }: NonNullable<IdempotentRequest['idempotencyKey']>,
+    { service, keyHash, fingerprint, seal }: NonNullable<IdempotentRequest['idempotencyKey']>,
     reply: FastifyReply,
     payload: unknown,
   ): Promise<void> {
@@ -48,7 +48,13 @@ export class IdempotencyResponses implements OnModuleInit {
         }),
       );
       const body: unknown = JSON.parse(payload);
-      await this.store.complete(service, keyHash, fingerprint, { status: reply.statusCode, headers, body });
+      await this.store.complete(
+        service,
+        keyHash,
+        fingerprint,
+        { status: reply.statusCode, headers, body },
+        { seal },
+      );
     } catch (error) {
       // The request itself succeeded: its answer goes out; only a retry with this key is not protected.
       this.logger.warn(

@@ -1,8 +1,10 @@
 import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
 import type { AuthenticatedRequest } from '../auth/caller';
 import { PreparedResponse } from '../common/prepared-response';
 import { ProblemError } from '../common/problem-error';
 import { EmailEvents } from '../events/email-events';
+import { SEALED_RESPONSE } from './api-idempotency-key';
 import { IdempotencyStore } from './idempotency.store';
 import { hashIdempotencyKey, isValidIdempotencyKey, requestFingerprint } from './request-fingerprint';
 
@@ -11,6 +13,8 @@ export interface HeldIdempotencyKey {
   service: string;
   keyHash: string;
   fingerprint: string;
+  /** The route's response holds a secret: keep it encrypted. */
+  seal: boolean;
 }
 
 export type IdempotentRequest = AuthenticatedRequest & { idempotencyKey?: HeldIdempotencyKey };
@@ -28,6 +32,7 @@ export class IdempotencyGuard implements CanActivate {
   constructor(
     private readonly store: IdempotencyStore,
     private readonly events: EmailEvents,
+    private readonly reflector: Reflector,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -50,7 +55,12 @@ export class IdempotencyGuard implements CanActivate {
     const reservation = await this.store.reserve(service, keyHash, fingerprint);
     switch (reservation.kind) {
       case 'new':
-        request.idempotencyKey = { service, keyHash, fingerprint };
+        request.idempotencyKey = {
+          service,
+          keyHash,
+          fingerprint,
+          seal: this.reflector.get<boolean>(SEALED_RESPONSE, context.getHandler()) === true,
+        };
         return true;
       case 'replay': {
         const { status, headers, body } = reservation.response;

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { SecretBox } from '../common/secret-box';
 import { AppConfig } from '../config/app-config';
 import { RedisConnections } from '../redis/redis-connections';
 import { RedisKeys } from '../redis/redis-keys';
@@ -13,6 +14,8 @@ export interface StoredResponse {
 interface Entry {
   fingerprint: string;
   response?: StoredResponse;
+  /** The response, encrypted: for responses that hold a secret (see SealedIdempotentResponse). */
+  sealed?: string;
 }
 
 export type Reservation =
@@ -36,6 +39,7 @@ const PENDING_TTL_MS = 60_000;
 @Injectable()
 export class IdempotencyStore {
   private readonly ttlMs: number;
+  private readonly box: SecretBox;
 
   constructor(
     private readonly redis: RedisConnections,
@@ -43,6 +47,7 @@ export class IdempotencyStore {
     config: AppConfig,
   ) {
     this.ttlMs = config.email.idempotencyTtlHours * 3_600_000;
+    this.box = new SecretBox(config.webhooks.secretsKey);
   }
 
   async reserve(service: string, keyHash: string, fingerprint: string): Promise<Reservation> {
@@ -57,6 +62,8 @@ export class IdempotencyStore {
       const entry = JSON.parse(value) as Entry;
       if (entry.fingerprint !== fingerprint) return { kind: 'mismatch' };
       if (entry.response) return { kind: 'replay', response: entry.response };
+      if (entry.sealed)
+        return { kind: 'replay', response: JSON.parse(this.box.open(entry.sealed)) as StoredResponse };
       if (Date.now() > deadline) return { kind: 'in-progress' };
       await sleep(POLL_MS);
     }
@@ -67,8 +74,11 @@ export class IdempotencyStore {
     keyHash: string,
     fingerprint: string,
     response: StoredResponse,
+    options: { seal?: boolean } = {},
   ): Promise<void> {
-    const entry: Entry = { fingerprint, response };
+    const entry: Entry = options.seal
+      ? { fingerprint, sealed: this.box.seal(JSON.stringify(response)) }
+      : { fingerprint, response };
     await this.redis.client.set(
       this.keys.idempotency(service, keyHash),
       JSON.stringify(entry),
