@@ -24,6 +24,7 @@ import { QueueFiguresModule } from './queue/queue-figures.module';
 import { RateLimitModule } from './rate-limit/rate-limit.module';
 import { RedisModule } from './redis/redis.module';
 import { TemplatesModule } from './templates/templates.module';
+import { WebhooksModule } from './webhooks/webhooks.module';
 
 /** Validation of every request body: unknown fields are refused, errors come back per field. */
 export const validationPipe = new ValidationPipe({
@@ -78,6 +79,9 @@ export class AppModule {
             ]
           : []),
         ...(config.roles.has('worker') ? [DeliveryModule] : []),
+        ...(serveApi || config.roles.has('worker')
+          ? [WebhooksModule.forRoles({ routes: serveApi, deliver: config.roles.has('worker') })]
+          : []),
         ...(config.roles.has('monitor') ? [DashboardModule] : []),
         // The API's guard checks tokens (so does /metrics on the other roles' ports, through PrometheusModule)
         // and applies the request limits.

@@ -52,10 +52,16 @@ describe('API documentation and templates', () => {
       '/api/v1/templates',
       '/api/v1/templates/{name}',
       '/api/v1/templates/{name}/preview',
+      '/api/v1/webhooks',
+      '/api/v1/webhooks/{id}',
+      '/api/v1/webhooks/{id}/deliveries',
+      '/api/v1/webhooks/{id}/deliveries/{deliveryId}/retry',
       '/health',
       '/health/ready',
       '/metrics',
       '/webhooks/mailgun',
+      '/webhooks/sendgrid',
+      '/webhooks/ses',
     ]);
     expect(document.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
     const send = document.paths['/api/v1/emails']!.post!;

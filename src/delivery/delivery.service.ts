@@ -99,6 +99,7 @@ export class DeliveryService {
       ...base,
       at: Date.now(),
       event: 'suppressed',
+      recipients: suppressed.map((recipient) => recipient.email),
       detail: {
         recipients: suppressed.length,
         remaining: remainingCount,

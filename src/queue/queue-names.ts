@@ -7,3 +7,6 @@ export const EMAIL_QUEUES: Readonly<Record<Priority, string>> = {
   medium: 'emails-medium',
   low: 'emails-low',
 };
+
+/** Webhook deliveries wait in a queue of their own: a slow receiver never holds up email. */
+export const WEBHOOK_QUEUE = 'webhook-deliveries';

@@ -4,7 +4,8 @@ import { AppConfig } from '../config/app-config';
 import { RedisConnections } from '../redis/redis-connections';
 import { retryDelayMs, RETRY_DELAY_CAP_MS } from '../delivery/backoff';
 import { BACKOFF_STRATEGY, EmailQueue } from './email-queue';
-import { EMAIL_QUEUES, PRIORITIES } from './queue-names';
+import { EMAIL_QUEUES, PRIORITIES, WEBHOOK_QUEUE } from './queue-names';
+import { WEBHOOK_BACKOFF_STRATEGY, WebhookQueue, webhookRetryDelayMs } from './webhook-queue';
 
 @Module({
   imports: [
@@ -22,13 +23,17 @@ import { EMAIL_QUEUES, PRIORITIES } from './queue-names';
           backoffStrategies: {
             [BACKOFF_STRATEGY]: (attemptsMade: number) =>
               retryDelayMs(attemptsMade, config.delivery.retryBackoffMs, RETRY_DELAY_CAP_MS),
+            [WEBHOOK_BACKOFF_STRATEGY]: (attemptsMade: number) =>
+              webhookRetryDelayMs(attemptsMade, config.webhooks.retryDelaysMs),
           },
         },
       }),
     }),
-    BullModule.registerQueue(...PRIORITIES.map((priority) => ({ name: EMAIL_QUEUES[priority] }))),
+    BullModule.registerQueue(...PRIORITIES.map((priority) => ({ name: EMAIL_QUEUES[priority] })), {
+      name: WEBHOOK_QUEUE,
+    }),
   ],
-  providers: [EmailQueue],
-  exports: [EmailQueue],
+  providers: [EmailQueue, WebhookQueue],
+  exports: [EmailQueue, WebhookQueue],
 })
 export class QueueModule {}

@@ -9,6 +9,7 @@ export const METRIC_NAMES = {
   emailsDeadLettered: 'freeface_emails_dead_lettered_total',
   suppressedRecipients: 'freeface_suppressed_recipients_total',
   providerEvents: 'freeface_provider_events_total',
+  webhookDeliveries: 'freeface_webhook_deliveries_total',
   sendDuration: 'freeface_send_duration_seconds',
   rateLimitWaits: 'freeface_rate_limit_waits_total',
   httpRequestDuration: 'freeface_http_request_duration_seconds',

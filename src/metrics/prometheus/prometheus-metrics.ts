@@ -41,6 +41,7 @@ export class PrometheusMetrics implements EmailEventListener, OnModuleInit {
   private readonly deadLettered: Counter<EmailLabels>;
   private readonly suppressedRecipients: Counter<'service' | 'outcome'>;
   private readonly providerEvents: Counter<'provider' | 'kind'>;
+  private readonly webhookAttempts: Counter<'outcome'>;
   private readonly sendDuration: Histogram<'provider' | 'outcome'>;
   private readonly rateLimitWaits: Counter<'provider'>;
   private readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>;
@@ -87,6 +88,14 @@ export class PrometheusMetrics implements EmailEventListener, OnModuleInit {
       name: METRIC_NAMES.providerEvents,
       help: "Providers' reports applied to emails: delivered, bounced (hard) or complained",
       labelNames: ['provider', 'kind'],
+      registers,
+    });
+    this.webhookAttempts = new Counter({
+      name: METRIC_NAMES.webhookDeliveries,
+      help:
+        'Webhook delivery attempts: outcome "ok" (2xx), "failed" (will be retried) or "dead" (no retries ' +
+        'left: the delivery is failed)',
+      labelNames: ['outcome'],
       registers,
     });
     this.sendDuration = new Histogram({
@@ -181,6 +190,11 @@ export class PrometheusMetrics implements EmailEventListener, OnModuleInit {
         this.providerEvents.inc({ provider: providerLabel(event.provider), kind: event.event });
         return;
     }
+  }
+
+  /** One webhook delivery attempt and what it came to. */
+  recordWebhookAttempt(outcome: 'ok' | 'failed' | 'dead'): void {
+    this.webhookAttempts.inc({ outcome });
   }
 
   /** An email found no token in `provider`'s bucket and waits for its turn (not an attempt). */

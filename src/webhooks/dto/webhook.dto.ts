@@ -1,0 +1,166 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  ArrayUnique,
+  IsArray,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Max,
+  MaxLength,
+  Min,
+} from 'class-validator';
+import { IsHeaderSafeString } from '../../common/validators';
+import { DELIVERY_STATUSES, type DeliveryStatus } from '../webhook-deliveries.store';
+import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from '../webhook-event-types';
+
+export class CreateWebhookDto {
+  @ApiProperty({
+    example: 'https://hooks.example.com/freeface',
+    description: 'Where events are POSTed: https in production, a host allowed by WEBHOOK_ALLOWED_HOSTS',
+  })
+  @IsString()
+  @MaxLength(2048)
+  url!: string;
+
+  @ApiProperty({ enum: WEBHOOK_EVENT_TYPES, isArray: true, example: ['email.sent', 'email.bounced'] })
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(WEBHOOK_EVENT_TYPES.length)
+  @ArrayUnique()
+  @IsIn(WEBHOOK_EVENT_TYPES, { each: true, message: `each must be one of ${WEBHOOK_EVENT_TYPES.join(', ')}` })
+  events!: WebhookEventType[];
+
+  @ApiPropertyOptional({ example: 'billing status updates', maxLength: 200 })
+  @IsOptional()
+  @IsHeaderSafeString(200)
+  description?: string;
+}
+
+export class WebhookDto {
+  @ApiProperty({ example: '019b7a52-6c1e-7d3a-9f2b-8e4c1a2b3c4d' })
+  id!: string;
+
+  @ApiProperty({ example: 'https://hooks.example.com/freeface' })
+  url!: string;
+
+  @ApiProperty({ enum: WEBHOOK_EVENT_TYPES, isArray: true, example: ['email.sent', 'email.bounced'] })
+  events!: WebhookEventType[];
+
+  @ApiProperty({ type: String, nullable: true, example: 'billing status updates' })
+  description!: string | null;
+
+  @ApiProperty({ example: 'billing', description: 'The service that made it' })
+  service!: string;
+
+  @ApiProperty({
+    example: false,
+    description: "Made by an admin service: gets every service's events, not only its own",
+  })
+  allServices!: boolean;
+
+  @ApiProperty({ example: '2026-11-26T10:00:00.000Z' })
+  createdAt!: string;
+}
+
+export class CreatedWebhookDto extends WebhookDto {
+  @ApiProperty({
+    example: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw0AhWkWmtbCQ=',
+    description: 'Signs every delivery (Standard Webhooks). Shown only in this response: keep it now',
+  })
+  secret!: string;
+}
+
+export class WebhookPageDto {
+  @ApiProperty({ type: [WebhookDto] })
+  items!: WebhookDto[];
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: null,
+    description: 'Pass as cursor for the next page',
+  })
+  nextCursor!: string | null;
+}
+
+export class WebhookDeliveryDto {
+  @ApiProperty({ example: '019b7a52-7d00-7a3a-9f2b-8e4c1a2b3c4d' })
+  id!: string;
+
+  @ApiProperty({
+    example: '019b7a52-7cff-7a3a-9f2b-8e4c1a2b3c4d',
+    description: 'The webhook-id header: one per event',
+  })
+  eventId!: string;
+
+  @ApiProperty({ enum: WEBHOOK_EVENT_TYPES, example: 'email.sent' })
+  type!: WebhookEventType;
+
+  @ApiProperty({ example: '019b7a52-6c1e-7d3a-9f2b-8e4c1a2b3c4d' })
+  emailId!: string;
+
+  @ApiProperty({ enum: DELIVERY_STATUSES, example: 'succeeded' })
+  status!: DeliveryStatus;
+
+  @ApiProperty({ example: 1 })
+  attempts!: number;
+
+  @ApiProperty({ example: '2026-11-26T10:00:00.000Z' })
+  createdAt!: string;
+
+  @ApiProperty({ type: String, nullable: true, example: '2026-11-26T10:00:00.120Z' })
+  lastAttemptAt!: string | null;
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: null,
+    description: 'When the next retry is due, roughly',
+  })
+  nextAttemptAt!: string | null;
+
+  @ApiProperty({ type: Number, nullable: true, example: 200, description: "The receiver's last HTTP status" })
+  responseStatus!: number | null;
+
+  @ApiProperty({ type: String, nullable: true, example: null })
+  lastError!: string | null;
+}
+
+export class WebhookDeliveryPageDto {
+  @ApiProperty({ type: [WebhookDeliveryDto] })
+  items!: WebhookDeliveryDto[];
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: null,
+    description: 'Pass as cursor for the next page',
+  })
+  nextCursor!: string | null;
+}
+
+export class PageQueryDto {
+  @ApiPropertyOptional({ minimum: 1, maximum: 200, default: 50 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt({ message: 'must be a whole number' })
+  @Min(1)
+  @Max(200)
+  limit?: number;
+
+  @ApiPropertyOptional({ description: 'nextCursor of the previous page' })
+  @IsOptional()
+  @IsString()
+  cursor?: string;
+}
+
+export class DeliveryQueryDto extends PageQueryDto {
+  @ApiPropertyOptional({ enum: DELIVERY_STATUSES })
+  @IsOptional()
+  @IsIn(DELIVERY_STATUSES, { message: `must be one of ${DELIVERY_STATUSES.join(', ')}` })
+  status?: DeliveryStatus;
+}

@@ -1,0 +1,210 @@
+import { Injectable } from '@nestjs/common';
+import type Redis from 'ioredis';
+import { AppConfig } from '../config/app-config';
+import { RedisConnections } from '../redis/redis-connections';
+import { RedisKeys } from '../redis/redis-keys';
+import { pageItems } from '../redis/sorted-set-page';
+import type { WebhookEventType } from './webhook-event-types';
+
+export const DELIVERY_STATUSES = ['pending', 'succeeded', 'failed'] as const;
+/** pending: waiting for its first attempt or a retry; succeeded: a 2xx came back; failed: out of retries. */
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
+/** One event on its way to one endpoint. */
+export interface WebhookDelivery {
+  id: string;
+  webhookId: string;
+  /** The event's id (`webhook-id`): the same for every endpoint and every attempt, for de-duplication. */
+  eventId: string;
+  type: WebhookEventType;
+  emailId: string;
+  status: DeliveryStatus;
+  attempts: number;
+  createdAt: number;
+  lastAttemptAt?: number;
+  nextAttemptAt?: number;
+  /** The receiver's last HTTP status; undefined when it gave none (refused, timed out). */
+  responseStatus?: number;
+  lastError?: string;
+  /** The JSON body sent; dropped once delivered (only a failed delivery can be sent again). */
+  payload?: string;
+}
+
+export type NewDelivery = Pick<
+  WebhookDelivery,
+  'id' | 'webhookId' | 'eventId' | 'type' | 'emailId' | 'payload'
+>;
+
+/** What an attempt came to. */
+export type AttemptOutcome =
+  | { ok: true; responseStatus: number }
+  | { ok: false; responseStatus?: number; error: string; nextAttemptAt?: number };
+
+const DAY_MS = 86_400_000;
+const FIELDS = [
+  'webhookId',
+  'eventId',
+  'type',
+  'emailId',
+  'status',
+  'attempts',
+  'createdAt',
+  'lastAttemptAt',
+  'nextAttemptAt',
+  'responseStatus',
+  'lastError',
+] as const;
+
+/**
+ * Webhook deliveries in Redis: a hash each, expiring after AUDIT_RETENTION_DAYS, and per endpoint a sorted
+ * set of all its deliveries plus one per status, by creation time, so that `?status=failed` pages without
+ * scanning the others. The lists are trimmed to the retention as deliveries are added.
+ */
+@Injectable()
+export class WebhookDeliveriesStore {
+  private readonly redis: Redis;
+  private readonly retentionMs: number;
+
+  constructor(
+    connections: RedisConnections,
+    private readonly keys: RedisKeys,
+    config: AppConfig,
+  ) {
+    this.redis = connections.client;
+    this.retentionMs = config.email.auditRetentionDays * DAY_MS;
+  }
+
+  /** Records new deliveries as pending, in one round trip. */
+  async createMany(deliveries: readonly NewDelivery[], now = Date.now()): Promise<void> {
+    if (deliveries.length === 0) return;
+    const transaction = this.redis.multi();
+    const endpoints = new Set<string>();
+    for (const delivery of deliveries) {
+      const key = this.keys.webhookDelivery(delivery.id);
+      transaction
+        .hset(key, {
+          webhookId: delivery.webhookId,
+          eventId: delivery.eventId,
+          type: delivery.type,
+          emailId: delivery.emailId,
+          status: 'pending',
+          attempts: 0,
+          createdAt: now,
+          payload: delivery.payload ?? '',
+        })
+        .pexpire(key, this.retentionMs)
+        .zadd(this.keys.webhookDeliveries(delivery.webhookId), now, delivery.id)
+        .zadd(this.keys.webhookDeliveries(delivery.webhookId, 'pending'), now, delivery.id);
+      endpoints.add(delivery.webhookId);
+    }
+    const expired = now - this.retentionMs;
+    for (const webhookId of endpoints) {
+      for (const status of [undefined, ...DELIVERY_STATUSES])
+        transaction.zremrangebyscore(this.keys.webhookDeliveries(webhookId, status), '-inf', expired);
+    }
+    await transaction.exec();
+  }
+
+  async find(id: string, withPayload = false): Promise<WebhookDelivery | undefined> {
+    const values = await this.redis.hmget(
+      this.keys.webhookDelivery(id),
+      ...FIELDS,
+      ...(withPayload ? ['payload'] : []),
+    );
+    return toDelivery(id, values);
+  }
+
+  /** Records one attempt: a success or the last failure ends the delivery; another failure keeps it pending. */
+  async recordAttempt(delivery: WebhookDelivery, outcome: AttemptOutcome, now = Date.now()): Promise<void> {
+    const status: DeliveryStatus = outcome.ok ? 'succeeded' : outcome.nextAttemptAt ? 'pending' : 'failed';
+    const key = this.keys.webhookDelivery(delivery.id);
+    const transaction = this.redis
+      .multi()
+      .hincrby(key, 'attempts', 1)
+      .hset(key, {
+        status,
+        lastAttemptAt: now,
+        ...(outcome.responseStatus !== undefined ? { responseStatus: outcome.responseStatus } : {}),
+        ...(!outcome.ok ? { lastError: outcome.error } : {}),
+        ...(!outcome.ok && outcome.nextAttemptAt ? { nextAttemptAt: outcome.nextAttemptAt } : {}),
+      });
+    // Fields an earlier attempt left that this one makes wrong.
+    const stale = outcome.ok
+      ? ['payload', 'lastError', 'nextAttemptAt']
+      : [
+          ...(outcome.responseStatus === undefined ? ['responseStatus'] : []),
+          ...(outcome.nextAttemptAt ? [] : ['nextAttemptAt']),
+        ];
+    if (stale.length > 0) transaction.hdel(key, ...stale);
+    this.moveTo(transaction, delivery, status);
+    await transaction.exec();
+  }
+
+  /** Makes a failed delivery pending again, for a replay; false when it is not failed (or gone). */
+  async reopen(delivery: WebhookDelivery): Promise<boolean> {
+    if (delivery.status !== 'failed') return false;
+    const transaction = this.redis
+      .multi()
+      .hset(this.keys.webhookDelivery(delivery.id), 'status', 'pending')
+      .hdel(this.keys.webhookDelivery(delivery.id), 'nextAttemptAt')
+      .pexpire(this.keys.webhookDelivery(delivery.id), this.retentionMs);
+    this.moveTo(transaction, delivery, 'pending');
+    await transaction.exec();
+    return true;
+  }
+
+  /** A page of an endpoint's deliveries, newest first, after the position `after` (exclusive). */
+  async page(
+    webhookId: string,
+    status: DeliveryStatus | undefined,
+    limit: number,
+    after?: { score: number; id: string },
+  ): Promise<WebhookDelivery[]> {
+    const key = this.keys.webhookDeliveries(webhookId, status);
+    const { items, gone } = await pageItems(this.redis, key, limit, after, async (entries) => {
+      const pipeline = this.redis.pipeline();
+      for (const { id } of entries) pipeline.hmget(this.keys.webhookDelivery(id), ...FIELDS);
+      const replies = (await pipeline.exec()) ?? [];
+      return entries.map(({ id }, i) => toDelivery(id, (replies[i]?.[1] ?? []) as (string | null)[]));
+    });
+    if (gone.length > 0) await this.redis.zrem(key, ...gone);
+    return items;
+  }
+
+  private moveTo(
+    transaction: ReturnType<Redis['multi']>,
+    delivery: WebhookDelivery,
+    status: DeliveryStatus,
+  ): void {
+    for (const other of DELIVERY_STATUSES)
+      if (other !== status)
+        transaction.zrem(this.keys.webhookDeliveries(delivery.webhookId, other), delivery.id);
+    transaction.zadd(
+      this.keys.webhookDeliveries(delivery.webhookId, status),
+      delivery.createdAt,
+      delivery.id,
+    );
+  }
+}
+
+function toDelivery(id: string, values: readonly (string | null)[]): WebhookDelivery | undefined {
+  const [webhookId, eventId, type, emailId, status, attempts, createdAt, lastAttemptAt, nextAttemptAt] =
+    values;
+  const [responseStatus, lastError, payload] = values.slice(FIELDS.length - 2);
+  if (!webhookId || !eventId || !status) return undefined;
+  return {
+    id,
+    webhookId,
+    eventId,
+    type: type as WebhookEventType,
+    emailId: emailId ?? '',
+    status: status as DeliveryStatus,
+    attempts: Number(attempts ?? 0),
+    createdAt: Number(createdAt),
+    ...(lastAttemptAt ? { lastAttemptAt: Number(lastAttemptAt) } : {}),
+    ...(nextAttemptAt ? { nextAttemptAt: Number(nextAttemptAt) } : {}),
+    ...(responseStatus ? { responseStatus: Number(responseStatus) } : {}),
+    ...(lastError ? { lastError } : {}),
+    ...(payload ? { payload } : {}),
+  };
+}

@@ -1,0 +1,159 @@
+import { Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import type Redis from 'ioredis';
+import { uuidv7 } from '../common/ids';
+import { EmailEvents, type EmailEvent, type EmailEventListener } from '../events/email-events';
+import { AppLogger } from '../logging/app-logger';
+import { WebhookQueue } from '../queue/webhook-queue';
+import { RedisConnections } from '../redis/redis-connections';
+import { RedisKeys } from '../redis/redis-keys';
+import type { NewDelivery } from './webhook-deliveries.store';
+import { WebhookDeliveriesStore } from './webhook-deliveries.store';
+import { WebhookEndpointsStore, type WebhookEndpoint } from './webhook-endpoints.store';
+import { WEBHOOK_EVENT_OF, type WebhookEventType } from './webhook-event-types';
+import { webhookPayload, type EmailFacts } from './webhook-payload';
+
+/** How often each process checks whether the endpoints changed (one GET): a new webhook hears events within it. */
+export const ENDPOINTS_REFRESH_MS = 1000;
+/** Events are queued together, at most this long after they happened. */
+const FLUSH_DELAY_MS = 10;
+/** Events kept while Redis is away, retried each second; beyond this the oldest are dropped and counted. */
+const MAX_HELD_EVENTS = 10_000;
+const RETRY_FLUSH_MS = 1000;
+
+/** An event waiting to be queued; its ids are fixed here, so that queuing it again after a failure is harmless. */
+interface HeldEvent {
+  event: EmailEvent;
+  type: WebhookEventType;
+  eventId: string;
+  deliveries: { id: string; webhookId: string }[];
+}
+
+/**
+ * Turns email events into webhook deliveries: for each event some endpoint wants, reads the email's
+ * recipients, records one delivery per endpoint (sharing one event id) and queues them, in batches, off the
+ * path of the send that caused them. With no endpoint listening, an event costs a lookup in memory.
+ */
+@Injectable()
+export class WebhookDispatcher implements EmailEventListener, OnModuleInit, OnApplicationShutdown {
+  /** Events dropped because Redis stayed away too long (exported as a metric). */
+  droppedEvents = 0;
+  private endpoints: readonly WebhookEndpoint[] = [];
+  private version?: string;
+  private held: HeldEvent[] = [];
+  private flushTimer?: NodeJS.Timeout;
+  private refreshTimer?: NodeJS.Timeout;
+  private flushing?: Promise<void>;
+  private readonly redis: Redis;
+
+  constructor(
+    private readonly events: EmailEvents,
+    private readonly endpointsStore: WebhookEndpointsStore,
+    private readonly deliveries: WebhookDeliveriesStore,
+    private readonly queue: WebhookQueue,
+    private readonly keys: RedisKeys,
+    connections: RedisConnections,
+    private readonly logger: AppLogger,
+  ) {
+    this.logger.setContext('webhooks');
+    this.redis = connections.client;
+  }
+
+  async onModuleInit(): Promise<void> {
+    this.events.subscribe(this);
+    await this.refresh();
+    this.refreshTimer = setInterval(() => void this.refresh(), ENDPOINTS_REFRESH_MS).unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.refreshTimer);
+    await this.flush();
+  }
+
+  /** Reloads the endpoints when their version changed (or now, after a change made in this process). */
+  async refresh(force = false): Promise<void> {
+    try {
+      const version = await this.endpointsStore.version();
+      if (!force && version === this.version) return;
+      this.endpoints = await this.endpointsStore.all();
+      this.version = version;
+    } catch (error) {
+      // Keep the copy we have: Redis being away stops deliveries anyway, and the next tick tries again.
+      this.logger.debug(
+        { reason: error instanceof Error ? error.message : String(error) },
+        'endpoints not reloaded',
+      );
+    }
+  }
+
+  onEmailEvent(event: EmailEvent): void {
+    const type = WEBHOOK_EVENT_OF[event.event];
+    if (!type) return;
+    const targets = this.endpoints.filter(
+      (e) => e.events.includes(type) && (e.allServices || e.service === event.service),
+    );
+    if (targets.length === 0) return;
+    this.held.push({
+      event,
+      type,
+      eventId: uuidv7(event.at),
+      deliveries: targets.map((endpoint) => ({ id: uuidv7(), webhookId: endpoint.id })),
+    });
+    if (this.held.length > MAX_HELD_EVENTS) {
+      this.held.shift();
+      this.droppedEvents++;
+    }
+    this.flushTimer ??= setTimeout(() => void this.flush(), FLUSH_DELAY_MS);
+  }
+
+  /** Queues the held events; on failure keeps them and tries again a second later. */
+  async flush(): Promise<void> {
+    await this.flushing;
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    const batch = this.held;
+    if (batch.length === 0) return;
+    this.held = [];
+    this.flushing = this.queueDeliveries(batch).catch((error: unknown) => {
+      this.held = [...batch, ...this.held].slice(-MAX_HELD_EVENTS);
+      this.logger.warn(
+        { events: batch.length, reason: error instanceof Error ? error.message : String(error) },
+        'webhook events not queued yet; retrying',
+      );
+      this.flushTimer ??= setTimeout(() => void this.flush(), RETRY_FLUSH_MS);
+    });
+    await this.flushing;
+  }
+
+  private async queueDeliveries(batch: readonly HeldEvent[]): Promise<void> {
+    const facts = await this.emailFacts([...new Set(batch.map((held) => held.event.emailId))]);
+    const deliveries: NewDelivery[] = [];
+    for (const { event, type, eventId, deliveries: targets } of batch) {
+      const payload = JSON.stringify(webhookPayload(type, event, facts.get(event.emailId) ?? { to: [] }));
+      for (const { id, webhookId } of targets)
+        deliveries.push({ id, webhookId, eventId, type, emailId: event.emailId, payload });
+    }
+    await this.deliveries.createMany(deliveries);
+    await this.queue.enqueue(deliveries.map((delivery) => delivery.id));
+  }
+
+  /** Each email's recipients, status and provider, in one round trip. */
+  private async emailFacts(ids: readonly string[]): Promise<Map<string, EmailFacts>> {
+    const pipeline = this.redis.pipeline();
+    for (const id of ids)
+      pipeline.hmget(this.keys.email(id), 'status', 'to', 'provider', 'providerMessageId');
+    const replies = (await pipeline.exec()) ?? [];
+    const facts = new Map<string, EmailFacts>();
+    ids.forEach((id, i) => {
+      const [error, values] = replies[i] ?? [];
+      if (error) throw error;
+      const [status, to, provider, providerMessageId] = (values ?? []) as (string | null)[];
+      facts.set(id, {
+        to: to ? (JSON.parse(to) as string[]) : [],
+        ...(status ? { status } : {}),
+        ...(provider ? { provider } : {}),
+        ...(providerMessageId ? { providerMessageId } : {}),
+      });
+    });
+    return facts;
+  }
+}

@@ -1,0 +1,473 @@
+import { spawnSync } from 'node:child_process';
+import { createHmac, randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { AppProcess } from './support/app-process';
+import { basicAuth, DASHBOARD, dashboardEnv, startMonitor } from './support/dashboard';
+import { baseEnv, client, TOKENS } from './support/fixtures';
+import { waitUntil } from './support/ports';
+import { PrivateRedis } from './support/private-redis';
+import { base64Cores, dumpRedis, secretForms } from './support/secret-scanner';
+import { SmtpSink } from './support/smtp-sink';
+import { verifySignature, WebhookReceiver, type ReceivedWebhook } from './support/webhook-receiver';
+
+/** The signature recipes of docs/WEBHOOKS.md, one per client-example language. */
+const VERIFIERS: [string, string][] = [
+  ['python3', join(__dirname, '..', 'docs', 'examples', 'verify_webhook.py')],
+  [process.execPath, join(__dirname, '..', 'docs', 'examples', 'verify-webhook.mjs')],
+  ['bash', join(__dirname, '..', 'docs', 'examples', 'verify-webhook.sh')],
+];
+const MAILGUN_KEY = `key-${randomBytes(16).toString('hex')}`;
+type Api = ReturnType<typeof client>;
+
+/**
+ * Outbound webhooks end to end: an api and a worker process, a real SMTP sink and local receivers that check
+ * every signature with the recipe in docs/WEBHOOKS.md.
+ */
+describe('outbound webhooks (api + worker processes, local receivers)', () => {
+  let redis: PrivateRedis;
+  let sink: SmtpSink;
+  let api: AppProcess;
+  let worker: AppProcess;
+  let billing: Api;
+  let signup: Api;
+  let ops: Api;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    [redis, sink] = await Promise.all([PrivateRedis.start(), SmtpSink.start()]);
+    env = {
+      ...baseEnv(redis, sink),
+      WEBHOOK_ALLOWED_HOSTS: '127.0.0.1/32',
+      WEBHOOK_RETRY_SCHEDULE: '500ms,1s,1s,2s',
+      WEBHOOK_SECRETS_KEY: randomBytes(32).toString('base64'),
+      MAILGUN_WEBHOOK_SIGNING_KEY: MAILGUN_KEY,
+    };
+    [api, worker] = await Promise.all([
+      AppProcess.start({ role: 'api', env }),
+      AppProcess.start({ role: 'worker', env }),
+    ]);
+    billing = client(api.baseUrl, TOKENS.billing);
+    signup = client(api.baseUrl, TOKENS.signup);
+    ops = client(api.baseUrl, TOKENS.ops);
+  });
+
+  afterAll(async () => {
+    await Promise.all([api?.stop(), worker?.stop()]);
+    await Promise.all([sink?.stop(), redis?.stop()]);
+  });
+
+  const createWebhook = async (as: Api, url: string, events: string[]) => {
+    const created = await as.post('/api/v1/webhooks', { url, events, description: 'e2e' });
+    expect(created.status).toBe(201);
+    // Every process reloads the endpoints within a second of a change.
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    return created.body as { id: string; secret: string; url: string; events: string[] };
+  };
+
+  const sendEmail = async (as: Api, to = 'ana@example.com', extra: Record<string, unknown> = {}) => {
+    const accepted = await as.post('/api/v1/emails', { to: [to], subject: 'Hello', text: 'Hi', ...extra });
+    expect(accepted.status).toBe(202);
+    return accepted.body.id as string;
+  };
+
+  const signatureHolds = (secret: string, hook: ReceivedWebhook) =>
+    verifySignature(
+      secret,
+      { id: hook.id, timestamp: String(hook.timestamp), signature: hook.signature },
+      hook.body,
+    );
+
+  describe('a receiver that is up', () => {
+    let receiver: WebhookReceiver;
+    let webhook: { id: string; secret: string };
+
+    beforeAll(async () => {
+      receiver = await WebhookReceiver.start();
+      webhook = await createWebhook(billing, receiver.url, [
+        'email.sent',
+        'email.cancelled',
+        'email.suppressed',
+        'email.complained',
+      ]);
+    });
+    afterAll(() => receiver.stop());
+
+    it('creates a webhook with a whsec_ secret shown once, and never stores it in Redis as it is', async () => {
+      expect(webhook.secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
+      const shown = await billing.get(`/api/v1/webhooks/${webhook.id}`);
+      expect(shown.status).toBe(200);
+      expect(shown.body).toMatchObject({
+        id: webhook.id,
+        url: receiver.url,
+        service: 'billing',
+        allServices: false,
+      });
+      expect(JSON.stringify(shown.body)).not.toContain(webhook.secret.slice(6, 30));
+      const listed = await billing.get('/api/v1/webhooks');
+      expect(listed.body).toMatchObject({ items: [{ id: webhook.id }], nextCursor: null });
+      expect(JSON.stringify(listed.body)).not.toContain('whsec_');
+
+      // A retried POST with an Idempotency-Key gets the same webhook and secret back, and no second webhook.
+      const request = { url: `${receiver.url}?second`, events: ['email.dead'] };
+      const first = await billing.post('/api/v1/webhooks', request, { 'idempotency-key': 'create-hook-1' });
+      const replay = await billing.post('/api/v1/webhooks', request, { 'idempotency-key': 'create-hook-1' });
+      expect(replay.status).toBe(201);
+      expect(replay.headers.get('idempotent-replayed')).toBe('true');
+      expect(replay.body).toEqual(first.body);
+      const second = first.body as { id: string; secret: string };
+
+      const inspect = redis.client();
+      try {
+        const stored = (await dumpRedis(inspect)).map((entry) => `${entry.key} ${entry.text}`).join('\n');
+        expect(stored).toContain(webhook.id);
+        expect(stored).toContain(second.id);
+        for (const secret of [webhook.secret, second.secret]) {
+          const key = Buffer.from(secret.slice('whsec_'.length), 'base64');
+          const forms = [
+            ...secretForms(secret),
+            ...base64Cores(key).map((text) => ({ form: 'key base64', text })),
+            { form: 'key hex', text: key.toString('hex') },
+          ];
+          for (const { form, text } of forms) expect([form, stored.includes(text)]).toEqual([form, false]);
+        }
+      } finally {
+        inspect.disconnect();
+      }
+      expect((await billing.delete(`/api/v1/webhooks/${second.id}`)).status).toBe(204);
+    });
+
+    it('sends a signed email.sent for a delivered email, verified with the documented recipe', async () => {
+      const emailId = await sendEmail(billing);
+      const hook = await receiver.waitFor(
+        (h) => h.json.type === 'email.sent' && h.json.data.emailId === emailId,
+        'email.sent',
+      );
+      expect(signatureHolds(webhook.secret, hook)).toBe(true);
+      expect(signatureHolds(`whsec_${randomBytes(32).toString('base64')}`, hook)).toBe(false);
+      expect(Math.abs(hook.timestamp - Date.now() / 1000)).toBeLessThan(30);
+      expect(hook.headers['content-type']).toBe('application/json');
+      expect(hook.json).toEqual({
+        type: 'email.sent',
+        timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+        data: {
+          emailId,
+          service: 'billing',
+          status: 'sent',
+          to: ['ana@example.com'],
+          provider: 'smtp',
+          providerMessageId: expect.any(String),
+          reason: null,
+        },
+      });
+      // Never the message body.
+      expect(hook.body).not.toContain('Hi"');
+
+      // The three client-example recipes of docs/WEBHOOKS.md say the same, and refuse a changed body.
+      for (const [command, script] of VERIFIERS) {
+        const run = (body: string) =>
+          spawnSync(command, [script, hook.id, String(hook.timestamp), hook.signature], {
+            input: body,
+            env: { ...process.env, FREEFACE_WEBHOOK_SECRET: webhook.secret },
+            encoding: 'utf8',
+          });
+        const good = run(hook.body);
+        expect([script, good.status, good.stdout.trim()]).toEqual([script, 0, 'valid']);
+        const changed = run(hook.body.replace('"sent"', '"dead"'));
+        expect([script, changed.status]).toEqual([script, 1]);
+      }
+      const deliveries = await billing.get<{ items: Record<string, unknown>[] }>(
+        `/api/v1/webhooks/${webhook.id}/deliveries?status=succeeded`,
+      );
+      expect(deliveries.body.items).toContainEqual(
+        expect.objectContaining({
+          eventId: hook.id,
+          emailId,
+          status: 'succeeded',
+          attempts: 1,
+          responseStatus: 200,
+        }),
+      );
+    });
+
+    it('tells of a cancelled email (from the api process) and of a suppressed one (from the worker)', async () => {
+      const scheduled = await sendEmail(billing, 'ana@example.com', {
+        sendAt: new Date(Date.now() + 3_600_000).toISOString(),
+      });
+      expect((await billing.delete(`/api/v1/emails/${scheduled}`)).status).toBe(200);
+      const cancelled = await receiver.waitFor(
+        (h) => h.json.type === 'email.cancelled' && h.json.data.emailId === scheduled,
+        'email.cancelled',
+      );
+      expect(cancelled.json.data.status).toBe('cancelled');
+
+      expect(
+        (await ops.post('/api/v1/suppressions', { email: 'gone@example.com', reason: 'manual' })).status,
+      ).toBe(201);
+      const suppressedId = await sendEmail(billing, 'gone@example.com');
+      const suppressed = await receiver.waitFor(
+        (h) => h.json.type === 'email.suppressed' && h.json.data.emailId === suppressedId,
+        'email.suppressed',
+      );
+      expect(suppressed.json.data).toMatchObject({
+        status: 'suppressed',
+        to: ['gone@example.com'],
+        reason: 'manual',
+      });
+      expect(signatureHolds(webhook.secret, suppressed)).toBe(true);
+    });
+
+    it('fires email.complained when a provider reports a complaint, naming the one recipient', async () => {
+      const emailId = await sendEmail(billing, 'cara@example.com');
+      await receiver.waitFor((h) => h.json.type === 'email.sent' && h.json.data.emailId === emailId, 'sent');
+      const timestamp = String(Math.floor(Date.now() / 1000));
+      const token = randomBytes(25).toString('hex');
+      const callback = await client(api.baseUrl).post('/webhooks/mailgun', {
+        signature: {
+          timestamp,
+          token,
+          signature: createHmac('sha256', MAILGUN_KEY)
+            .update(timestamp + token)
+            .digest('hex'),
+        },
+        'event-data': {
+          id: randomBytes(11).toString('base64url'),
+          event: 'complained',
+          recipient: 'cara@example.com',
+          'user-variables': { email_id: emailId },
+        },
+      });
+      expect(callback.status).toBe(200);
+      const complained = await receiver.waitFor(
+        (h) => h.json.type === 'email.complained' && h.json.data.emailId === emailId,
+        'email.complained',
+      );
+      expect(complained.json.data).toMatchObject({
+        status: 'complained',
+        to: ['cara@example.com'],
+        provider: 'mailgun',
+        reason: 'complaint',
+      });
+    });
+
+    it("sends a service only its own emails' events; an admin's webhook hears every service", async () => {
+      const adminReceiver = await WebhookReceiver.start();
+      try {
+        await createWebhook(ops, adminReceiver.url, ['email.sent']);
+        const theirs = await sendEmail(signup);
+        const ours = await sendEmail(billing);
+        await adminReceiver.waitFor(
+          (h) => h.json.data.emailId === theirs,
+          "sign-up's email at the admin's webhook",
+        );
+        await adminReceiver.waitFor(
+          (h) => h.json.data.emailId === ours,
+          "billing's email at the admin's webhook",
+        );
+        await receiver.waitFor((h) => h.json.data.emailId === ours, "billing's email at billing's webhook");
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        expect(receiver.received.some((h) => h.json.data.emailId === theirs)).toBe(false);
+        // Nor may it see another service's webhook.
+        expect((await signup.get(`/api/v1/webhooks/${webhook.id}`)).status).toBe(404);
+        expect((await signup.delete(`/api/v1/webhooks/${webhook.id}`)).status).toBe(404);
+        expect((await signup.get(`/api/v1/webhooks/${webhook.id}/deliveries`)).status).toBe(404);
+        expect((await ops.get(`/api/v1/webhooks/${webhook.id}`)).status).toBe(200);
+      } finally {
+        await adminReceiver.stop();
+      }
+    });
+
+    it('keeps every acknowledged event id to one delivery', () => {
+      for (const [id, count] of receiver.acknowledged()) expect([id, count]).toEqual([id, 1]);
+    });
+  });
+
+  it('delivers every event exactly once per event id after the receiver was down for a while', async () => {
+    const receiver = await WebhookReceiver.start();
+    const webhook = await createWebhook(billing, receiver.url, ['email.sent']);
+    await receiver.stop();
+    const ids = await Promise.all(
+      Array.from({ length: 5 }, (_, i) => sendEmail(billing, `down${i}@example.com`)),
+    );
+    // Down until every delivery has failed at least twice (connection refused).
+    await waitUntil(
+      async () => {
+        const page = await billing.get<{ items: { emailId: string; attempts: number; status: string }[] }>(
+          `/api/v1/webhooks/${webhook.id}/deliveries`,
+        );
+        return ids.every((id) => page.body.items.some((d) => d.emailId === id && d.attempts >= 2));
+      },
+      15_000,
+      'two failed attempts of each delivery',
+    );
+    await receiver.listen();
+    try {
+      await waitUntil(() => receiver.acknowledged().size === 5, 15_000, 'five events acknowledged');
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      expect([...receiver.acknowledged().values()]).toEqual([1, 1, 1, 1, 1]);
+      expect(receiver.received).toHaveLength(5);
+      expect(new Set(receiver.received.map((h) => h.json.data.emailId))).toEqual(new Set(ids));
+      for (const hook of receiver.received) expect(signatureHolds(webhook.secret, hook)).toBe(true);
+      const page = await billing.get<{
+        items: { status: string; attempts: number; lastError: string | null }[];
+      }>(`/api/v1/webhooks/${webhook.id}/deliveries`);
+      expect(page.body.items).toHaveLength(5);
+      for (const delivery of page.body.items) {
+        expect(delivery.status).toBe('succeeded');
+        expect(delivery.attempts).toBeGreaterThanOrEqual(3);
+        expect(delivery.lastError).toBeNull();
+      }
+      const metrics = await fetch(`http://127.0.0.1:${worker.healthPort}/metrics`, {
+        headers: { authorization: `Bearer ${TOKENS.billing}` },
+      }).then((r) => r.text());
+      expect(metrics).toMatch(/freeface_webhook_deliveries_total\{outcome="ok"\} [1-9]/);
+      expect(metrics).toMatch(/freeface_webhook_deliveries_total\{outcome="failed"\} [1-9]/);
+    } finally {
+      await receiver.stop();
+    }
+  });
+
+  it('fails a delivery once its retries run out, lists it, and sends it again on request with the same event id', async () => {
+    const receiver = await WebhookReceiver.start();
+    receiver.answer = () => 500;
+    try {
+      const webhook = await createWebhook(billing, receiver.url, ['email.sent']);
+      const emailId = await sendEmail(billing);
+      type Page = {
+        items: {
+          id: string;
+          eventId: string;
+          emailId: string;
+          attempts: number;
+          status: string;
+          responseStatus: number;
+          lastError: string;
+        }[];
+      };
+      await waitUntil(
+        async () =>
+          (await billing.get<Page>(`/api/v1/webhooks/${webhook.id}/deliveries?status=failed`)).body.items
+            .length === 1,
+        20_000,
+        'the delivery failed',
+      );
+      const failed = (await billing.get<Page>(`/api/v1/webhooks/${webhook.id}/deliveries?status=failed`)).body
+        .items[0]!;
+      expect(failed).toMatchObject({ emailId, attempts: 5, responseStatus: 500, lastError: 'HTTP 500' });
+      expect(receiver.received).toHaveLength(5);
+      expect(new Set(receiver.received.map((h) => h.id))).toEqual(new Set([failed.eventId]));
+      expect(new Set(receiver.received.map((h) => h.timestamp)).size).toBeGreaterThan(1);
+      expect(
+        (await billing.get<Page>(`/api/v1/webhooks/${webhook.id}/deliveries?status=pending`)).body.items,
+      ).toEqual([]);
+
+      receiver.answer = () => 204;
+      const retried = await billing.post(`/api/v1/webhooks/${webhook.id}/deliveries/${failed.id}/retry`);
+      expect(retried.status).toBe(202);
+      expect(retried.body).toMatchObject({ id: failed.id, status: 'pending' });
+      await waitUntil(() => receiver.acknowledged().get(failed.eventId) === 1, 10_000, 'the replay');
+      const again = await billing.post(`/api/v1/webhooks/${webhook.id}/deliveries/${failed.id}/retry`);
+      await waitUntil(
+        async () =>
+          (await billing.get<Page>(`/api/v1/webhooks/${webhook.id}/deliveries?status=succeeded`)).body.items
+            .length === 1,
+        5_000,
+        'succeeded',
+      );
+      expect(again.status === 409 || again.status === 202).toBe(true);
+      expect(
+        (await billing.post(`/api/v1/webhooks/${webhook.id}/deliveries/${failed.id}/retry`)).status,
+      ).toBe(409);
+      expect(signatureHolds(webhook.secret, receiver.received[receiver.received.length - 1]!)).toBe(true);
+
+      expect((await billing.delete(`/api/v1/webhooks/${webhook.id}`)).status).toBe(204);
+      expect((await billing.get(`/api/v1/webhooks/${webhook.id}`)).status).toBe(404);
+      expect(
+        (await billing.post(`/api/v1/webhooks/${webhook.id}/deliveries/${failed.id}/retry`)).status,
+      ).toBe(404);
+    } finally {
+      await receiver.stop();
+    }
+  });
+
+  it('keeps delivering email at full speed while a receiver never answers', async () => {
+    const receiver = await WebhookReceiver.start();
+    receiver.answer = () => 'hang';
+    try {
+      await createWebhook(billing, receiver.url, ['email.sent']);
+      const started = Date.now();
+      const ids = await Promise.all(
+        Array.from({ length: 30 }, (_, i) => sendEmail(billing, `fast${i}@example.com`)),
+      );
+      await waitUntil(
+        async () =>
+          (await Promise.all(ids.map((id) => billing.get(`/api/v1/emails/${id}`)))).every(
+            (r) => r.body.status === 'sent',
+          ),
+        15_000,
+        'thirty emails sent',
+      );
+      // Every webhook request is still hanging (they time out after 10 s), yet the email went out.
+      expect(Date.now() - started).toBeLessThan(8_000);
+      await waitUntil(() => receiver.received.length >= 10, 5_000, 'webhook requests in flight');
+    } finally {
+      await receiver.stop();
+    }
+  });
+
+  it('refuses URLs outside WEBHOOK_ALLOWED_HOSTS and metadata addresses, and bad input, with problem+json', async () => {
+    const cases: [unknown, RegExp][] = [
+      [
+        { url: 'http://169.254.169.254/latest/meta-data/', events: ['email.sent'] },
+        /link-local or cloud metadata/,
+      ],
+      [{ url: 'http://[fd00:ec2::254]/', events: ['email.sent'] }, /link-local or cloud metadata/],
+      [{ url: 'http://10.1.2.3/hooks', events: ['email.sent'] }, /not in WEBHOOK_ALLOWED_HOSTS/],
+      [{ url: 'http://user:pw@127.0.0.1/hooks', events: ['email.sent'] }, /user name or password/],
+      [{ url: 'gopher://127.0.0.1/', events: ['email.sent'] }, /http\(s\)/],
+      [{ url: 'http://127.0.0.1/hooks', events: ['email.opened'] }, /events/],
+      [{ url: 'http://127.0.0.1/hooks', events: [] }, /events/],
+      [{ url: 'http://127.0.0.1/hooks', events: ['email.sent'], secret: 'mine' }, /secret/],
+    ];
+    for (const [body, detail] of cases) {
+      const refused = await billing.post('/api/v1/webhooks', body);
+      expect(refused.status).toBe(400);
+      expect(refused.headers.get('content-type')).toContain('application/problem+json');
+      expect(JSON.stringify(refused.body)).toMatch(detail);
+    }
+    const reports = client(api.baseUrl, TOKENS.reports);
+    expect(
+      (await reports.post('/api/v1/webhooks', { url: 'http://127.0.0.1/x', events: ['email.sent'] })).status,
+    ).toBe(403);
+    expect((await billing.get('/api/v1/webhooks/not-an-id')).status).toBe(404);
+    expect(
+      (await billing.get(`/api/v1/webhooks/${'0'.repeat(8)}-0000-7000-8000-${'0'.repeat(12)}`)).status,
+    ).toBe(404);
+  });
+
+  it('shows suppressions and webhook deliveries on the dashboard', async () => {
+    const monitor = await startMonitor({ ...env, ...dashboardEnv() });
+    try {
+      const response = await fetch(`http://127.0.0.1:${monitor.healthPort}/api/overview`, {
+        headers: { authorization: basicAuth(DASHBOARD.user, DASHBOARD.password) },
+      });
+      const overview = (await response.json()) as { deliveryEvents: Record<string, unknown> };
+      const webhooks = (await ops.get<{ items: unknown[] }>('/api/v1/webhooks')).body.items;
+      expect(overview.deliveryEvents).toEqual({
+        suppressedAddresses: 2,
+        webhooks: webhooks.length,
+        // billing's first receiver is gone by now: the events of later tests fail there.
+        deliveries: {
+          pending: expect.any(Number),
+          succeeded: expect.any(Number),
+          failed: expect.any(Number),
+        },
+        queue: { waiting: expect.any(Number), delayed: expect.any(Number), active: expect.any(Number) },
+      });
+      const deliveries = overview.deliveryEvents.deliveries as Record<string, number>;
+      expect(deliveries.succeeded).toBeGreaterThanOrEqual(10);
+      expect(deliveries.failed).toBeGreaterThanOrEqual(1);
+    } finally {
+      await monitor.stop();
+    }
+  });
+});
