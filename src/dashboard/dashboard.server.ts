@@ -16,6 +16,7 @@ import { ReadinessService } from '../health/readiness.service';
 import { AppLogger } from '../logging/app-logger';
 import { METRICS_PATH, MetricsEndpoint } from '../metrics/prometheus/metrics-endpoint';
 import { EmailQueue } from '../queue/email-queue';
+import { WebhookQueue } from '../queue/webhook-queue';
 import { basicAuthVerifier, WWW_AUTHENTICATE, type BasicAuthResult } from './basic-auth';
 import { registerBullBoard } from './bull-board';
 import { isSameOriginRequest } from './csrf';
@@ -57,6 +58,7 @@ export class DashboardServer implements OnApplicationBootstrap, BeforeApplicatio
     private readonly overview: DashboardOverviewService,
     private readonly deadLetters: DeadLettersService,
     private readonly queue: EmailQueue,
+    private readonly webhookQueue: WebhookQueue,
     private readonly logger: AppLogger,
     private readonly metricsEndpoint: MetricsEndpoint,
   ) {
@@ -148,7 +150,7 @@ export class DashboardServer implements OnApplicationBootstrap, BeforeApplicatio
       return reply.type(asset.contentType).header('cache-control', 'private, max-age=86400').send(asset.body);
     });
 
-    await registerBullBoard(server, this.queue.inPriorityOrder(), '/queues');
+    await registerBullBoard(server, [...this.queue.inPriorityOrder(), this.webhookQueue.queue], '/queues');
   }
 
   /** A GET route that needs no credentials. */

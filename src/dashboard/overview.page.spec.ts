@@ -73,6 +73,12 @@ function overview(): Overview {
         lastCallAt: '2026-11-26T10:00:00.000Z',
       },
     },
+    deliveryEvents: {
+      suppressedAddresses: 3,
+      webhooks: 2,
+      deliveries: { pending: 1, succeeded: 2_048, failed: 5 },
+      queue: { waiting: 0, delayed: 1, active: 0 },
+    },
     redis: {
       version: '7.0.15',
       uptimeSeconds: 90_061,
@@ -104,6 +110,8 @@ describe('renderOverviewPage', () => {
     expect(page).toContain('data-field="summary.sentLastHour" data-format="number">1,500<');
     expect(page).toContain('data-field="queues.queues.high.completed" data-format="number">1,234<');
     expect(page).toContain('data-field="redis.uptimeSeconds" data-format="duration">1 d 1 h<');
+    expect(page).toContain('data-field="deliveryEvents.deliveries.succeeded" data-format="number">2,048<');
+    expect(page).toContain('data-field="deliveryEvents.suppressedAddresses" data-format="number">3<');
     expect(page).toContain(
       '<button type="button" class="retry" data-retry="019b7a52-6c1e-7d3a-9f2b-8e4c1a2b3c4d">',
     );

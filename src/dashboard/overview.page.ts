@@ -91,6 +91,16 @@ const REDIS_ROWS: readonly { path: string; label: string; format?: Format }[] = 
   { path: 'redis.keys', label: 'Keys' },
 ];
 
+const DELIVERY_EVENT_ROWS: readonly { path: string; label: string }[] = [
+  { path: 'deliveryEvents.suppressedAddresses', label: 'Suppressed addresses' },
+  { path: 'deliveryEvents.webhooks', label: 'Webhooks' },
+  { path: 'deliveryEvents.deliveries.succeeded', label: 'Deliveries ok' },
+  { path: 'deliveryEvents.deliveries.pending', label: 'Deliveries pending (retrying)' },
+  { path: 'deliveryEvents.deliveries.failed', label: 'Deliveries failed (out of retries)' },
+  { path: 'deliveryEvents.queue.waiting', label: 'Webhook jobs waiting' },
+  { path: 'deliveryEvents.queue.delayed', label: 'Webhook jobs awaiting a retry' },
+];
+
 const UNKNOWN = 'Unknown while Redis is unavailable.';
 
 const emptyRow = (columns: number, text: string) =>
@@ -276,6 +286,21 @@ export function renderOverviewPage(overview: Overview, options: PageOptions): st
                   )}
                 </tbody>
               </table>
+            </section>
+            <section class="panel">
+              <div class="panel-head">
+                <h2>Delivery events</h2>
+                <span class="muted">suppressions and webhooks</span>
+              </div>
+              <dl class="facts">
+                ${DELIVERY_EVENT_ROWS.map(
+                  (row) =>
+                    html`<div>
+                      <dt>${row.label}</dt>
+                      <dd>${field(overview, row.path)}</dd>
+                    </div>`,
+                )}
+              </dl>
             </section>
             <section class="panel">
               <div class="panel-head"><h2>Redis</h2></div>

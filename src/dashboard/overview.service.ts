@@ -5,8 +5,10 @@ import { DeadLettersService } from '../dead-letters/dead-letters.service';
 import { AppLogger } from '../logging/app-logger';
 import { ServiceMetricsService } from '../metrics/service-metrics.service';
 import { QueueFiguresService } from '../queue/queue-figures.service';
+import { WebhookQueue } from '../queue/webhook-queue';
 import { RedisConnections } from '../redis/redis-connections';
 import { RedisKeys } from '../redis/redis-keys';
+import { deliveryEventFigures } from './delivery-event-figures';
 import { lastMinutes, toMinuteSeries, type MinuteSeries } from './minute-series';
 import { summarize, unavailableOverview, type Overview } from './overview';
 import { redisFigures, type RedisFigures } from './redis-info';
@@ -28,6 +30,7 @@ export class DashboardOverviewService {
     private readonly queueFigures: QueueFiguresService,
     private readonly deadLetters: DeadLettersService,
     private readonly serviceMetrics: ServiceMetricsService,
+    private readonly webhookQueue: WebhookQueue,
     private readonly logger: AppLogger,
   ) {
     this.logger.setContext('dashboard');
@@ -38,11 +41,12 @@ export class DashboardOverviewService {
     // Without a connection every read would fail at once; skip them.
     if (!this.redis.isReady()) return unavailableOverview(generatedAt);
     try {
-      const [queues, throughput, deadLetters, services, redis] = await Promise.all([
+      const [queues, throughput, deadLetters, services, deliveryEvents, redis] = await Promise.all([
         this.queueFigures.figures(),
         this.throughput(now),
         this.deadLetters.list({ limit: DEAD_LETTERS_SHOWN }),
         this.serviceMetrics.figures(DASHBOARD_CALLER),
+        deliveryEventFigures(this.redis.client, this.keys, this.webhookQueue.queue),
         this.redisFigures(),
       ]);
       return {
@@ -53,6 +57,7 @@ export class DashboardOverviewService {
         throughput,
         deadLetters: { items: deadLetters.items, total: queues.deadLetters },
         services,
+        deliveryEvents,
         redis,
       };
     } catch (error) {

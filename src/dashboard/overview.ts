@@ -2,6 +2,7 @@ import type { DeadLetterDto } from '../dead-letters/dto/dead-letter.dto';
 import type { ServiceFigures } from '../metrics/service-metrics.service';
 import type { QueueFigures } from '../queue/queue-figures.service';
 import { PRIORITIES } from '../queue/queue-names';
+import type { DeliveryEventFigures } from './delivery-event-figures';
 import type { MinuteSeries } from './minute-series';
 import type { RedisFigures } from './redis-info';
 
@@ -28,6 +29,7 @@ export interface Overview {
   throughput: MinuteSeries | null;
   deadLetters: { items: DeadLetterDto[]; total: number } | null;
   services: Record<string, ServiceFigures> | null;
+  deliveryEvents: DeliveryEventFigures | null;
   redis: RedisFigures | null;
 }
 
@@ -41,6 +43,7 @@ export function unavailableOverview(generatedAt: string): Overview {
     throughput: null,
     deadLetters: null,
     services: null,
+    deliveryEvents: null,
     redis: null,
   };
 }
