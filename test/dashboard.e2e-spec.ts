@@ -282,7 +282,12 @@ describe('dashboard (api + worker + monitor processes)', () => {
     const queues = (await (await get('/queues/api/queues')).json()) as {
       queues: { name: string; readOnlyMode: boolean; counts: Record<string, number> }[];
     };
-    expect(queues.queues.map((q) => q.name).sort()).toEqual(['emails-high', 'emails-low', 'emails-medium']);
+    expect(queues.queues.map((q) => q.name).sort()).toEqual([
+      'emails-high',
+      'emails-low',
+      'emails-medium',
+      'webhook-deliveries',
+    ]);
     expect(queues.queues.every((q) => q.readOnlyMode)).toBe(true);
     // Read-only is enforced by the server, not only hidden in the UI.
     const pause = await fetch(url('/queues/api/queues/emails-medium/pause'), {

@@ -3,6 +3,7 @@ import { baseEnv, client, TOKENS } from '../support/fixtures';
 import { waitUntil } from '../support/ports';
 import { PrivateRedis } from '../support/private-redis';
 import { emailIdOf, SmtpSink } from '../support/smtp-sink';
+import { WebhookReceiver } from '../support/webhook-receiver';
 
 const EMAILS = 30;
 
@@ -17,9 +18,14 @@ describe('Redis outage and restart (api + worker, AOF everysec)', () => {
   let api: AppProcess;
   let worker: AppProcess;
   let billing: ReturnType<typeof client>;
+  let receiver: WebhookReceiver;
 
   beforeAll(async () => {
-    [redis, sink] = await Promise.all([PrivateRedis.start({ appendOnly: true }), SmtpSink.start()]);
+    [redis, sink, receiver] = await Promise.all([
+      PrivateRedis.start({ appendOnly: true }),
+      SmtpSink.start(),
+      WebhookReceiver.start(),
+    ]);
     // JOB_LOCK_MS: a send whose outcome could not be recorded while Redis was away is taken up again when
     // its lock expires; a short lock keeps the test short (production: 30 s).
     const env = { ...baseEnv(redis, sink), WORKER_CONCURRENCY: '2', JOB_LOCK_MS: '2000' };
@@ -30,11 +36,16 @@ describe('Redis outage and restart (api + worker, AOF everysec)', () => {
       AppProcess.start({ role: 'worker', env }),
     ]);
     billing = client(api.baseUrl, TOKENS.billing);
+    // Every email.sent goes to a webhook too: events of sends made around the outage must not be lost.
+    expect(
+      (await billing.post('/api/v1/webhooks', { url: receiver.url, events: ['email.sent'] })).status,
+    ).toBe(201);
+    await new Promise((resolve) => setTimeout(resolve, 1200));
   });
 
   afterAll(async () => {
     await Promise.all([api?.stop(), worker?.stop()]);
-    await Promise.all([sink?.stop(), redis?.stop()]);
+    await Promise.all([sink?.stop(), receiver?.stop(), redis?.stop()]);
   });
 
   it('answers 503 fast while Redis is away, recovers on its own, and delivers every email accepted before', async () => {
@@ -108,6 +119,17 @@ describe('Redis outage and restart (api + worker, AOF everysec)', () => {
         `${duplicates} duplicated\n`,
     );
     expect(lost).toEqual([]);
+
+    // Each sent email's webhook arrives, each event id acknowledged once, whether its send was before,
+    // during or after the outage.
+    const hooked = () =>
+      new Set(receiver.received.filter((h) => h.answered === 200).map((h) => h.json.data.emailId));
+    await waitUntil(
+      () => ids.every((id) => hooked().has(id)),
+      20_000,
+      'an email.sent webhook for every email',
+    );
+    expect([...receiver.acknowledged().values()].every((count) => count === 1)).toBe(true);
     expect(api.stderr.join('')).not.toMatch(/unhandled|FATAL/i);
     expect(worker.stderr.join('')).not.toMatch(/unhandled|FATAL/i);
   });

@@ -17,6 +17,7 @@ import {
   type SecretFinding,
 } from '../support/secret-scanner';
 import { SmtpSink, type DataReply } from '../support/smtp-sink';
+import { WebhookReceiver } from '../support/webhook-receiver';
 
 // Every secret is random per run, so that finding one anywhere can only mean it leaked from this run.
 const hex = (bytes: number) => randomBytes(bytes).toString('hex');
@@ -30,6 +31,7 @@ const SECRETS = {
   awsAccessKeyId: `AKIA${hex(8).toUpperCase()}`,
   dashboardPassword: `dash-${hex(12)}`,
   redisPassword: `redis-${hex(12)}`,
+  webhookSecretsKey: randomBytes(32).toString('base64'),
 };
 const SMTP_USER = 'freeface-relay';
 const DASHBOARD_USER = 'ops';
@@ -74,6 +76,7 @@ describe('secret hygiene: no secret in logs, responses, the audit trail, metrics
   let monitor: AppProcess;
   /** An api that answers 429 to an address after three failed authentications (the others never do). */
   let guarded: AppProcess;
+  let receiver: WebhookReceiver;
   let prefix: string;
   const responses: Recorded[] = [];
   let redisDump: { key: string; type: string; text: string }[] = [];
@@ -187,6 +190,8 @@ describe('secret hygiene: no secret in logs, responses, the audit trail, metrics
       SES_ENDPOINT: ses.url,
       DASHBOARD_USER,
       DASHBOARD_PASSWORD: SECRETS.dashboardPassword,
+      WEBHOOK_SECRETS_KEY: SECRETS.webhookSecretsKey,
+      WEBHOOK_ALLOWED_HOSTS: '127.0.0.1/32',
       // Every refused token of the test reaches the token check; `guarded` plays the limit.
       AUTH_FAILURE_LIMIT: 'off',
     };
@@ -197,6 +202,30 @@ describe('secret hygiene: no secret in logs, responses, the audit trail, metrics
       startMonitor(env),
       AppProcess.start({ role: 'api', env: { ...env, AUTH_FAILURE_LIMIT: '3/m' } }),
     ]);
+
+    // 0. A webhook on every event, made with an Idempotency-Key and replayed: its signing secret is in these
+    //    two answers only (not recorded: the scan is for everywhere else), then signs every delivery below.
+    receiver = await WebhookReceiver.start();
+    const hook = { url: receiver.url, events: ['email.sent', 'email.failed', 'email.dead'] };
+    const createHook = () =>
+      fetch(`${api.baseUrl}/api/v1/webhooks`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${TOKENS.billing}`,
+          'content-type': 'application/json',
+          'idempotency-key': 'hygiene-hook',
+        },
+        body: JSON.stringify(hook),
+      }).then((r) => r.json() as Promise<{ secret: string }>);
+    const webhookSecret = (await createHook()).secret;
+    expect((await createHook()).secret).toBe(webhookSecret);
+    secrets.add('webhook signing secret', webhookSecret);
+    secrets.add(
+      'webhook signing key',
+      Buffer.from(webhookSecret.slice('whsec_'.length), 'base64').toString('latin1'),
+    );
+    // Every process hears of a new webhook within a second.
+    await new Promise((resolve) => setTimeout(resolve, 1200));
 
     // 1. An email through each provider (pinned), a template, a batch with the secondary token, a group,
     //    and one with X-Service-Token instead of Authorization.
@@ -442,7 +471,14 @@ describe('secret hygiene: no secret in logs, responses, the audit trail, metrics
   afterAll(async () => {
     inspect?.disconnect();
     await Promise.all([api?.stop(), worker?.stop(), monitor?.stop(), guarded?.stop()]);
-    await Promise.all([sink?.stop(), sendgrid?.stop(), mailgun?.stop(), ses?.stop(), redis?.stop()]);
+    await Promise.all([
+      sink?.stop(),
+      sendgrid?.stop(),
+      mailgun?.stop(),
+      ses?.stop(),
+      receiver?.stop(),
+      redis?.stop(),
+    ]);
   });
 
   const processes = () => ({ api, worker, monitor, 'rate-limited api': guarded });
@@ -521,6 +557,8 @@ describe('secret hygiene: no secret in logs, responses, the audit trail, metrics
     );
     expect(api.logs().filter((l) => l.msg === 'service token refused').length).toBeGreaterThanOrEqual(12);
     expect(monitor.logs().filter((l) => l.msg === 'dashboard login failed')).toHaveLength(4);
+    const hookTypes = new Set(receiver.received.map((hook) => hook.json.type));
+    expect([...hookTypes].sort()).toEqual(expect.arrayContaining(['email.dead', 'email.sent']));
   });
 
   it('shows a careless provider’s reason with the echoed credentials cut out', () => {
