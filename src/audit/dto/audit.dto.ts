@@ -1,8 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { IsIn, IsOptional, Matches } from 'class-validator';
 import { AUDIT_EVENTS, type AuditEventName } from '../../events/email-events';
 import { IsSendAt } from '../../emails/dto/send-email.dto';
+import { NextCursor, PageCursor, PageLimit } from '../../common/paging';
 
 export class AuditEntryDto {
   @ApiProperty({ example: '2026-11-26T10:00:00.120Z' })
@@ -28,7 +28,7 @@ export class AuditPageDto {
   @ApiProperty({ type: [AuditEntryDto] })
   items!: AuditEntryDto[];
 
-  @ApiProperty({ type: String, nullable: true, example: null })
+  @NextCursor()
   nextCursor!: string | null;
 }
 
@@ -56,17 +56,10 @@ export class AuditQueryDto {
   @IsSendAt()
   to?: string;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 200, default: 50 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt({ message: 'must be a whole number' })
-  @Min(1)
-  @Max(200)
+  @PageLimit(200, 50)
   limit?: number;
 
-  @ApiPropertyOptional({ description: 'nextCursor of the previous page' })
-  @IsOptional()
-  @IsString()
+  @PageCursor()
   @Matches(/^\d+-\d+(~[a-z0-9-]+)?$/, { message: 'must be a nextCursor from a previous page' })
   cursor?: string;
 }

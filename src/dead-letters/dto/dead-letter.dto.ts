@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
+import { IsIn, IsOptional } from 'class-validator';
 import { PROVIDER_NAMES } from '../../config/env.schema';
+import { NextCursor, PageCursor, PageLimit } from '../../common/paging';
 
 export class DeadLetterDto {
   @ApiProperty({ example: '019b7a52-6c1e-7d3a-9f2b-8e4c1a2b3c4d' })
@@ -46,27 +46,15 @@ export class DeadLetterPageDto {
   @ApiProperty({ type: [DeadLetterDto] })
   items!: DeadLetterDto[];
 
-  @ApiProperty({
-    type: String,
-    nullable: true,
-    example: null,
-    description: 'Pass as cursor for the next page',
-  })
+  @NextCursor()
   nextCursor!: string | null;
 }
 
 export class DeadLetterQueryDto {
-  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt({ message: 'must be a whole number' })
-  @Min(1)
-  @Max(100)
+  @PageLimit(100, 20)
   limit?: number;
 
-  @ApiPropertyOptional({ description: 'nextCursor of the previous page' })
-  @IsOptional()
-  @IsString()
+  @PageCursor()
   cursor?: string;
 
   @ApiPropertyOptional({

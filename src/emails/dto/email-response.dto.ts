@@ -1,9 +1,9 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { IsIn, IsOptional, Matches } from 'class-validator';
 import { PRIORITIES, type Priority } from '../../queue/queue-names';
 import { SUPPRESSION_REASONS, type SuppressionReason } from '../../suppressions/suppression.store';
 import { EMAIL_STATUSES, type EmailStatus } from '../email-status';
+import { NextCursor, PageCursor, PageLimit } from '../../common/paging';
 
 export class EmailAcceptedDto {
   @ApiProperty({ example: '019b7a52-6c1e-7d3a-9f2b-8e4c1a2b3c4d' })
@@ -97,12 +97,7 @@ export class EmailListDto {
   @ApiProperty({ type: [EmailStatusDto] })
   items!: EmailStatusDto[];
 
-  @ApiProperty({
-    type: String,
-    nullable: true,
-    example: null,
-    description: 'Pass as cursor for the next page',
-  })
+  @NextCursor()
   nextCursor!: string | null;
 }
 
@@ -112,17 +107,10 @@ export class EmailListQueryDto {
   @IsIn(EMAIL_STATUSES, { message: `must be one of ${EMAIL_STATUSES.join(', ')}` })
   status?: EmailStatus;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt({ message: 'must be a whole number' })
-  @Min(1)
-  @Max(100)
+  @PageLimit(100, 20)
   limit?: number;
 
-  @ApiPropertyOptional({ description: 'nextCursor of the previous page' })
-  @IsOptional()
-  @IsString()
+  @PageCursor()
   cursor?: string;
 
   @ApiPropertyOptional({

@@ -1,18 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import {
-  ArrayMaxSize,
-  ArrayMinSize,
-  IsArray,
-  IsInt,
-  IsObject,
-  IsOptional,
-  IsString,
-  Max,
-  Min,
-  ValidateNested,
-} from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsObject, IsOptional, ValidateNested } from 'class-validator';
 import { IsHeaderSafeString, IsMailAddress, SatisfiesRule } from '../../common/validators';
+import { NextCursor, PageCursor, PageLimit } from '../../common/paging';
 
 /** A group's name: lower-case letters, digits, - and _ (it is part of a URL and of a Redis key). */
 export const GROUP_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
@@ -86,21 +76,14 @@ export class GroupListDto {
   @ApiProperty({ type: [GroupSummaryDto] })
   items!: GroupSummaryDto[];
 
-  @ApiProperty({ type: String, nullable: true, example: null })
+  @NextCursor()
   nextCursor!: string | null;
 }
 
 export class GroupListQueryDto {
-  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 50 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt({ message: 'must be a whole number' })
-  @Min(1)
-  @Max(100)
+  @PageLimit(100, 50)
   limit?: number;
 
-  @ApiPropertyOptional({ description: 'nextCursor of the previous page' })
-  @IsOptional()
-  @IsString()
+  @PageCursor()
   cursor?: string;
 }

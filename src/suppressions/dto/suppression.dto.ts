@@ -1,8 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
+import { IsIn, IsOptional, IsString } from 'class-validator';
 import { IsMailAddress } from '../../common/validators';
 import { SUPPRESSION_REASONS, type SuppressionReason } from '../suppression.store';
+import { NextCursor, PageCursor, PageLimit } from '../../common/paging';
 
 export class SuppressionDto {
   @ApiProperty({ example: 'ana@example.com', description: 'Lower-cased' })
@@ -33,12 +33,7 @@ export class SuppressionPageDto {
   @ApiProperty({ type: [SuppressionDto] })
   items!: SuppressionDto[];
 
-  @ApiProperty({
-    type: String,
-    nullable: true,
-    example: null,
-    description: 'Pass as cursor for the next page',
-  })
+  @NextCursor()
   nextCursor!: string | null;
 }
 
@@ -51,17 +46,10 @@ export class SuppressionQueryDto {
   @IsString()
   email?: string;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 200, default: 50 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt({ message: 'must be a whole number' })
-  @Min(1)
-  @Max(200)
+  @PageLimit(200, 50)
   limit?: number;
 
-  @ApiPropertyOptional({ description: 'nextCursor of the previous page' })
-  @IsOptional()
-  @IsString()
+  @PageCursor()
   cursor?: string;
 }
 

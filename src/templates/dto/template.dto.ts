@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsObject, IsOptional } from 'class-validator';
+import { NextCursor } from '../../common/paging';
 
 export class TemplateDto {
   @ApiProperty({ example: 'welcome' })
@@ -19,7 +20,7 @@ export class TemplateListDto {
   @ApiProperty({ type: [TemplateDto] })
   items!: TemplateDto[];
 
-  @ApiProperty({ type: String, nullable: true, example: null })
+  @NextCursor()
   nextCursor!: string | null;
 }
 

@@ -1,21 +1,18 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
   ArrayMinSize,
   ArrayUnique,
   IsArray,
   IsIn,
-  IsInt,
   IsOptional,
   IsString,
-  Max,
   MaxLength,
-  Min,
 } from 'class-validator';
 import { IsHeaderSafeString } from '../../common/validators';
 import { DELIVERY_STATUSES, type DeliveryStatus } from '../webhook-deliveries.store';
 import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from '../webhook-event-types';
+import { NextCursor, PageCursor, PageLimit } from '../../common/paging';
 
 export class CreateWebhookDto {
   @ApiProperty({
@@ -78,12 +75,7 @@ export class WebhookPageDto {
   @ApiProperty({ type: [WebhookDto] })
   items!: WebhookDto[];
 
-  @ApiProperty({
-    type: String,
-    nullable: true,
-    example: null,
-    description: 'Pass as cursor for the next page',
-  })
+  @NextCursor()
   nextCursor!: string | null;
 }
 
@@ -134,27 +126,15 @@ export class WebhookDeliveryPageDto {
   @ApiProperty({ type: [WebhookDeliveryDto] })
   items!: WebhookDeliveryDto[];
 
-  @ApiProperty({
-    type: String,
-    nullable: true,
-    example: null,
-    description: 'Pass as cursor for the next page',
-  })
+  @NextCursor()
   nextCursor!: string | null;
 }
 
 export class PageQueryDto {
-  @ApiPropertyOptional({ minimum: 1, maximum: 200, default: 50 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt({ message: 'must be a whole number' })
-  @Min(1)
-  @Max(200)
+  @PageLimit(200, 50)
   limit?: number;
 
-  @ApiPropertyOptional({ description: 'nextCursor of the previous page' })
-  @IsOptional()
-  @IsString()
+  @PageCursor()
   cursor?: string;
 }
 
