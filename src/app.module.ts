@@ -1,10 +1,9 @@
-import { type DynamicModule, Module, ValidationPipe } from '@nestjs/common';
+import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { ServiceTokenGuard } from './auth/service-token.guard';
 import { AuthModule } from './auth/auth.module';
 import { ProblemDetailsFilter } from './common/problem-details.filter';
-import { ProblemError } from './common/problem-error';
-import { flattenValidationErrors } from './common/validation-errors';
+import { validationPipe } from './common/validation-pipe';
 import { AppConfig } from './config/app-config';
 import { AuditModule } from './audit/audit.module';
 import { DashboardModule } from './dashboard/dashboard.module';
@@ -23,23 +22,9 @@ import { ServiceMetricsModule } from './metrics/service-metrics.module';
 import { QueueFiguresModule } from './queue/queue-figures.module';
 import { RateLimitModule } from './rate-limit/rate-limit.module';
 import { RedisModule } from './redis/redis.module';
+import { SmtpIngressModule } from './smtp-ingress/smtp-ingress.module';
 import { TemplatesModule } from './templates/templates.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
-
-/** Validation of every request body: unknown fields are refused, errors come back per field. */
-export const validationPipe = new ValidationPipe({
-  whitelist: true,
-  forbidNonWhitelisted: true,
-  transform: true,
-  // One message per field: the first rule it breaks, which is the one to fix first.
-  stopAtFirstError: true,
-  validationError: { target: false, value: true },
-  exceptionFactory: (errors) => {
-    return new ProblemError(400, 'validation-error', 'The request has invalid fields; see errors.', {
-      errors: flattenValidationErrors(errors),
-    });
-  },
-});
 
 @Module({})
 export class AppModule {
@@ -83,6 +68,7 @@ export class AppModule {
           ? [WebhooksModule.forRoles({ routes: serveApi, deliver: config.roles.has('worker') })]
           : []),
         ...(config.roles.has('monitor') ? [DashboardModule] : []),
+        ...(config.roles.has('smtp') ? [SmtpIngressModule] : []),
         // The API's guard checks tokens (so does /metrics on the other roles' ports, through PrometheusModule)
         // and applies the request limits.
         ...(serveApi ? [AuthModule, RateLimitModule] : []),

@@ -92,6 +92,13 @@ export abstract class AppConfig {
     /** A worker's claim on a job; a dead worker's jobs are taken over within one to two of these. */
     readonly jobLockMs: number;
   };
+  /** The SMTP ingress (role smtp). */
+  abstract readonly smtpIngress: {
+    readonly port: number;
+    readonly healthPort: number;
+    /** STARTTLS; absent: plain SMTP only (development). */
+    readonly tls?: { readonly cert: string; readonly key: string };
+  };
   abstract readonly webhooks: {
     /** Where webhooks may be sent (see TargetPolicy): WEBHOOK_ALLOWED_HOSTS, https and an empty list's meaning. */
     readonly targets: Readonly<TargetPolicyOptions>;

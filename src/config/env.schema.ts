@@ -59,6 +59,29 @@ export class EnvSchema {
   @Max(65_535)
   MONITOR_PORT = 8011;
 
+  /** The SMTP ingress (role smtp): services that speak only SMTP send here with their token. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(65_535)
+  SMTP_INGRESS_PORT = 2525;
+
+  /** `/health`, `/health/ready` and `/metrics` of a process with the smtp role. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(65_535)
+  SMTP_HEALTH_PORT = 3002;
+
+  /** STARTTLS certificate and key of the SMTP ingress (PEM file paths); required in production. */
+  @IsOptional()
+  @IsString()
+  SMTP_INGRESS_TLS_CERT?: string;
+
+  @IsOptional()
+  @IsString()
+  SMTP_INGRESS_TLS_KEY?: string;
+
   @Matches(/^rediss?:\/\/\S+$/, { message: 'must be a redis:// or rediss:// URL' })
   REDIS_URL = 'redis://localhost:6379';
 

@@ -10,7 +10,7 @@ import type { Role } from './roles';
 
 type Env = Record<string, string | undefined>;
 
-const ALL_ROLES: ReadonlySet<Role> = new Set(['api', 'worker', 'monitor']);
+const ALL_ROLES: ReadonlySet<Role> = new Set(['api', 'worker', 'monitor', 'smtp']);
 const WORKER_ONLY: ReadonlySet<Role> = new Set(['worker']);
 const sha256 = (text: string) => createHash('sha256').update(text).digest();
 
@@ -33,12 +33,17 @@ const base = (extra: Env = {}): Env => ({
   SERVICE_TOKEN_BILLING_API_PRIMARY: token,
   ...extra,
 });
+/** PEM files of the kinds the SMTP ingress's STARTTLS takes (their content is not checked here). */
+const PEM_CERT = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+const PEM_KEY = '-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n';
 const production = (extra: Env = {}): Env =>
   base({
     ENVIRONMENT: 'production',
     EMAIL_FROM: 'noreply@example.com',
     DASHBOARD_USER: 'ops',
     DASHBOARD_PASSWORD: 'dashboard-pass',
+    SMTP_INGRESS_TLS_CERT: file('smtp-cert.pem', PEM_CERT),
+    SMTP_INGRESS_TLS_KEY: file('smtp-key.pem', PEM_KEY),
     ...extra,
   });
 
@@ -98,6 +103,7 @@ describe('loadConfig defaults', () => {
       smtp: { host: 'localhost', port: 587, secure: false, poolSize: 5 },
       delivery: { concurrency: 3, maxAttempts: 3, retryBackoffMs: 2000, jobLockMs: 30_000 },
       templates: { dir: resolve('templates') },
+      smtpIngress: { port: 2525, healthPort: 3002 },
       webhooks: {
         targets: { allowedHosts: [], emptyAllowsAny: true, requireHttps: false },
         retryDelaysMs: [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000],
@@ -719,5 +725,52 @@ describe('loadConfig webhooks', () => {
     expect(problemsOf(base({ WEBHOOK_SECRETS_KEY: 'short' }))).toEqual([
       'WEBHOOK_SECRETS_KEY: must be longer than or equal to 32 characters',
     ]);
+  });
+});
+
+describe('loadConfig SMTP ingress', () => {
+  it('reads the STARTTLS certificate and key from their PEM files', () => {
+    const config = loadConfig(
+      base({
+        SMTP_INGRESS_PORT: '2587',
+        SMTP_INGRESS_TLS_CERT: file('cert.pem', PEM_CERT),
+        SMTP_INGRESS_TLS_KEY: file('key.pem', PEM_KEY),
+      }),
+      ALL_ROLES,
+    );
+    expect(config.smtpIngress).toEqual({
+      port: 2587,
+      healthPort: 3002,
+      tls: { cert: PEM_CERT, key: PEM_KEY },
+    });
+  });
+
+  it('needs both files, readable and of the right kind, and both in production', () => {
+    expect(problemsOf(base({ SMTP_INGRESS_TLS_CERT: file('only.pem', PEM_CERT) }))).toEqual([
+      'SMTP_INGRESS_TLS_CERT, SMTP_INGRESS_TLS_KEY: set both (the PEM certificate and its key) or neither',
+    ]);
+    expect(
+      problemsOf(
+        base({
+          SMTP_INGRESS_TLS_CERT: file('swapped.pem', PEM_KEY),
+          SMTP_INGRESS_TLS_KEY: join(dir, 'none'),
+        }),
+      ),
+    ).toEqual([
+      `SMTP_INGRESS_TLS_CERT: ${join(dir, 'swapped.pem')} is not a PEM file of the expected kind`,
+      `SMTP_INGRESS_TLS_KEY: cannot read ${join(dir, 'none')}`,
+    ]);
+    expect(
+      problemsOf(production({ SMTP_INGRESS_TLS_CERT: undefined, SMTP_INGRESS_TLS_KEY: undefined })),
+    ).toEqual([
+      expect.stringMatching(/^SMTP_INGRESS_TLS_CERT, SMTP_INGRESS_TLS_KEY: are required in production/),
+    ]);
+    // Only a process with the smtp role reads them.
+    expect(() =>
+      loadConfig(
+        production({ SMTP_INGRESS_TLS_CERT: undefined, SMTP_INGRESS_TLS_KEY: undefined }),
+        WORKER_ONLY,
+      ),
+    ).not.toThrow();
   });
 });

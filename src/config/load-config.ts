@@ -172,6 +172,7 @@ export function loadConfig(rawEnv: Env, roles: ReadonlySet<Role>): AppConfig {
   }
   const webhookRetryDelays = parseRetrySchedule(env.WEBHOOK_RETRY_SCHEDULE);
   if (typeof webhookRetryDelays === 'string') errors.push(`WEBHOOK_RETRY_SCHEDULE: ${webhookRetryDelays}`);
+  const smtpTls = readSmtpIngressTls(env, roles, isProduction, errors);
   // Production sends webhooks only to allowed hosts: with some allowed, their secrets need a real key.
   if (isProduction && webhookHosts.length > 0 && !env.WEBHOOK_SECRETS_KEY) {
     errors.push(
@@ -237,6 +238,11 @@ export function loadConfig(rawEnv: Env, roles: ReadonlySet<Role>): AppConfig {
       retryBackoffMs: env.RETRY_BACKOFF_MS,
       jobLockMs: env.JOB_LOCK_MS,
     },
+    smtpIngress: {
+      port: env.SMTP_INGRESS_PORT,
+      healthPort: env.SMTP_HEALTH_PORT,
+      ...(smtpTls ? { tls: smtpTls } : {}),
+    },
     webhooks: {
       targets: {
         allowedHosts: webhookHosts,
@@ -257,6 +263,47 @@ export function loadConfig(rawEnv: Env, roles: ReadonlySet<Role>): AppConfig {
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
   };
   return deepFreeze(config);
+}
+
+/**
+ * The SMTP ingress's STARTTLS certificate and key, read from their PEM files: both or neither (plain SMTP,
+ * development only); only for a process with the smtp role.
+ */
+function readSmtpIngressTls(
+  env: EnvSchema,
+  roles: ReadonlySet<Role>,
+  isProduction: boolean,
+  errors: string[],
+): { cert: string; key: string } | undefined {
+  if (!roles.has('smtp')) return undefined;
+  const { SMTP_INGRESS_TLS_CERT: certPath, SMTP_INGRESS_TLS_KEY: keyPath } = env;
+  if (!certPath && !keyPath) {
+    if (isProduction)
+      errors.push(
+        'SMTP_INGRESS_TLS_CERT, SMTP_INGRESS_TLS_KEY: are required in production (the SMTP ingress takes ' +
+          'service tokens as passwords, so it offers STARTTLS)',
+      );
+    return undefined;
+  }
+  if (!certPath || !keyPath) {
+    errors.push(
+      'SMTP_INGRESS_TLS_CERT, SMTP_INGRESS_TLS_KEY: set both (the PEM certificate and its key) or neither',
+    );
+    return undefined;
+  }
+  const read = (name: string, path: string, marker: RegExp): string | undefined => {
+    try {
+      const text = readFileSync(path, 'utf8');
+      if (marker.test(text)) return text;
+      errors.push(`${name}: ${path} is not a PEM file of the expected kind`);
+    } catch {
+      errors.push(`${name}: cannot read ${path}`);
+    }
+    return undefined;
+  };
+  const cert = read('SMTP_INGRESS_TLS_CERT', certPath, /-----BEGIN CERTIFICATE-----/);
+  const key = read('SMTP_INGRESS_TLS_KEY', keyPath, /-----BEGIN [A-Z ]*PRIVATE KEY-----/);
+  return cert && key ? { cert, key } : undefined;
 }
 
 function deepFreeze<T>(value: T): T {

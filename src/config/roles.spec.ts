@@ -1,6 +1,6 @@
 import { parseRoles, RoleError } from './roles';
 
-const ALL = ['api', 'worker', 'monitor'];
+const ALL = ['api', 'worker', 'monitor', 'smtp'];
 const parse = (argv: string[], env: NodeJS.ProcessEnv = {}) => [...parseRoles(argv, env)].sort();
 
 describe('parseRoles', () => {
@@ -52,13 +52,13 @@ describe('parseRoles', () => {
   it('refuses an unknown role, naming it and the accepted ones', () => {
     expect(() => parseRoles(['--role=api,wrker'], {})).toThrow(RoleError);
     expect(() => parseRoles(['--role=api,wrker'], {})).toThrow(
-      'APP_ROLE: unknown role "wrker"; expected all or a comma list of api, worker, monitor',
+      'APP_ROLE: unknown role "wrker"; expected all or a comma list of api, worker, monitor, smtp',
     );
   });
 
   it('refuses an unknown role given through APP_ROLE', () => {
     expect(() => parseRoles([], { APP_ROLE: 'web' })).toThrow(
-      'APP_ROLE: unknown role "web"; expected all or a comma list of api, worker, monitor',
+      'APP_ROLE: unknown role "web"; expected all or a comma list of api, worker, monitor, smtp',
     );
   });
 

@@ -1,4 +1,4 @@
-export const ROLES = ['api', 'worker', 'monitor'] as const;
+export const ROLES = ['api', 'worker', 'monitor', 'smtp'] as const;
 export type Role = (typeof ROLES)[number];
 
 export class RoleError extends Error {}
@@ -18,7 +18,7 @@ function rawRoleSetting(argv: readonly string[], env: NodeJS.ProcessEnv): string
 }
 
 /**
- * The roles this process plays: `api`, `worker`, `monitor`, a comma list of them, or `all`.
+ * The roles this process plays: `api`, `worker`, `monitor`, `smtp`, a comma list of them, or `all`.
  * Throws on an unknown name so that a typo never starts a process that silently does nothing.
  */
 export function parseRoles(argv: readonly string[], env: NodeJS.ProcessEnv): ReadonlySet<Role> {

@@ -79,6 +79,7 @@ function overview(): Overview {
       deliveries: { pending: 1, succeeded: 2_048, failed: 5 },
       queue: { waiting: 0, delayed: 1, active: 0 },
     },
+    smtpIngress: { sessions: 12, accepted: 1_234, refused: 3, authFailures: 1 },
     redis: {
       version: '7.0.15',
       uptimeSeconds: 90_061,
@@ -112,6 +113,7 @@ describe('renderOverviewPage', () => {
     expect(page).toContain('data-field="redis.uptimeSeconds" data-format="duration">1 d 1 h<');
     expect(page).toContain('data-field="deliveryEvents.deliveries.succeeded" data-format="number">2,048<');
     expect(page).toContain('data-field="deliveryEvents.suppressedAddresses" data-format="number">3<');
+    expect(page).toContain('data-field="smtpIngress.accepted" data-format="number">1,234<');
     expect(page).toContain(
       '<button type="button" class="retry" data-retry="019b7a52-6c1e-7d3a-9f2b-8e4c1a2b3c4d">',
     );

@@ -101,6 +101,13 @@ const DELIVERY_EVENT_ROWS: readonly { path: string; label: string }[] = [
   { path: 'deliveryEvents.queue.delayed', label: 'Webhook jobs awaiting a retry' },
 ];
 
+const SMTP_ROWS: readonly { path: string; label: string }[] = [
+  { path: 'smtpIngress.sessions', label: 'Sessions' },
+  { path: 'smtpIngress.accepted', label: 'Messages accepted' },
+  { path: 'smtpIngress.refused', label: 'Messages refused' },
+  { path: 'smtpIngress.authFailures', label: 'Failed logins' },
+];
+
 const UNKNOWN = 'Unknown while Redis is unavailable.';
 
 const emptyRow = (columns: number, text: string) =>
@@ -310,6 +317,21 @@ export function renderOverviewPage(overview: Overview, options: PageOptions): st
                     html`<div>
                       <dt>${row.label}</dt>
                       <dd>${field(overview, row.path, row.format)}</dd>
+                    </div>`,
+                )}
+              </dl>
+            </section>
+            <section class="panel">
+              <div class="panel-head">
+                <h2>SMTP ingress</h2>
+                <span class="muted">since the counters began, every smtp process</span>
+              </div>
+              <dl class="facts">
+                ${SMTP_ROWS.map(
+                  (row) =>
+                    html`<div>
+                      <dt>${row.label}</dt>
+                      <dd>${field(overview, row.path)}</dd>
                     </div>`,
                 )}
               </dl>

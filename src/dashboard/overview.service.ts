@@ -6,6 +6,7 @@ import { AppLogger } from '../logging/app-logger';
 import { ServiceMetricsService } from '../metrics/service-metrics.service';
 import { QueueFiguresService } from '../queue/queue-figures.service';
 import { WebhookQueue } from '../queue/webhook-queue';
+import { SmtpIngressStats } from '../smtp-ingress/smtp-ingress.stats';
 import { RedisConnections } from '../redis/redis-connections';
 import { RedisKeys } from '../redis/redis-keys';
 import { deliveryEventFigures } from './delivery-event-figures';
@@ -31,6 +32,7 @@ export class DashboardOverviewService {
     private readonly deadLetters: DeadLettersService,
     private readonly serviceMetrics: ServiceMetricsService,
     private readonly webhookQueue: WebhookQueue,
+    private readonly smtpStats: SmtpIngressStats,
     private readonly logger: AppLogger,
   ) {
     this.logger.setContext('dashboard');
@@ -41,14 +43,16 @@ export class DashboardOverviewService {
     // Without a connection every read would fail at once; skip them.
     if (!this.redis.isReady()) return unavailableOverview(generatedAt);
     try {
-      const [queues, throughput, deadLetters, services, deliveryEvents, redis] = await Promise.all([
-        this.queueFigures.figures(),
-        this.throughput(now),
-        this.deadLetters.list({ limit: DEAD_LETTERS_SHOWN }),
-        this.serviceMetrics.figures(DASHBOARD_CALLER),
-        deliveryEventFigures(this.redis.client, this.keys, this.webhookQueue.queue),
-        this.redisFigures(),
-      ]);
+      const [queues, throughput, deadLetters, services, deliveryEvents, smtpIngress, redis] =
+        await Promise.all([
+          this.queueFigures.figures(),
+          this.throughput(now),
+          this.deadLetters.list({ limit: DEAD_LETTERS_SHOWN }),
+          this.serviceMetrics.figures(DASHBOARD_CALLER),
+          deliveryEventFigures(this.redis.client, this.keys, this.webhookQueue.queue),
+          this.smtpStats.figures(),
+          this.redisFigures(),
+        ]);
       return {
         generatedAt,
         redisAvailable: true,
@@ -58,6 +62,7 @@ export class DashboardOverviewService {
         deadLetters: { items: deadLetters.items, total: queues.deadLetters },
         services,
         deliveryEvents,
+        smtpIngress,
         redis,
       };
     } catch (error) {

@@ -2,6 +2,7 @@ import type { DeadLetterDto } from '../dead-letters/dto/dead-letter.dto';
 import type { ServiceFigures } from '../metrics/service-metrics.service';
 import type { QueueFigures } from '../queue/queue-figures.service';
 import { PRIORITIES } from '../queue/queue-names';
+import type { SmtpIngressFigures } from '../smtp-ingress/smtp-ingress.stats';
 import type { DeliveryEventFigures } from './delivery-event-figures';
 import type { MinuteSeries } from './minute-series';
 import type { RedisFigures } from './redis-info';
@@ -30,6 +31,7 @@ export interface Overview {
   deadLetters: { items: DeadLetterDto[]; total: number } | null;
   services: Record<string, ServiceFigures> | null;
   deliveryEvents: DeliveryEventFigures | null;
+  smtpIngress: SmtpIngressFigures | null;
   redis: RedisFigures | null;
 }
 
@@ -44,6 +46,7 @@ export function unavailableOverview(generatedAt: string): Overview {
     deadLetters: null,
     services: null,
     deliveryEvents: null,
+    smtpIngress: null,
     redis: null,
   };
 }

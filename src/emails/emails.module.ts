@@ -12,5 +12,7 @@ import { EmailsService } from './emails.service';
   imports: [EmailRecordsModule, QueueModule, TemplatesModule, ProvidersModule, GroupsModule, RateLimitModule],
   controllers: [EmailsController],
   providers: [EmailsService],
+  // The SMTP ingress accepts through the same service.
+  exports: [EmailsService],
 })
 export class EmailsModule {}

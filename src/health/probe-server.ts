@@ -11,7 +11,7 @@ import { ReadinessService } from './readiness.service';
 
 /**
  * `/health`, `/health/ready` and `/metrics` on the port of the role that has no HTTP server of its own: the
- * worker's WORKER_HEALTH_PORT (the monitor's MONITOR_PORT is the dashboard's, src/dashboard/). Kubernetes
+ * worker's WORKER_HEALTH_PORT and the smtp role's SMTP_HEALTH_PORT (the monitor's MONITOR_PORT is the dashboard's, src/dashboard/). Kubernetes
  * probes these; Prometheus scrapes each process's own `/metrics`.
  */
 @Injectable()
@@ -30,6 +30,7 @@ export class ProbeServers implements OnApplicationBootstrap, OnApplicationShutdo
   async onApplicationBootstrap(): Promise<void> {
     const ports: [string, number][] = [];
     if (this.config.roles.has('worker')) ports.push(['worker', this.config.http.workerHealthPort]);
+    if (this.config.roles.has('smtp')) ports.push(['smtp', this.config.smtpIngress.healthPort]);
     for (const [role, port] of ports) {
       this.servers.push(await this.listen(port));
       this.logger.info({ role, port }, 'health probes listening');

@@ -108,6 +108,11 @@ export class RedisKeys {
     return `${this.prefix}:webhook-delivery:${id}`;
   }
 
+  /** The SMTP ingress's totals (sessions, failed logins, messages accepted and refused) over every process. */
+  smtpIngressStats(): string {
+    return `${this.prefix}:smtp-ingress`;
+  }
+
   /** Per-service counters of calls and emails, summed over every replica. */
   serviceMetrics(service: string): string {
     return `${this.prefix}:service-metrics:${service}`;

@@ -35,6 +35,8 @@ export class AppProcess {
     private readonly child: ChildProcess,
     readonly port: number,
     readonly healthPort: number,
+    /** SMTP_INGRESS_PORT (a free port of its own, as every port here). */
+    readonly smtpPort: number,
   ) {
     let pending = '';
     child.stdout!.on('data', (chunk: Buffer) => {
@@ -57,12 +59,16 @@ export class AppProcess {
     const port = Number(options.env.PORT ?? (await freePort()));
     const workerHealthPort = Number(options.env.WORKER_HEALTH_PORT ?? (await freePort()));
     const monitorPort = Number(options.env.MONITOR_PORT ?? (await freePort()));
+    const smtpPort = Number(options.env.SMTP_INGRESS_PORT ?? (await freePort()));
+    const smtpHealthPort = Number(options.env.SMTP_HEALTH_PORT ?? (await freePort()));
     const env = {
       PATH: process.env.PATH ?? '',
       APP_ROLE: options.role,
       PORT: String(port),
       WORKER_HEALTH_PORT: String(workerHealthPort),
       MONITOR_PORT: String(monitorPort),
+      SMTP_INGRESS_PORT: String(smtpPort),
+      SMTP_HEALTH_PORT: String(smtpHealthPort),
       LOG_CONFIG: join(__dirname, '..', '..', 'config', 'logging.yaml'),
       TEMPLATES_DIR: join(__dirname, '..', '..', 'templates'),
       ...options.env,
@@ -71,10 +77,17 @@ export class AppProcess {
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    const roles = options.role.split(',');
     const healthPort =
       options.probePort ??
-      (options.role.split(',').includes('api') || options.role === 'all' ? port : workerHealthPort);
-    const app = new AppProcess(child, port, healthPort);
+      (roles.includes('api') || options.role === 'all'
+        ? port
+        : roles.includes('worker')
+          ? workerHealthPort
+          : roles.includes('smtp')
+            ? smtpHealthPort
+            : workerHealthPort);
+    const app = new AppProcess(child, port, healthPort, smtpPort);
     let exitCode: number | null | undefined;
     void app.exited.then((code) => (exitCode = code));
     const path = options.waitReady === false ? '/health' : '/health/ready';

@@ -10,6 +10,8 @@ export const METRIC_NAMES = {
   suppressedRecipients: 'freeface_suppressed_recipients_total',
   providerEvents: 'freeface_provider_events_total',
   webhookDeliveries: 'freeface_webhook_deliveries_total',
+  smtpSessions: 'freeface_smtp_sessions_total',
+  smtpMessages: 'freeface_smtp_messages_total',
   sendDuration: 'freeface_send_duration_seconds',
   rateLimitWaits: 'freeface_rate_limit_waits_total',
   httpRequestDuration: 'freeface_http_request_duration_seconds',

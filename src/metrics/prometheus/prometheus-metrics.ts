@@ -42,6 +42,8 @@ export class PrometheusMetrics implements EmailEventListener, OnModuleInit {
   private readonly suppressedRecipients: Counter<'service' | 'outcome'>;
   private readonly providerEvents: Counter<'provider' | 'kind'>;
   private readonly webhookAttempts: Counter<'outcome'>;
+  private readonly smtpSessions: Counter<'outcome'>;
+  private readonly smtpMessages: Counter<'outcome'>;
   private readonly sendDuration: Histogram<'provider' | 'outcome'>;
   private readonly rateLimitWaits: Counter<'provider'>;
   private readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>;
@@ -95,6 +97,18 @@ export class PrometheusMetrics implements EmailEventListener, OnModuleInit {
       help:
         'Webhook delivery attempts: outcome "ok" (2xx), "failed" (will be retried) or "dead" (no retries ' +
         'left: the delivery is failed)',
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.smtpSessions = new Counter({
+      name: METRIC_NAMES.smtpSessions,
+      help: 'SMTP ingress connections ("opened") and failed logins ("auth_failed")',
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.smtpMessages = new Counter({
+      name: METRIC_NAMES.smtpMessages,
+      help: 'Messages given to the SMTP ingress: "accepted" (queued, 250) or "refused" (any 4xx or 5xx to DATA)',
       labelNames: ['outcome'],
       registers,
     });
@@ -195,6 +209,13 @@ export class PrometheusMetrics implements EmailEventListener, OnModuleInit {
   /** One webhook delivery attempt and what it came to. */
   recordWebhookAttempt(outcome: 'ok' | 'failed' | 'dead'): void {
     this.webhookAttempts.inc({ outcome });
+  }
+
+  /** What the SMTP ingress did: a session opened, a login failed, a message accepted or refused. */
+  recordSmtp(what: 'sessions' | 'authFailures' | 'accepted' | 'refused'): void {
+    if (what === 'sessions') this.smtpSessions.inc({ outcome: 'opened' });
+    else if (what === 'authFailures') this.smtpSessions.inc({ outcome: 'auth_failed' });
+    else this.smtpMessages.inc({ outcome: what });
   }
 
   /** An email found no token in `provider`'s bucket and waits for its turn (not an attempt). */
