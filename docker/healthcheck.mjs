@@ -19,13 +19,14 @@ function roleSetting() {
   return process.env.APP_ROLE?.trim() || 'all';
 }
 
-/** api (or all) answers on PORT; a process without the API answers on its worker or monitor probe port. */
+/** api (or all) answers on PORT; a process without the API answers on its worker, monitor or smtp probe port. */
 function healthPort(setting) {
   const roles = new Set(setting.split(',').map((role) => role.trim().toLowerCase()));
   const env = process.env;
   if (roles.has('all') || roles.has('api')) return env.PORT || '3000';
   if (roles.has('worker')) return env.WORKER_HEALTH_PORT || '3001';
   if (roles.has('monitor')) return env.MONITOR_PORT || '8011';
+  if (roles.has('smtp')) return env.SMTP_HEALTH_PORT || '3002';
   return env.PORT || '3000';
 }
 

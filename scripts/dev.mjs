@@ -158,6 +158,7 @@ console.log(`
    Redis        ${redisNote}
    Mail         ${catcherNote}
    Dashboard    http://localhost:${appEnv.MONITOR_PORT ?? 8011}/      ${appEnv.DASHBOARD_USER ? `sign in as ${appEnv.DASHBOARD_USER}` : '(open: no DASHBOARD_USER set)'}
+   SMTP in      localhost:${appEnv.SMTP_INGRESS_PORT ?? 2525}  user "dev", password the dev token (docs/SMTP-INGRESS.md)
    Dev token    ${token}
 
  Send a first email:
