@@ -1,7 +1,8 @@
 // The docker-compose topology as plain processes, for CI (issue 7): a private redis-server, MailDev (SMTP and
-// its web API), one api, two workers and the monitor from the built app, configured from .env.example with ports
-// of their own. Waits until every process is ready, then runs against it, in order:
-//   scripts/quick-test.sh, scripts/smoke-test.sh (all 7 levels), and the three client examples of docs/examples/
+// its web API), one api, two workers, the monitor and the SMTP ingress from the built app, configured from
+// .env.example with ports of their own. Waits until every process is ready, then runs against it, in order:
+//   scripts/quick-test.sh, scripts/smoke-test.sh (all 7 levels), the three client examples of docs/examples/
+//   and the SMTP example (send_smtp.py)
 // and finally stops everything with SIGTERM (also on failure or Ctrl-C) and checks each app process exits 0.
 //
 //   npm run build && node scripts/ci/topology.mjs
@@ -169,9 +170,8 @@ overall.unref();
 
 let exitCode = 0;
 try {
-  const [redisPort, smtpPort, webPort, apiPort, worker1Port, worker2Port, monitorPort] = await Promise.all(
-    Array.from({ length: 7 }, freePort),
-  );
+  const [redisPort, smtpPort, webPort, apiPort, worker1Port, worker2Port, monitorPort, ingressPort, ingressHealthPort] =
+    await Promise.all(Array.from({ length: 9 }, freePort));
   const smokeToken = generateToken('dev');
   const examplesToken = generateToken('dev');
   const dashboardPassword = randomBytes(12).toString('hex');
@@ -235,6 +235,12 @@ try {
     ['worker-1', 'worker', worker1Port, { WORKER_HEALTH_PORT: String(worker1Port) }],
     ['worker-2', 'worker', worker2Port, { WORKER_HEALTH_PORT: String(worker2Port) }],
     ['monitor', 'monitor', monitorPort, {}],
+    [
+      'smtp',
+      'smtp',
+      ingressHealthPort,
+      { SMTP_INGRESS_PORT: String(ingressPort), SMTP_HEALTH_PORT: String(ingressHealthPort) },
+    ],
   ];
   for (const [name, role, , env] of apps)
     start(name, process.execPath, [join(dist, 'main.js')], { ...appEnv, ...env, APP_ROLE: role });
@@ -244,7 +250,8 @@ try {
     ),
   );
   console.log(
-    `ready: api :${apiPort}, workers :${worker1Port} :${worker2Port}, monitor :${monitorPort}, redis :${redisPort}, ` +
+    `ready: api :${apiPort}, workers :${worker1Port} :${worker2Port}, monitor :${monitorPort}, ` +
+      `smtp ingress :${ingressPort}, redis :${redisPort}, ` +
       `maildev smtp :${smtpPort} web :${webPort}`,
   );
 
@@ -306,6 +313,21 @@ try {
     if (/retrying once in \d+s \(Retry-After\)/.test(output))
       console.log('(it met the 429 and retried after Retry-After)');
   }
+  // The SMTP ingress, from a client that speaks only SMTP (the bucket refills first: one message is one call).
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  await step(
+    'Python SMTP example (docs/examples/send_smtp.py)',
+    'python3',
+    ['docs/examples/send_smtp.py'],
+    {
+      FREEFACE_SMTP: `127.0.0.1:${ingressPort}`,
+      FREEFACE_SERVICE: 'examples',
+      FREEFACE_TOKEN: examplesToken,
+      FREEFACE_URL: baseUrl,
+      FREEFACE_TIMEOUT: '20',
+    },
+    (out) => (/^sent: [0-9a-f-]{36}$/m.test(out) ? undefined : 'it did not report the email sent'),
+  );
 } catch (error) {
   console.error(`\n✖ ${error instanceof Error ? error.message : String(error)}`);
   steps.push({ name: 'start the topology', ok: false, problem: String(error) });
