@@ -170,8 +170,17 @@ overall.unref();
 
 let exitCode = 0;
 try {
-  const [redisPort, smtpPort, webPort, apiPort, worker1Port, worker2Port, monitorPort, ingressPort, ingressHealthPort] =
-    await Promise.all(Array.from({ length: 9 }, freePort));
+  const [
+    redisPort,
+    smtpPort,
+    webPort,
+    apiPort,
+    worker1Port,
+    worker2Port,
+    monitorPort,
+    ingressPort,
+    ingressHealthPort,
+  ] = await Promise.all(Array.from({ length: 9 }, freePort));
   const smokeToken = generateToken('dev');
   const examplesToken = generateToken('dev');
   const dashboardPassword = randomBytes(12).toString('hex');
