@@ -31,6 +31,7 @@ export async function startProduct({
   const port = await freePort();
   const roles = role.split(',');
   const probesOnWorkerPort = roles.includes('worker') && !roles.includes('api') && !roles.includes('all');
+  const probesOnSmtpPort = roles.includes('smtp') && !roles.includes('api') && !roles.includes('worker');
   const app = await startProcess({
     name: `product (node ${join(dist, 'main.js')}, APP_ROLE=${role})`,
     command: process.execPath,
@@ -40,6 +41,7 @@ export async function startProduct({
       APP_ROLE: role,
       PORT: String(port),
       ...(probesOnWorkerPort ? { WORKER_HEALTH_PORT: String(port) } : {}),
+      ...(probesOnSmtpPort ? { SMTP_HEALTH_PORT: String(port) } : {}),
       REDIS_URL: redisUrl,
       QUEUE_PREFIX: prefix,
       ENVIRONMENT: 'development',
