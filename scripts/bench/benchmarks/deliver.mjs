@@ -65,9 +65,9 @@ export default {
     const pipelines = makePipelines({ root, dist, redis, sink, token: generateToken(dist), profileDir });
     const profiles = [];
     /** Fills a queue of its own with `count` emails, drains it with `replicas` workers, cleans up. */
-    const deliver = async ({ pipeline, tag, count, concurrency, replicas = 1, delayMs = 0 }) => {
+    const deliver = async ({ pipeline, tag, count, concurrency, replicas = 1, delayMs = 0, webhookUrl }) => {
       const prefix = `{bench-deliver-${tag}}`;
-      const fillS = await pipelines[pipeline].fill({ prefix, tag, count });
+      const fillS = await pipelines[pipeline].fill({ prefix, tag, count, webhookUrl });
       const names = Array.from({ length: replicas }, (_, i) => `${tag}-${pipeline}-worker-${i + 1}`);
       const run = await measureDrain({
         sink,
@@ -103,7 +103,22 @@ export default {
         count,
         concurrency: CONCURRENCY,
       });
-      Object.assign(raw, { raw: rawRun, product: productRun });
+      // The same, with one webhook on email.sent: the worker then also queues and sends a signed POST per email.
+      const receiver = await startWebhookReceiver();
+      let webhookRun;
+      try {
+        webhookRun = await deliver({
+          pipeline: 'product',
+          tag: 'webhook',
+          count,
+          concurrency: CONCURRENCY,
+          webhookUrl: receiver.url,
+        });
+        webhookRun.webhooksAtDrainEnd = receiver.count();
+      } finally {
+        await receiver.stop();
+      }
+      Object.assign(raw, { raw: rawRun, product: productRun, webhook: webhookRun });
       rows.push(
         {
           key: 'raw',
@@ -118,6 +133,12 @@ export default {
           goal: GOALS.throughput,
         },
         {
+          key: 'product-webhook',
+          label: 'product worker, one webhook on email.sent',
+          ...figures(webhookRun),
+          vs: { key: 'product', label: 'product without' },
+        },
+        {
           key: 'raw-cpu',
           label: 'raw: worker CPU per delivered email',
           ...cpuFigures(rawRun),
@@ -129,6 +150,12 @@ export default {
           vs: { key: 'raw-cpu', label: 'raw' },
           goal: GOALS.cpu,
           goalDirection: 'max',
+        },
+        {
+          key: 'product-webhook-cpu',
+          label: 'product worker, one webhook: CPU per delivered email',
+          ...cpuFigures(webhookRun),
+          vs: { key: 'product-cpu', label: 'product without' },
         },
       );
       const perEmail = ({ cpuMsPerEmail: cpu }) =>
@@ -142,6 +169,11 @@ export default {
           `"per-second min–max": the whole seconds of the drain. The product was filled through its API ` +
           `(POST /api/v1/emails/batch of ${BATCH}, ${productRun.fillS.toFixed(1)} s; the API process is stopped ` +
           `before the worker starts), raw by Bull addBulk.`,
+        `Webhook rows: the product again, with one webhook on email.sent to a receiver in the benchmark's ` +
+          `process (answers 204): the worker records a delivery per sent email and sends it, signed, from its ` +
+          `own queue (WEBHOOK_CONCURRENCY 10) while it delivers email. Webhooks received by the end of the ` +
+          `email drain: ${fmt(webhookRun.webhooksAtDrainEnd)} of ${fmt(count)} (the rest were still queued; ` +
+          `the drain is timed on email only). No goal: the figures show what a webhook costs.`,
         `CPU per delivered email (utime + stime from /proc over the drain): raw ${perEmail(rawRun)}; product ` +
           `${perEmail(productRun)}. The CPU column is % of a core over the drain: worker(s) / Redis / SMTP sink ` +
           `(in the load-generator place) / everything else.`,
@@ -341,7 +373,8 @@ function makePipelines({ root, dist, redis, sink, token, profileDir }) {
       },
     },
     product: {
-      fill: ({ prefix, tag, count }) => fillProduct({ root, dist, redis, prefix, token, tag, count }),
+      fill: ({ prefix, tag, count, webhookUrl }) =>
+        fillProduct({ root, dist, redis, prefix, token, tag, count, webhookUrl }),
       start: ({ prefix, concurrency, name }) =>
         startProduct({
           root,
@@ -370,9 +403,17 @@ function makePipelines({ root, dist, redis, sink, token, profileDir }) {
  * with an API process started for it and stopped after, so that only the worker runs during the drain.
  * Returns the seconds the API took.
  */
-async function fillProduct({ root, dist, redis, prefix, token, tag, count }) {
+async function fillProduct({ root, dist, redis, prefix, token, tag, count, webhookUrl }) {
   const api = await startProduct({ root, dist, redisUrl: redis.url, prefix, token });
   try {
+    if (webhookUrl) {
+      const created = await fetch(`${api.url}/api/v1/webhooks`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ url: webhookUrl, events: ['email.sent'] }),
+      });
+      if (created.status !== 201) throw new Error(`POST /webhooks answered ${created.status}`);
+    }
     const body = email();
     const started = performance.now();
     let next = 0;
@@ -427,4 +468,28 @@ async function fillRaw({ redisUrl, prefix, tag, count }) {
   } finally {
     await queue.close();
   }
+}
+
+/** A webhook receiver in this process: counts the POSTs, answers 204. */
+async function startWebhookReceiver() {
+  const { createServer } = await import('node:http');
+  let count = 0;
+  const server = createServer((request, response) => {
+    request.resume();
+    request.on('end', () => {
+      count++;
+      response.writeHead(204).end();
+    });
+  });
+  const port = await freePort();
+  await new Promise((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${port}/hooks`,
+    count: () => count,
+    stop: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(resolve);
+      }),
+  };
 }
