@@ -26,7 +26,9 @@ export class SecretBox {
   open(stored: string): string {
     if (!stored.startsWith(`${VERSION}:`)) throw new Error('not a sealed secret');
     const bytes = Buffer.from(stored.slice(VERSION.length + 1), 'base64');
-    const decipher = createDecipheriv('aes-256-gcm', this.key, bytes.subarray(0, 12));
+    // A full 16-byte tag only: GCM would also verify a truncated one, which is easier to forge.
+    if (bytes.length < 28) throw new Error('not a sealed secret');
+    const decipher = createDecipheriv('aes-256-gcm', this.key, bytes.subarray(0, 12), { authTagLength: 16 });
     decipher.setAuthTag(bytes.subarray(12, 28));
     return Buffer.concat([decipher.update(bytes.subarray(28)), decipher.final()]).toString('utf8');
   }

@@ -20,8 +20,8 @@ export function webhookRetryDelayMs(
 }
 
 /**
- * The producer side of the webhook delivery queue. A job carries no data: its id is the delivery's, whose
- * record holds the event; finished jobs are dropped at once, the record keeps the outcome.
+ * The producer side of the webhook delivery queue. A job carries only its delivery's id (the record holds
+ * the event); finished jobs are dropped at once, the record keeps the outcome.
  */
 @Injectable()
 export class WebhookQueue {
@@ -34,9 +34,9 @@ export class WebhookQueue {
     this.attempts = config.webhooks.retryDelaysMs.length + 1;
   }
 
-  private options(deliveryId: string): JobOptions {
+  private options(jobId: string): JobOptions {
     return {
-      jobId: deliveryId,
+      jobId,
       attempts: this.attempts,
       backoff: { type: WEBHOOK_BACKOFF_STRATEGY },
       removeOnComplete: true,
@@ -47,6 +47,16 @@ export class WebhookQueue {
   /** Queues deliveries with one round trip; an id already waiting is not queued twice. */
   async enqueue(deliveryIds: readonly string[]): Promise<void> {
     if (deliveryIds.length === 0) return;
-    await this.queue.addBulk(deliveryIds.map((id) => ({ data: {}, opts: this.options(id) })));
+    await this.queue.addBulk(
+      deliveryIds.map((deliveryId) => ({ data: { deliveryId }, opts: this.options(deliveryId) })),
+    );
+  }
+
+  /**
+   * Queues a delivery sent again by hand, under a job id of its own: the job of its last run may not have
+   * been removed yet, and Bull would take a second job with the same id for that one.
+   */
+  async enqueueReplay(deliveryId: string, now = Date.now()): Promise<void> {
+    await this.queue.add({ deliveryId }, this.options(`${deliveryId}:replay:${now}`));
   }
 }

@@ -42,6 +42,8 @@ export class SmtpIngressServer implements OnApplicationBootstrap, BeforeApplicat
   private readonly server: SMTPServer;
   private readonly maxBytes: number;
   private messages = 0;
+  /** Messages being stored right now: shutdown waits for them, so that none is answered 421 once stored. */
+  private readonly inFlight = new Set<Promise<unknown>>();
 
   constructor(
     private readonly config: AppConfig,
@@ -84,11 +86,14 @@ export class SmtpIngressServer implements OnApplicationBootstrap, BeforeApplicat
             : undefined,
         );
       },
-      onData: (stream, session, callback) =>
-        void this.receive(stream, session).then(
+      onData: (stream, session, callback) => {
+        const receiving = this.receive(stream, session).then(
           (reply) => callback(null, reply),
           (error: Error) => callback(error),
-        ),
+        );
+        this.inFlight.add(receiving);
+        void receiving.finally(() => this.inFlight.delete(receiving));
+      },
     });
     this.server.on('error', (error) => this.logger.warn({ reason: error.message }, 'smtp connection error'));
   }
@@ -110,7 +115,10 @@ export class SmtpIngressServer implements OnApplicationBootstrap, BeforeApplicat
    * another replica), and messages being received finish, within SHUTDOWN_TIMEOUT_MS.
    */
   async beforeApplicationShutdown(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    // Messages already being stored finish and get their 250 before Redis closes behind them.
+    await Promise.all(this.inFlight);
+    await closed;
   }
 
   private async authenticate(
@@ -147,7 +155,10 @@ export class SmtpIngressServer implements OnApplicationBootstrap, BeforeApplicat
       const raw = await readAll(stream);
       if (stream.sizeExceeded) throw smtpError(552, `Message larger than ${this.maxBytes} bytes`);
       const caller = session.user as unknown as Caller;
-      const parsed = await simpleParser(raw, PARSER_OPTIONS);
+      const parsed = await simpleParser(raw, PARSER_OPTIONS).catch(() => {
+        // The same bytes will not parse later either: a permanent refusal, not a 451 retried forever.
+        throw smtpError(554, 'Message refused: it is not a MIME message that can be read');
+      });
       const inbound = inboundEmail(
         parsed,
         session.envelope.rcptTo.map((recipient) => recipient.address),

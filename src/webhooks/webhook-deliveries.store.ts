@@ -41,6 +41,25 @@ export type AttemptOutcome =
   | { ok: false; responseStatus?: number; error: string; nextAttemptAt?: number };
 
 const DAY_MS = 86_400_000;
+
+/**
+ * Creates one delivery record unless it exists. KEYS[1] the record, KEYS[2] the endpoint's list, KEYS[3] its
+ * pending list; ARGV[1] the id, ARGV[2] now, ARGV[3] retention ms, ARGV[4..8] webhookId, eventId, type,
+ * emailId, payload.
+ */
+const CREATE_SCRIPT = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'webhookId', ARGV[4], 'eventId', ARGV[5], 'type', ARGV[6], 'emailId', ARGV[7],
+  'status', 'pending', 'attempts', 0, 'createdAt', ARGV[2], 'payload', ARGV[8])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
+return 1
+`;
+
+interface ScriptedPipeline {
+  freefaceCreateDelivery(...args: (string | number)[]): unknown;
+}
 const FIELDS = [
   'webhookId',
   'eventId',
@@ -72,37 +91,43 @@ export class WebhookDeliveriesStore {
   ) {
     this.redis = connections.client;
     this.retentionMs = config.email.auditRetentionDays * DAY_MS;
+    if (!(this.redis as unknown as Partial<ScriptedPipeline>).freefaceCreateDelivery)
+      this.redis.defineCommand('freefaceCreateDelivery', { numberOfKeys: 3, lua: CREATE_SCRIPT });
   }
 
-  /** Records new deliveries as pending, in one round trip. */
+  /**
+   * Records new deliveries as pending, in one round trip. A delivery already recorded is left as it is: the
+   * dispatcher queues a batch again when it could not tell whether its first try landed, and that must not
+   * reset a delivery already sent.
+   */
   async createMany(deliveries: readonly NewDelivery[], now = Date.now()): Promise<void> {
     if (deliveries.length === 0) return;
-    const transaction = this.redis.multi();
+    const pipeline = this.redis.pipeline();
     const endpoints = new Set<string>();
     for (const delivery of deliveries) {
-      const key = this.keys.webhookDelivery(delivery.id);
-      transaction
-        .hset(key, {
-          webhookId: delivery.webhookId,
-          eventId: delivery.eventId,
-          type: delivery.type,
-          emailId: delivery.emailId,
-          status: 'pending',
-          attempts: 0,
-          createdAt: now,
-          payload: delivery.payload ?? '',
-        })
-        .pexpire(key, this.retentionMs)
-        .zadd(this.keys.webhookDeliveries(delivery.webhookId), now, delivery.id)
-        .zadd(this.keys.webhookDeliveries(delivery.webhookId, 'pending'), now, delivery.id);
+      (pipeline as unknown as ScriptedPipeline).freefaceCreateDelivery(
+        this.keys.webhookDelivery(delivery.id),
+        this.keys.webhookDeliveries(delivery.webhookId),
+        this.keys.webhookDeliveries(delivery.webhookId, 'pending'),
+        delivery.id,
+        now,
+        this.retentionMs,
+        delivery.webhookId,
+        delivery.eventId,
+        delivery.type,
+        delivery.emailId,
+        delivery.payload ?? '',
+      );
       endpoints.add(delivery.webhookId);
     }
     const expired = now - this.retentionMs;
     for (const webhookId of endpoints) {
       for (const status of [undefined, ...DELIVERY_STATUSES])
-        transaction.zremrangebyscore(this.keys.webhookDeliveries(webhookId, status), '-inf', expired);
+        pipeline.zremrangebyscore(this.keys.webhookDeliveries(webhookId, status), '-inf', expired);
     }
-    await transaction.exec();
+    const replies = (await pipeline.exec()) ?? [];
+    const failed = replies.find(([error]) => error)?.[0];
+    if (failed) throw failed;
   }
 
   async find(id: string, withPayload = false): Promise<WebhookDelivery | undefined> {
@@ -121,6 +146,8 @@ export class WebhookDeliveriesStore {
     const transaction = this.redis
       .multi()
       .hincrby(key, 'attempts', 1)
+      // Alive as long as it is being tried (a schedule may outlast a short AUDIT_RETENTION_DAYS).
+      .pexpire(key, this.retentionMs)
       .hset(key, {
         status,
         lastAttemptAt: now,

@@ -7,7 +7,7 @@ import { WebhookQueue } from '../queue/webhook-queue';
 import { TargetPolicy } from './target-policy';
 import { WebhookDeliveriesStore } from './webhook-deliveries.store';
 import { WebhookEndpointsStore } from './webhook-endpoints.store';
-import { WebhookSender } from './webhook-sender';
+import { WebhookSender, type SendResult } from './webhook-sender';
 
 /** Thrown to hand a failed attempt back to Bull, which retries it on WEBHOOK_RETRY_SCHEDULE. */
 class RetryLater extends Error {}
@@ -37,7 +37,15 @@ export class WebhookDeliveryWorker implements OnApplicationBootstrap, BeforeAppl
   }
 
   onApplicationBootstrap(): void {
-    void this.webhookQueue.queue.process(this.config.webhooks.concurrency, (job: Job) => this.attempt(job));
+    this.webhookQueue.queue
+      .process(this.config.webhooks.concurrency, (job: Job<{ deliveryId?: string }>) => this.attempt(job))
+      .catch((error: unknown) =>
+        // Bull's loop failed to start (Redis away at that moment); it is retried by Bull on reconnect.
+        this.logger.error(
+          { reason: error instanceof Error ? error.message : String(error) },
+          'webhook loop failed',
+        ),
+      );
   }
 
   async beforeApplicationShutdown(): Promise<void> {
@@ -49,21 +57,32 @@ export class WebhookDeliveryWorker implements OnApplicationBootstrap, BeforeAppl
     this.sender.close();
   }
 
-  private async attempt(job: Job): Promise<string> {
-    const deliveryId = String(job.id);
+  private async attempt(job: Job<{ deliveryId?: string }>): Promise<string> {
+    // Jobs queued before replays had their own ids carry none: their job id is the delivery's.
+    const deliveryId = job.data.deliveryId ?? String(job.id);
     return this.logger.runInContext(
       async () => {
         const delivery = await this.deliveries.find(deliveryId, true);
         // Expired, or already settled (a job run twice after a worker died): nothing to send.
         if (!delivery || delivery.status !== 'pending' || !delivery.payload) return 'skipped';
-        const target = await this.endpoints.findWithSecret(delivery.webhookId);
-        if (!target) return 'skipped: webhook deleted';
-        const result = await this.sender.send(
-          target.endpoint.url,
-          target.secret,
-          delivery.eventId,
-          delivery.payload,
-        );
+        let result: SendResult;
+        try {
+          const target = await this.endpoints.findWithSecret(delivery.webhookId);
+          if (!target) return 'skipped: webhook deleted';
+          result = await this.sender.send(
+            target.endpoint.url,
+            target.secret,
+            delivery.eventId,
+            delivery.payload,
+          );
+        } catch (error) {
+          // Not the receiver's doing (a secret sealed with another WEBHOOK_SECRETS_KEY, Redis away): an
+          // attempt like any failed one, so that the last one still ends the delivery with its reason.
+          result = {
+            ok: false,
+            error: `not sent: ${error instanceof Error ? error.message : String(error)}`,
+          };
+        }
         if (result.ok) {
           await this.deliveries.recordAttempt(delivery, { ok: true, responseStatus: result.status });
           this.metrics.recordWebhookAttempt('ok');

@@ -43,6 +43,7 @@ export class WebhookDispatcher implements EmailEventListener, OnModuleInit, OnAp
   private flushTimer?: NodeJS.Timeout;
   private refreshTimer?: NodeJS.Timeout;
   private flushing?: Promise<void>;
+  private lastDropLogAt = 0;
   private readonly redis: Redis;
 
   constructor(
@@ -67,6 +68,10 @@ export class WebhookDispatcher implements EmailEventListener, OnModuleInit, OnAp
   async onApplicationShutdown(): Promise<void> {
     clearInterval(this.refreshTimer);
     await this.flush();
+    clearTimeout(this.flushTimer);
+    // Still held: Redis was unreachable to the end. Said plainly, since these webhooks will not be sent.
+    if (this.held.length > 0)
+      this.logger.error({ events: this.held.length }, 'webhook events lost at shutdown: Redis unreachable');
   }
 
   /** Reloads the endpoints when their version changed (or now, after a change made in this process). */
@@ -98,30 +103,51 @@ export class WebhookDispatcher implements EmailEventListener, OnModuleInit, OnAp
       eventId: uuidv7(event.at),
       deliveries: targets.map((endpoint) => ({ id: uuidv7(), webhookId: endpoint.id })),
     });
-    if (this.held.length > MAX_HELD_EVENTS) {
-      this.held.shift();
-      this.droppedEvents++;
-    }
+    this.dropOverflow();
     this.flushTimer ??= setTimeout(() => void this.flush(), FLUSH_DELAY_MS);
   }
 
-  /** Queues the held events; on failure keeps them and tries again a second later. */
-  async flush(): Promise<void> {
-    await this.flushing;
+  /**
+   * Queues the held events; on failure keeps them and tries again a second later. Flushes run one after the
+   * other (each waits for those before it), so that a shutdown's flush returns only once all are done.
+   */
+  flush(): Promise<void> {
     clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
     const batch = this.held;
-    if (batch.length === 0) return;
     this.held = [];
-    this.flushing = this.queueDeliveries(batch).catch((error: unknown) => {
-      this.held = [...batch, ...this.held].slice(-MAX_HELD_EVENTS);
+    const previous = this.flushing ?? Promise.resolve();
+    this.flushing = previous.then(() => (batch.length > 0 ? this.queueBatch(batch) : undefined));
+    return this.flushing;
+  }
+
+  private async queueBatch(batch: HeldEvent[]): Promise<void> {
+    try {
+      await this.queueDeliveries(batch);
+    } catch (error) {
+      this.held = [...batch, ...this.held];
+      this.dropOverflow();
       this.logger.warn(
         { events: batch.length, reason: error instanceof Error ? error.message : String(error) },
         'webhook events not queued yet; retrying',
       );
       this.flushTimer ??= setTimeout(() => void this.flush(), RETRY_FLUSH_MS);
-    });
-    await this.flushing;
+    }
+  }
+
+  /** Past MAX_HELD_EVENTS the oldest events are dropped, counted and logged (at most once a minute). */
+  private dropOverflow(): void {
+    const excess = this.held.length - MAX_HELD_EVENTS;
+    if (excess <= 0) return;
+    this.held.splice(0, excess);
+    this.droppedEvents += excess;
+    const now = Date.now();
+    if (now - this.lastDropLogAt < 60_000) return;
+    this.lastDropLogAt = now;
+    this.logger.error(
+      { dropped: this.droppedEvents, held: MAX_HELD_EVENTS },
+      'webhook events dropped: Redis unreachable for too long',
+    );
   }
 
   private async queueDeliveries(batch: readonly HeldEvent[]): Promise<void> {

@@ -125,7 +125,7 @@ export class WebhooksService {
         'conflict',
         `Delivery ${deliveryId} is ${delivery.status}: only a failed delivery can be sent again.`,
       );
-    await this.queue.enqueue([deliveryId]);
+    await this.queue.enqueueReplay(deliveryId);
     this.logger.info({ webhookId: id, deliveryId }, 'webhook delivery queued again');
     return toDeliveryDto((await this.deliveries.find(deliveryId)) ?? { ...delivery, status: 'pending' });
   }
