@@ -1,4 +1,6 @@
 import 'reflect-metadata';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateToken } from '../../src/auth/token-format';
 import { EnvSchema } from '../../src/config/env.schema';
@@ -70,10 +72,21 @@ describe('docker/k8s', () => {
       PORT: '3000',
       WORKER_HEALTH_PORT: '3001',
       MONITOR_PORT: '8011',
+      SMTP_HEALTH_PORT: '3002',
     });
   });
 
   it.each<[string, () => ManifestFiles, string]>([
+    [
+      'an SMTP ingress port other than SMTP_INGRESS_PORT',
+      () => broken('optional/smtp-ingress/smtp.yaml', 'containerPort: 2525', 'containerPort: 2526'),
+      'the port named smtp must be SMTP_INGRESS_PORT (2525)',
+    ],
+    [
+      'SMTP ingress probes on the SMTP port',
+      () => broken('optional/smtp-ingress/smtp.yaml', 'containerPort: 3002', 'containerPort: 3003'),
+      'containerPort must be SMTP_HEALTH_PORT (3002)',
+    ],
     [
       'a containerPort other than PORT',
       () => broken('api.yaml', 'containerPort: 3000', 'containerPort: 3100'),
@@ -224,8 +237,19 @@ describe('docker/k8s', () => {
         ? generateToken('live')
         : 'a-real-secret-value';
     });
+    // The smtp role's STARTTLS files come from the freeface-smtp-tls Secret, mounted: stand-ins here.
+    const dir = mkdtempSync(join(tmpdir(), 'k8s-smtp-tls-'));
+    const tls = {
+      SMTP_INGRESS_TLS_CERT: join(dir, 'tls.crt'),
+      SMTP_INGRESS_TLS_KEY: join(dir, 'tls.key'),
+    };
+    writeFileSync(
+      tls.SMTP_INGRESS_TLS_CERT,
+      '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n',
+    );
+    writeFileSync(tls.SMTP_INGRESS_TLS_KEY, '-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n');
     for (const role of Object.keys(ROLE_PORT_VARIABLES) as Role[]) {
-      const config = loadConfig({ ...env, APP_ROLE: role }, new Set([role]));
+      const config = loadConfig({ ...env, ...(role === 'smtp' ? tls : {}), APP_ROLE: role }, new Set([role]));
       expect(config.environment).toBe('production');
       expect(config.auth.services.map((s) => s.service).sort()).toEqual(['billing-api', 'ops', 'prometheus']);
     }

@@ -14,7 +14,13 @@ export const ROLE_PORT_VARIABLES = {
   api: 'PORT',
   worker: 'WORKER_HEALTH_PORT',
   monitor: 'MONITOR_PORT',
+  smtp: 'SMTP_HEALTH_PORT',
 } as const;
+
+/** Ports a role serves besides its HTTP one (probes, /metrics), by the container port's name. */
+export const ROLE_EXTRA_PORTS: Partial<Record<keyof typeof ROLE_PORT_VARIABLES, Record<string, string>>> = {
+  smtp: { smtp: 'SMTP_INGRESS_PORT' },
+};
 export type DeployedRole = keyof typeof ROLE_PORT_VARIABLES;
 
 /** The contract's probe paths (../shared/API.md): liveness checks nothing, readiness checks Redis and queues. */
@@ -251,10 +257,19 @@ function checkDeployment(
       problems.push(`${where}: envFrom names a missing Secret ${secret}`);
   }
   const ports = container.ports ?? [];
-  if (ports.length !== 1 || ports[0]!.containerPort !== port) {
+  const extra = Object.entries(ROLE_EXTRA_PORTS[deployedRole] ?? {});
+  if (ports.length !== 1 + extra.length || ports[0]!.containerPort !== port) {
     problems.push(
-      `${where}: containerPort must be ${portVariable} (${port}), the ${role} role's only port (is ${ports.map((p) => p.containerPort).join(', ') || 'none'})`,
+      `${where}: containerPort must be ${portVariable} (${port}), the ${role} role's ${extra.length > 0 ? 'first' : 'only'} port (is ${ports.map((p) => p.containerPort).join(', ') || 'none'})`,
     );
+  }
+  for (const [name, variable] of extra) {
+    const expected = Number(config[variable]);
+    const found = ports.find((p) => p.name === name)?.containerPort;
+    if (found !== expected)
+      problems.push(
+        `${where}: the port named ${name} must be ${variable} (${expected}) (is ${found ?? 'missing'})`,
+      );
   }
   const probes: [string, HttpProbe | undefined, string, boolean][] = [
     ['livenessProbe', container.livenessProbe, LIVENESS_PATH, true],
@@ -342,7 +357,8 @@ export function checkManifests(files: ManifestFiles, app: AppFacts): string[] {
   const config = { ...app.defaults, ...configData };
 
   const roles = new Map<DeployedRole, RoleDeployment>();
-  for (const manifest of ofKind('Deployment', base)) {
+  // Optional components' Deployments (the smtp role) are held to the same rules.
+  for (const manifest of ofKind('Deployment')) {
     const checked = checkDeployment(
       manifest,
       config,
@@ -369,7 +385,13 @@ export function checkManifests(files: ManifestFiles, app: AppFacts): string[] {
     [...roles.entries()].filter(([, d]) => matches(selector, d.spec.template?.metadata?.labels));
 
   const servedRoles = new Set<DeployedRole>();
-  for (const service of ofKind('Service', base)) {
+  // The app's Services: the base's, and those of optional components that run a role (not Redis's own).
+  const appServices = ofKind('Service').filter(
+    (service) =>
+      !service.file.includes('/') ||
+      byPodLabels((service.doc.spec as ServiceSpec | undefined)?.selector).length > 0,
+  );
+  for (const service of appServices) {
     const spec = (service.doc.spec ?? {}) as ServiceSpec;
     const targets = byPodLabels(spec.selector);
     const where = `${service.file}: Service ${service.name}`;
@@ -381,8 +403,12 @@ export function checkManifests(files: ManifestFiles, app: AppFacts): string[] {
     }
     const [role, deployment] = targets[0]!;
     servedRoles.add(role);
+    const servedPorts = [
+      deployment.port,
+      ...Object.values(ROLE_EXTRA_PORTS[role] ?? {}).map((variable) => Number(config[variable])),
+    ];
     for (const port of spec.ports ?? []) {
-      if (resolvePort(deployment.container, port.targetPort ?? port.port) !== deployment.port) {
+      if (!servedPorts.includes(resolvePort(deployment.container, port.targetPort ?? port.port) ?? -1)) {
         problems.push(
           `${where}: targetPort ${String(port.targetPort)} is not the ${role} container's port ${deployment.port}`,
         );
@@ -394,7 +420,7 @@ export function checkManifests(files: ManifestFiles, app: AppFacts): string[] {
   }
 
   const budgeted = new Set<DeployedRole>();
-  for (const budget of ofKind('PodDisruptionBudget', base)) {
+  for (const budget of ofKind('PodDisruptionBudget')) {
     const targets = byPodLabels((budget.doc.spec as WorkloadSpec | undefined)?.selector?.matchLabels);
     if (targets.length !== 1)
       problems.push(`${budget.file}: PodDisruptionBudget ${budget.name} matches no single role`);
