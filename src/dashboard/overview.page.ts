@@ -110,6 +110,30 @@ const SMTP_ROWS: readonly { path: string; label: string }[] = [
 
 const UNKNOWN = 'Unknown while Redis is unavailable.';
 
+/** A panel of named figures, each a cell the page's script keeps up to date. */
+function factsPanel(
+  overview: Overview,
+  title: string,
+  hint: string | undefined,
+  rows: readonly { path: string; label: string; format?: Format }[],
+): SafeHtml {
+  return html`<section class="panel">
+    <div class="panel-head">
+      <h2>${title}</h2>
+      ${hint ? html`<span class="muted">${hint}</span>` : ''}
+    </div>
+    <dl class="facts">
+      ${rows.map(
+        (row) =>
+          html`<div>
+            <dt>${row.label}</dt>
+            <dd>${field(overview, row.path, row.format)}</dd>
+          </div>`,
+      )}
+    </dl>
+  </section>`;
+}
+
 const emptyRow = (columns: number, text: string) =>
   html`<tr class="empty">
     <td colspan="${columns}">${text}</td>
@@ -294,48 +318,9 @@ export function renderOverviewPage(overview: Overview, options: PageOptions): st
                 </tbody>
               </table>
             </section>
-            <section class="panel">
-              <div class="panel-head">
-                <h2>Delivery events</h2>
-                <span class="muted">suppressions and webhooks</span>
-              </div>
-              <dl class="facts">
-                ${DELIVERY_EVENT_ROWS.map(
-                  (row) =>
-                    html`<div>
-                      <dt>${row.label}</dt>
-                      <dd>${field(overview, row.path)}</dd>
-                    </div>`,
-                )}
-              </dl>
-            </section>
-            <section class="panel">
-              <div class="panel-head"><h2>Redis</h2></div>
-              <dl class="facts">
-                ${REDIS_ROWS.map(
-                  (row) =>
-                    html`<div>
-                      <dt>${row.label}</dt>
-                      <dd>${field(overview, row.path, row.format)}</dd>
-                    </div>`,
-                )}
-              </dl>
-            </section>
-            <section class="panel">
-              <div class="panel-head">
-                <h2>SMTP ingress</h2>
-                <span class="muted">since the counters began, every smtp process</span>
-              </div>
-              <dl class="facts">
-                ${SMTP_ROWS.map(
-                  (row) =>
-                    html`<div>
-                      <dt>${row.label}</dt>
-                      <dd>${field(overview, row.path)}</dd>
-                    </div>`,
-                )}
-              </dl>
-            </section>
+            ${factsPanel(overview, 'Delivery events', 'suppressions and webhooks', DELIVERY_EVENT_ROWS)}
+            ${factsPanel(overview, 'Redis', undefined, REDIS_ROWS)}
+            ${factsPanel(overview, 'SMTP ingress', 'since the counters began, every smtp process', SMTP_ROWS)}
           </div>
 
           <section class="panel">
