@@ -23,7 +23,7 @@ export const ROLE_EXTRA_PORTS: Partial<Record<keyof typeof ROLE_PORT_VARIABLES, 
 };
 export type DeployedRole = keyof typeof ROLE_PORT_VARIABLES;
 
-/** The contract's probe paths (../shared/API.md): liveness checks nothing, readiness checks Redis and queues. */
+/** The contract's probe paths (docs/API.md): liveness checks nothing, readiness checks Redis and queues. */
 export const LIVENESS_PATH = '/health';
 export const READINESS_PATH = '/health/ready';
 
