@@ -42,7 +42,7 @@ describe('cluster gauges', () => {
     expect(sampleValue(metrics, 'freeface_provider_circuit_state', { provider: 'ses' })).toBe(1);
     expect(sampleValue(metrics, 'freeface_rate_limit_tokens', { provider: 'smtp' })).toBe(7.5);
     expect(sampleValue(metrics, 'freeface_rate_limit_tokens', { provider: 'ses' })).toBeUndefined();
-    expect(sampleValue(metrics, 'freeface_webhook_endpoints_paused')).toBe(3);
+    expect(sampleValue(metrics, 'freeface_webhooks_paused')).toBe(3);
     expect(sampleValue(metrics, 'freeface_cluster_figures_up')).toBe(1);
   });
 
@@ -62,7 +62,7 @@ describe('cluster gauges', () => {
       'freeface_queue_depth',
       'freeface_scheduled_emails',
       'freeface_dead_letters',
-      'freeface_webhook_endpoints_paused',
+      'freeface_webhooks_paused',
     ])
       expect(metrics.get(name)!.samples).toEqual([]);
     expect(sampleValue(metrics, 'freeface_cluster_figures_up')).toBe(0);

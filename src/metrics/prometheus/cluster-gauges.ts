@@ -132,7 +132,7 @@ export function registerClusterGauges(registry: Registry, snapshot: FiguresSnaps
   );
   new ClusterGauge(
     {
-      name: METRIC_NAMES.pausedWebhookEndpoints,
+      name: METRIC_NAMES.pausedWebhooks,
       help: 'Webhook endpoints paused because they kept timing out, until resumed (cluster-wide)',
       registers,
     },

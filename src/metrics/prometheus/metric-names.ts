@@ -10,7 +10,7 @@ export const METRIC_NAMES = {
   suppressedRecipients: 'freeface_suppressed_recipients_total',
   providerEvents: 'freeface_provider_events_total',
   webhookDeliveries: 'freeface_webhook_deliveries_total',
-  webhookEndpointPauses: 'freeface_webhook_endpoint_pauses_total',
+  webhookPauses: 'freeface_webhook_pauses_total',
   smtpSessions: 'freeface_smtp_sessions_total',
   smtpMessages: 'freeface_smtp_messages_total',
   sendDuration: 'freeface_send_duration_seconds',
@@ -22,6 +22,6 @@ export const METRIC_NAMES = {
   deadLetters: 'freeface_dead_letters',
   circuitState: 'freeface_provider_circuit_state',
   rateLimitTokens: 'freeface_rate_limit_tokens',
-  pausedWebhookEndpoints: 'freeface_webhook_endpoints_paused',
+  pausedWebhooks: 'freeface_webhooks_paused',
   clusterFiguresUp: 'freeface_cluster_figures_up',
 } as const;

@@ -102,7 +102,7 @@ export class PrometheusMetrics implements EmailEventListener, OnModuleInit {
       registers,
     });
     this.webhookPauses = new Counter({
-      name: METRIC_NAMES.webhookEndpointPauses,
+      name: METRIC_NAMES.webhookPauses,
       help: "Webhook endpoints paused because they kept timing out, by the webhook's service",
       labelNames: ['service'],
       registers,
