@@ -39,6 +39,8 @@ describe('webhook endpoints isolated from each other (api + two workers, local r
       WEBHOOK_CONCURRENCY: String(WORKER_WEBHOOK_CONCURRENCY),
       // WEBHOOK_ENDPOINT_CONCURRENCY keeps its default, 2.
       WEBHOOK_PAUSE_AFTER_TIMEOUTS: '2',
+      // A killed worker's jobs go to another within seconds (the production default is 30 s).
+      JOB_LOCK_MS: '2000',
     };
     [api, ...workers] = await Promise.all([
       AppProcess.start({ role: 'api', env }),
@@ -105,6 +107,10 @@ describe('webhook endpoints isolated from each other (api + two workers, local r
         await healthy.waitFor((hook) => hook.json.data.emailId === emailId, `sign-up's webhook ${i}`, 4_000);
         latenciesMs.push(Date.now() - sentAt);
       }
+      process.stdout.write(
+        `webhook isolation: sign-up's webhooks arrived ${latenciesMs.join(', ')} ms after their emails were ` +
+          `accepted, while ${hanging.reduce((open, receiver) => open + receiver.open, 0)} requests hung\n`,
+      );
       // All that while billing's requests were still hanging (each is cut off only after 10 s).
       expect(hanging.map((receiver) => receiver.open)).toEqual(hanging.map(() => 2));
       expect(Math.max(...latenciesMs)).toBeLessThan(4_000);
@@ -169,13 +175,13 @@ describe('webhook endpoints isolated from each other (api + two workers, local r
         let total = 0;
         for (const worker of workers)
           total +=
-            sampleValue(await scrape(worker), 'freeface_webhook_endpoint_pauses_total', {
+            sampleValue(await scrape(worker), 'freeface_webhook_pauses_total', {
               service: 'billing',
             }) ?? 0;
         return total;
       };
       await waitUntil(async () => (await pauses()) === 1, 5_000, 'one pause counted');
-      expect(sampleValue(await scrape(api), 'freeface_webhook_endpoints_paused')).toBe(1);
+      expect(sampleValue(await scrape(api), 'freeface_webhooks_paused')).toBe(1);
 
       // The deliveries wait in line, not spent: those that timed out come back for their retry and are
       // held there too.
@@ -238,11 +244,46 @@ describe('webhook endpoints isolated from each other (api + two workers, local r
         detail: { webhookId: webhook.id, heldDeliveries: expect.any(Number), by: 'billing' },
       });
       expect((entry!.detail as { heldDeliveries: number }).heldDeliveries).toBeGreaterThanOrEqual(3);
-      expect(sampleValue(await scrape(api), 'freeface_webhook_endpoints_paused')).toBe(0);
+      expect(sampleValue(await scrape(api), 'freeface_webhooks_paused')).toBe(0);
       // Resuming one that is not paused changes nothing.
       expect((await billing.post<Webhook>(`/api/v1/webhooks/${webhook.id}/resume`)).body.status).toBe(
         'active',
       );
+    } finally {
+      inspect.disconnect();
+      await receiver.stop();
+    }
+  });
+
+  // Last: it kills the workers.
+  it("does not lose an endpoint's slots to workers killed while they held them", async () => {
+    const receiver = await WebhookReceiver.start();
+    receiver.answer = () => 'hang';
+    const inspect = new Redis(redis.url);
+    try {
+      const webhook = await createWebhook(billing, receiver.url);
+      await endpointsReloaded();
+      const emailIds = [];
+      for (let i = 0; i < 4; i++) emailIds.push(await sendEmail(billing, `crash${i}@example.com`));
+      // Two requests hang, holding both slots; the other two deliveries wait in line for them.
+      const line = new RedisKeys(env.QUEUE_PREFIX!).webhookLine(webhook.id);
+      await waitUntil(
+        async () => receiver.open === 2 && (await inspect.zcard(line)) === 2,
+        15_000,
+        'two requests in flight and two in line',
+      );
+      await Promise.all(workers.map((worker) => worker.stop('SIGKILL')));
+      await waitUntil(() => receiver.open === 0, 5_000, 'the killed workers’ connections closed');
+
+      receiver.answer = () => 204;
+      const restartedAt = Date.now();
+      workers = [await AppProcess.start({ role: 'worker', env })];
+      // The jobs in flight come back when their lock lapses and find their slots; each hands its slot on.
+      await waitUntil(() => receiver.acknowledged().size === 4, 20_000, 'every delivery after the restart');
+      expect(Date.now() - restartedAt).toBeLessThan(20_000);
+      expect([...receiver.acknowledged().values()]).toEqual([1, 1, 1, 1]);
+      expect(new Set(receiver.received.map((hook) => hook.json.data.emailId))).toEqual(new Set(emailIds));
+      expect(receiver.maxOpen).toBe(2);
     } finally {
       inspect.disconnect();
       await receiver.stop();
