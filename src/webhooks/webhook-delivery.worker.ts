@@ -16,8 +16,8 @@ import { WebhookSender, type SendResult } from './webhook-sender';
  * A job waiting in line for a slot is woken by whoever frees one; it looks again on its own after this long
  * in case that wake was lost (a process killed at that moment). Held (paused endpoint): resuming wakes it.
  */
-export const WAITING_RECHECK_MS = 5 * 60_000;
-export const HELD_RECHECK_MS = 30 * 60_000;
+const WAITING_RECHECK_MS = 5 * 60_000;
+const HELD_RECHECK_MS = 30 * 60_000;
 
 /**
  * The worker role's webhook loop: WEBHOOK_CONCURRENCY deliveries at a time from the webhook queue, apart from
