@@ -56,6 +56,7 @@ describe('API documentation and templates', () => {
       '/api/v1/webhooks/{id}',
       '/api/v1/webhooks/{id}/deliveries',
       '/api/v1/webhooks/{id}/deliveries/{deliveryId}/retry',
+      '/api/v1/webhooks/{id}/resume',
       '/health',
       '/health/ready',
       '/metrics',

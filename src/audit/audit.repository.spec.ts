@@ -47,6 +47,34 @@ describe('AuditRepository (real Redis)', () => {
     expect((await audit.ofEmail('e1')).map((e) => e.event)).toEqual(['accepted', 'attempt']);
   });
 
+  it('stores an entry about no email in its service stream only, mixed with email entries in one call', async () => {
+    const now = Date.now();
+    const paused: AuditEntry = {
+      at: new Date(now).toISOString(),
+      event: 'webhook_paused',
+      service: 'billing',
+      emailId: null,
+      requestId: null,
+      detail: { webhookId: 'w1', reason: 'timeouts' },
+    };
+    await audit.append(
+      [entry('billing', 'e1', 'accepted', now), paused, entry('alerts', 'e2', 'sent', now)],
+      now,
+    );
+    expect(await redis.xlen(keys.auditStream('billing'))).toBe(2);
+    expect(await redis.xlen(keys.auditStream('alerts'))).toBe(1);
+    expect(await redis.smembers(keys.auditServices())).toEqual(expect.arrayContaining(['alerts', 'billing']));
+    expect(await redis.keys(`${PREFIX}:audit:email:*`)).toEqual(
+      expect.arrayContaining([keys.auditOfEmail('e1'), keys.auditOfEmail('e2')]),
+    );
+    expect(await redis.keys(`${PREFIX}:audit:email:*`)).toHaveLength(2);
+    expect((await audit.ofEmail('e1')).map((e) => e.event)).toEqual(['accepted']);
+    expect((await audit.ofEmail('e2')).map((e) => e.event)).toEqual(['sent']);
+    expect((await audit.query({ service: 'billing', event: 'webhook_paused', limit: 10 })).entries).toEqual([
+      paused,
+    ]);
+  });
+
   it('reads entries an earlier version stored inline in the email list', async () => {
     const old = entry('billing', 'e2', 'accepted', Date.now() - 1000);
     await redis.rpush(keys.auditOfEmail('e2'), JSON.stringify(old));
@@ -67,7 +95,7 @@ describe('AuditRepository (real Redis)', () => {
       );
       await new Promise((resolve) => setTimeout(resolve, 3));
     }
-    const seen: string[] = [];
+    const seen: (string | null)[] = [];
     let after: string | undefined;
     let pages = 0;
     do {

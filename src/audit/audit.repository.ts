@@ -1,16 +1,26 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { AppConfig } from '../config/app-config';
-import type { AuditEventName } from '../events/email-events';
+import { AUDIT_EVENTS, type AuditEventName } from '../events/email-events';
 import { RedisConnections } from '../redis/redis-connections';
 import { RedisKeys } from '../redis/redis-keys';
 import { mergeNewestFirst, type StreamPosition } from './stream-merge';
 
+/**
+ * Audit events about a webhook endpoint rather than an email: written to the endpoint's service's trail
+ * with no emailId; `detail.webhookId` names the endpoint.
+ */
+export const WEBHOOK_AUDIT_EVENTS = ['webhook_paused', 'webhook_resumed'] as const;
+export type WebhookAuditEventName = (typeof WEBHOOK_AUDIT_EVENTS)[number];
+/** Every event the trail holds, for filtering it. */
+export const AUDIT_TRAIL_EVENTS = [...AUDIT_EVENTS, ...WEBHOOK_AUDIT_EVENTS] as const;
+
 export interface AuditEntry {
   at: string;
-  event: AuditEventName;
+  event: AuditEventName | WebhookAuditEventName;
   service: string;
-  emailId: string;
+  /** null for an event about no email (a webhook endpoint's). */
+  emailId: string | null;
   requestId: string | null;
   detail: Record<string, unknown>;
 }
@@ -24,27 +34,33 @@ const RECORDING_SLACK_MS = 2000;
 
 /**
  * Appends audit entries: each is stored once, in its service's stream (trimmed to the retention by MINID as
- * it is written), and the email's own list points at it (`<service> <stream id>`, expiring with the
- * retention). Redis itself enforces the retention: no job needs to run. Trimming is exact (no `~`):
- * approximate trimming drops only whole stream nodes, which would keep old entries past the retention;
- * exact trimming costs only the few entries that just expired.
- * KEYS[1] the set of services with a stream, then per entry i: KEYS[2i] the email's list, KEYS[2i+1] the
- * service's stream. ARGV[1] retention ms, ARGV[2] the oldest stream id to keep, then per entry i:
- * ARGV[1+2i] its service, ARGV[2+2i] the entry as JSON.
+ * it is written), and the email's own list, if it is about an email, points at it (`<service> <stream id>`,
+ * expiring with the retention). Redis itself enforces the retention: no job needs to run. Trimming is exact
+ * (no `~`): approximate trimming drops only whole stream nodes, which would keep old entries past the
+ * retention; exact trimming costs only the few entries that just expired.
+ * KEYS[1] the set of services with a stream, then per entry its service's stream, followed by its email's
+ * list when it has one. ARGV[1] retention ms, ARGV[2] the oldest stream id to keep, then per entry i:
+ * ARGV[3i] its service, ARGV[3i+1] the entry as JSON, ARGV[3i+2] '1' when it has an email's list.
  */
 const APPEND_SCRIPT = `
 local known = {}
-for i = 1, (#KEYS - 1) / 2 do
-  local service = ARGV[1 + 2 * i]
-  local id = redis.call('XADD', KEYS[2 * i + 1], 'MINID', ARGV[2], '*', 'e', ARGV[2 + 2 * i])
-  redis.call('RPUSH', KEYS[2 * i], service .. ' ' .. id)
-  redis.call('PEXPIRE', KEYS[2 * i], ARGV[1])
+local key = 2
+local count = (#ARGV - 2) / 3
+for i = 1, count do
+  local service = ARGV[3 * i]
+  local id = redis.call('XADD', KEYS[key], 'MINID', ARGV[2], '*', 'e', ARGV[3 * i + 1])
+  key = key + 1
+  if ARGV[3 * i + 2] == '1' then
+    redis.call('RPUSH', KEYS[key], service .. ' ' .. id)
+    redis.call('PEXPIRE', KEYS[key], ARGV[1])
+    key = key + 1
+  end
   if not known[service] then
     redis.call('SADD', KEYS[1], service)
     known[service] = true
   end
 end
-return (#KEYS - 1) / 2
+return count
 `;
 
 interface ScriptedRedis extends Redis {
@@ -53,7 +69,7 @@ interface ScriptedRedis extends Redis {
 
 export interface AuditQuery {
   service?: string;
-  event?: AuditEventName;
+  event?: AuditEntry['event'];
   fromMs?: number;
   toMs?: number;
   limit: number;
@@ -105,8 +121,9 @@ export class AuditRepository implements OnModuleInit {
     const keys = [this.keys.auditServices()];
     const args: (string | number)[] = [this.retentionMs, `${now - this.retentionMs}-0`];
     for (const entry of entries) {
-      keys.push(this.keys.auditOfEmail(entry.emailId), this.keys.auditStream(entry.service));
-      args.push(entry.service, JSON.stringify(entry));
+      keys.push(this.keys.auditStream(entry.service));
+      if (entry.emailId) keys.push(this.keys.auditOfEmail(entry.emailId));
+      args.push(entry.service, JSON.stringify(entry), entry.emailId ? '1' : '0');
     }
     return this.redis.freefaceAppendAudit(keys.length, ...keys, ...args);
   }

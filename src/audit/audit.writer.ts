@@ -40,7 +40,7 @@ export class AuditWriter implements EmailEventListener, OnModuleInit, OnApplicat
   }
 
   onEmailEvent(event: EmailEvent): void {
-    this.pending.push({
+    this.record({
       at: new Date(event.at).toISOString(),
       event: event.event,
       service: event.service,
@@ -48,6 +48,11 @@ export class AuditWriter implements EmailEventListener, OnModuleInit, OnApplicat
       requestId: event.requestId ?? null,
       detail: event.detail ?? {},
     });
+  }
+
+  /** Writes an entry about something other than an email (a webhook endpoint), like any other. */
+  record(entry: AuditEntry): void {
+    this.pending.push(entry);
     if (this.pending.length >= FLUSH_SIZE) void this.flush();
     else this.timer ??= setTimeout(() => void this.flush(), FLUSH_DELAY_MS);
   }

@@ -109,6 +109,10 @@ export abstract class AppConfig {
     /** True when no WEBHOOK_SECRETS_KEY is set and the development key is used. */
     readonly secretsKeyIsDevelopmentKey: boolean;
     readonly concurrency: number;
+    /** Requests in flight at once to one endpoint, over every worker. */
+    readonly endpointConcurrency: number;
+    /** Attempts in a row without an answer after which an endpoint is paused. */
+    readonly pauseAfterTimeouts: number;
   };
   abstract readonly templates: { readonly dir: string };
   /** Basic-auth credentials of the dashboard; undefined only outside production (the dashboard is open). */

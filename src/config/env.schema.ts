@@ -304,8 +304,22 @@ export class EnvSchema {
   @Type(() => Number)
   @IsInt()
   @Min(1)
-  @Max(200)
-  WEBHOOK_CONCURRENCY = 10;
+  @Max(500)
+  WEBHOOK_CONCURRENCY = 50;
+
+  /** Requests in flight at once to one webhook endpoint, over every worker. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(50)
+  WEBHOOK_ENDPOINT_CONCURRENCY = 2;
+
+  /** Attempts in a row without an answer within 10 s after which an endpoint is paused. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
+  WEBHOOK_PAUSE_AFTER_TIMEOUTS = 10;
 
   @Type(() => Number)
   @IsInt()

@@ -109,7 +109,9 @@ describe('loadConfig defaults', () => {
         retryDelaysMs: [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000],
         secretsKey: 'freeface-development-webhook-secrets-key (not secret)',
         secretsKeyIsDevelopmentKey: true,
-        concurrency: 10,
+        concurrency: 50,
+        endpointConcurrency: 2,
+        pauseAfterTimeouts: 10,
       },
       dashboard: {},
       metrics: { requireAuth: true },
@@ -676,13 +678,15 @@ describe('loadConfig literal secrets for log scrubbing', () => {
 describe('loadConfig webhooks', () => {
   const KEY = 'k'.repeat(32);
 
-  it('reads the allowed hosts, the retry schedule, the secrets key and the concurrency', () => {
+  it('reads the allowed hosts, the retry schedule, the secrets key, the concurrency and the pause', () => {
     const config = loadConfig(
       base({
         WEBHOOK_ALLOWED_HOSTS: ' hooks.example.com, *.corp.example ,10.0.0.0/8',
         WEBHOOK_RETRY_SCHEDULE: '1s,1m',
         WEBHOOK_SECRETS_KEY: KEY,
         WEBHOOK_CONCURRENCY: '4',
+        WEBHOOK_ENDPOINT_CONCURRENCY: '3',
+        WEBHOOK_PAUSE_AFTER_TIMEOUTS: '25',
       }),
       ALL_ROLES,
     );
@@ -696,8 +700,21 @@ describe('loadConfig webhooks', () => {
       secretsKey: KEY,
       secretsKeyIsDevelopmentKey: false,
       concurrency: 4,
+      endpointConcurrency: 3,
+      pauseAfterTimeouts: 25,
     });
     expect(config.logging.secrets).toContain(KEY);
+  });
+
+  it('refuses an endpoint concurrency or a pause threshold that is not a positive whole number', () => {
+    for (const [name, value] of [
+      ['WEBHOOK_ENDPOINT_CONCURRENCY', '0'],
+      ['WEBHOOK_ENDPOINT_CONCURRENCY', '51'],
+      ['WEBHOOK_ENDPOINT_CONCURRENCY', 'two'],
+      ['WEBHOOK_PAUSE_AFTER_TIMEOUTS', '0'],
+      ['WEBHOOK_PAUSE_AFTER_TIMEOUTS', '1.5'],
+    ] as const)
+      expect(problemsOf(base({ [name]: value }))).toEqual([expect.stringMatching(new RegExp(`^${name}: `))]);
   });
 
   it('allows no host by default in production, over https only', () => {

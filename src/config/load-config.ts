@@ -253,6 +253,8 @@ export function loadConfig(rawEnv: Env, roles: ReadonlySet<Role>): AppConfig {
       secretsKey: env.WEBHOOK_SECRETS_KEY ?? DEVELOPMENT_WEBHOOK_SECRETS_KEY,
       secretsKeyIsDevelopmentKey: !env.WEBHOOK_SECRETS_KEY,
       concurrency: env.WEBHOOK_CONCURRENCY,
+      endpointConcurrency: env.WEBHOOK_ENDPOINT_CONCURRENCY,
+      pauseAfterTimeouts: env.WEBHOOK_PAUSE_AFTER_TIMEOUTS,
     },
     templates: { dir: resolve(env.TEMPLATES_DIR) },
     dashboard:

@@ -2,11 +2,14 @@ import type { Queue } from 'bull';
 import type Redis from 'ioredis';
 import type { RedisKeys } from '../redis/redis-keys';
 import { DELIVERY_STATUSES, type DeliveryStatus } from '../webhooks/webhook-deliveries.store';
+import { countPausedEndpoints } from '../webhooks/webhook-endpoint-gate';
 
 /** Suppressions and outbound webhooks at a glance: what callers are told, and who is no longer mailed. */
 export interface DeliveryEventFigures {
   suppressedAddresses: number;
   webhooks: number;
+  /** Webhooks paused because they kept timing out (their deliveries held until resumed). */
+  pausedWebhooks: number;
   /** Deliveries within the retention, over every webhook, by status. */
   deliveries: Record<DeliveryStatus, number>;
   /** Webhook jobs waiting to be sent now, and waiting for a retry. */
@@ -23,7 +26,7 @@ export async function deliveryEventFigures(
     redis.zrange(keys.webhookEndpoints(), 0, -1),
     webhookQueue.getJobCounts(),
   ]);
-  const pipeline = redis.pipeline().zcard(keys.suppressions());
+  const pipeline = countPausedEndpoints(redis.pipeline().zcard(keys.suppressions()), keys);
   for (const id of ids)
     for (const status of DELIVERY_STATUSES) pipeline.zcard(keys.webhookDeliveries(id, status));
   const replies = ((await pipeline.exec()) ?? []).map(([error, value]) => {
@@ -33,12 +36,13 @@ export async function deliveryEventFigures(
   const deliveries = { pending: 0, succeeded: 0, failed: 0 };
   ids.forEach((_, i) =>
     DELIVERY_STATUSES.forEach((status, j) => {
-      deliveries[status] += replies[1 + i * DELIVERY_STATUSES.length + j] ?? 0;
+      deliveries[status] += replies[2 + i * DELIVERY_STATUSES.length + j] ?? 0;
     }),
   );
   return {
     suppressedAddresses: replies[0] ?? 0,
     webhooks: ids.length,
+    pausedWebhooks: replies[1] ?? 0,
     deliveries,
     queue: { waiting: counts.waiting, delayed: counts.delayed, active: counts.active },
   };

@@ -42,6 +42,7 @@ function overview(): Overview {
           rateLimit: { limit: '10/s', burst: 10, tokens: 7.5 },
         },
       },
+      pausedWebhooks: 1,
     },
     throughput: { minutes: [1, 2], sent: [1000, 500], failed: [2, 0], totals: { sent: 1500, failed: 2 } },
     deadLetters: {
@@ -76,6 +77,7 @@ function overview(): Overview {
     deliveryEvents: {
       suppressedAddresses: 3,
       webhooks: 2,
+      pausedWebhooks: 1,
       deliveries: { pending: 1, succeeded: 2_048, failed: 5 },
       queue: { waiting: 0, delayed: 1, active: 0 },
     },
@@ -113,6 +115,7 @@ describe('renderOverviewPage', () => {
     expect(page).toContain('data-field="redis.uptimeSeconds" data-format="duration">1 d 1 h<');
     expect(page).toContain('data-field="deliveryEvents.deliveries.succeeded" data-format="number">2,048<');
     expect(page).toContain('data-field="deliveryEvents.suppressedAddresses" data-format="number">3<');
+    expect(page).toContain('data-field="deliveryEvents.pausedWebhooks" data-format="number">1<');
     expect(page).toContain('data-field="smtpIngress.accepted" data-format="number">1,234<');
     expect(page).toContain(
       '<button type="button" class="retry" data-retry="019b7a52-6c1e-7d3a-9f2b-8e4c1a2b3c4d">',

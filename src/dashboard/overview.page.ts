@@ -94,6 +94,7 @@ const REDIS_ROWS: readonly { path: string; label: string; format?: Format }[] = 
 const DELIVERY_EVENT_ROWS: readonly { path: string; label: string }[] = [
   { path: 'deliveryEvents.suppressedAddresses', label: 'Suppressed addresses' },
   { path: 'deliveryEvents.webhooks', label: 'Webhooks' },
+  { path: 'deliveryEvents.pausedWebhooks', label: 'Webhooks paused (kept timing out)' },
   { path: 'deliveryEvents.deliveries.succeeded', label: 'Deliveries ok' },
   { path: 'deliveryEvents.deliveries.pending', label: 'Deliveries pending (retrying)' },
   { path: 'deliveryEvents.deliveries.failed', label: 'Deliveries failed (out of retries)' },

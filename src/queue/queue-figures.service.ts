@@ -4,6 +4,7 @@ import type { ProviderName } from '../config/env.schema';
 import { tokensAt } from '../delivery/rate-limit';
 import { RedisConnections } from '../redis/redis-connections';
 import { RedisKeys } from '../redis/redis-keys';
+import { countPausedEndpoints } from '../webhooks/webhook-endpoint-gate';
 import { EmailQueue } from './email-queue';
 import { PRIORITIES, type Priority } from './queue-names';
 
@@ -32,9 +33,14 @@ export interface QueueFigures {
   scheduled: number;
   deadLetters: number;
   providers: Partial<Record<ProviderName, ProviderFigures>>;
+  /** Webhook endpoints paused because they kept timing out. */
+  pausedWebhooks: number;
 }
 
-/** The numbers behind `GET /api/v1/queues`: depth per priority, schedules, dead letters, provider states. */
+/**
+ * The numbers behind `GET /api/v1/queues`: depth per priority, schedules, dead letters, provider states,
+ * paused webhook endpoints.
+ */
 @Injectable()
 export class QueueFiguresService {
   constructor(
@@ -46,11 +52,10 @@ export class QueueFiguresService {
 
   async figures(): Promise<QueueFigures> {
     const { enabled, primary, fallbacks, rateLimits } = this.config.providers;
-    const pipeline = this.redis.client
-      .pipeline()
-      .time()
-      .zcard(this.keys.scheduled())
-      .zcard(this.keys.deadLetters());
+    const pipeline = countPausedEndpoints(
+      this.redis.client.pipeline().time().zcard(this.keys.scheduled()).zcard(this.keys.deadLetters()),
+      this.keys,
+    );
     for (const name of enabled) {
       pipeline
         .hmget(this.keys.circuit(name), 'failures', 'openUntil', 'opened')
@@ -65,8 +70,8 @@ export class QueueFiguresService {
     const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
     const providers: QueueFigures['providers'] = {};
     enabled.forEach((name, i) => {
-      const [failures, openUntil, opened] = values[3 + 2 * i] as (string | null)[];
-      const [tokens, updatedAt] = values[4 + 2 * i] as (string | null)[];
+      const [failures, openUntil, opened] = values[4 + 2 * i] as (string | null)[];
+      const [tokens, updatedAt] = values[5 + 2 * i] as (string | null)[];
       const openUntilMs = openUntil ? Number(openUntil) : 0;
       const limit = rateLimits[name];
       providers[name] = {
@@ -90,7 +95,13 @@ export class QueueFiguresService {
           : null,
       };
     });
-    return { queues: counts, scheduled: values[1] as number, deadLetters: values[2] as number, providers };
+    return {
+      queues: counts,
+      scheduled: values[1] as number,
+      deadLetters: values[2] as number,
+      providers,
+      pausedWebhooks: values[3] as number,
+    };
   }
 
   private async counts(): Promise<Record<Priority, QueueCounts>> {

@@ -15,7 +15,8 @@ export class QueuesController {
   @RequireScope('admin')
   @ApiOperation({
     summary:
-      'Queue depth per priority, scheduled emails, dead letters, and each provider’s circuit and rate limit',
+      'Queue depth per priority, scheduled emails, dead letters, each provider’s circuit and rate limit, ' +
+      'and webhook endpoints paused for timing out',
   })
   @ApiOkResponse({
     schema: {
@@ -30,6 +31,7 @@ export class QueuesController {
             rateLimit: { limit: '10/s', burst: 10, tokens: 7.5 },
           },
         },
+        pausedWebhooks: 0,
       },
     },
   })

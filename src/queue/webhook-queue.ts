@@ -6,6 +6,12 @@ import { WEBHOOK_QUEUE } from './queue-names';
 
 export const WEBHOOK_BACKOFF_STRATEGY = 'webhook-schedule';
 
+/** A webhook job: the delivery it sends and its endpoint (jobs queued by earlier versions carry no ids). */
+export interface WebhookJobData {
+  deliveryId: string;
+  webhookId: string;
+}
+
 /**
  * The wait before retry `attemptsMade` (1 after the first failure) from WEBHOOK_RETRY_SCHEDULE, plus up to
  * 10 % jitter so that the deliveries a receiver's outage held back do not all return in the same second.
@@ -45,10 +51,10 @@ export class WebhookQueue {
   }
 
   /** Queues deliveries with one round trip; an id already waiting is not queued twice. */
-  async enqueue(deliveryIds: readonly string[]): Promise<void> {
-    if (deliveryIds.length === 0) return;
+  async enqueue(deliveries: readonly WebhookJobData[]): Promise<void> {
+    if (deliveries.length === 0) return;
     await this.queue.addBulk(
-      deliveryIds.map((deliveryId) => ({ data: { deliveryId }, opts: this.options(deliveryId) })),
+      deliveries.map((data) => ({ data: { ...data }, opts: this.options(data.deliveryId) })),
     );
   }
 
@@ -56,7 +62,25 @@ export class WebhookQueue {
    * Queues a delivery sent again by hand, under a job id of its own: the job of its last run may not have
    * been removed yet, and Bull would take a second job with the same id for that one.
    */
-  async enqueueReplay(deliveryId: string, now = Date.now()): Promise<void> {
-    await this.queue.add({ deliveryId }, this.options(`${deliveryId}:replay:${now}`));
+  async enqueueReplay(data: WebhookJobData, now = Date.now()): Promise<void> {
+    await this.queue.add({ ...data }, this.options(`${data.deliveryId}:replay:${now}`));
+  }
+
+  /**
+   * Sends a job that waits in the delayed set on now. `running`: it is being processed at this moment (it
+   * may be on its way back to the delayed set); `gone`: there is no such job any more.
+   */
+  async wake(jobId: string): Promise<'woken' | 'running' | 'gone'> {
+    const job = await this.queue.getJob(jobId);
+    if (!job) return 'gone';
+    try {
+      await job.promote();
+      return 'woken';
+    } catch (error) {
+      // Bull refuses to promote a job that is not delayed: running, or already waiting to run.
+      if (await job.isActive()) return 'running';
+      if (await job.isDelayed()) throw error;
+      return 'woken';
+    }
   }
 }

@@ -103,6 +103,26 @@ export class RedisKeys {
     return `${this.prefix}:webhook-endpoint:${endpointId}:deliveries${status ? `:${status}` : ''}`;
   }
 
+  /** Sorted set of the requests in flight to one endpoint: job id → when its slot lapses (Redis time, ms). */
+  webhookSlots(endpointId: string): string {
+    return `${this.prefix}:webhook-endpoint:${endpointId}:slots`;
+  }
+
+  /** Sorted set of the jobs waiting for a slot of one endpoint: job id → its delivery's creation time. */
+  webhookLine(endpointId: string): string {
+    return `${this.prefix}:webhook-endpoint:${endpointId}:line`;
+  }
+
+  /** Hash of one endpoint's health: timeouts in a row, and when and why it was paused. */
+  webhookHealth(endpointId: string): string {
+    return `${this.prefix}:webhook-endpoint:${endpointId}:health`;
+  }
+
+  /** Set of the ids of paused webhook endpoints. */
+  pausedWebhookEndpoints(): string {
+    return `${this.prefix}:webhook-endpoints:paused`;
+  }
+
   /** One webhook delivery: the event sent, its status and attempts; expires with the audit retention. */
   webhookDelivery(id: string): string {
     return `${this.prefix}:webhook-delivery:${id}`;

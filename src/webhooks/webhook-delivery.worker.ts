@@ -1,32 +1,45 @@
 import { Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import type { Job } from 'bull';
+import { AuditWriter } from '../audit/audit.writer';
 import { AppConfig } from '../config/app-config';
+import { PriorityDispatcher, type JobOutcome } from '../delivery/priority-dispatcher';
 import { AppLogger } from '../logging/app-logger';
 import { PrometheusMetrics } from '../metrics/prometheus/prometheus-metrics';
-import { WebhookQueue } from '../queue/webhook-queue';
+import { WebhookQueue, type WebhookJobData } from '../queue/webhook-queue';
 import { TargetPolicy } from './target-policy';
-import { WebhookDeliveriesStore } from './webhook-deliveries.store';
-import { WebhookEndpointsStore } from './webhook-endpoints.store';
+import { WebhookDeliveriesStore, type WebhookDelivery } from './webhook-deliveries.store';
+import { WebhookEndpointGate, type AttemptKind } from './webhook-endpoint-gate';
+import { WebhookEndpointsStore, type WebhookEndpoint } from './webhook-endpoints.store';
 import { WebhookSender, type SendResult } from './webhook-sender';
 
-/** Thrown to hand a failed attempt back to Bull, which retries it on WEBHOOK_RETRY_SCHEDULE. */
-class RetryLater extends Error {}
+/**
+ * A job waiting in line for a slot is woken by whoever frees one; it looks again on its own after this long
+ * in case that wake was lost (a process killed at that moment). Held (paused endpoint): resuming wakes it.
+ */
+const WAITING_RECHECK_MS = 5 * 60_000;
+const HELD_RECHECK_MS = 30 * 60_000;
 
 /**
  * The worker role's webhook loop: WEBHOOK_CONCURRENCY deliveries at a time from the webhook queue, apart from
- * the email queues, so that a slow or failing receiver holds up only its own deliveries. Each attempt is
- * signed anew (a fresh timestamp, the same event id); a 2xx ends the delivery, anything else is retried on
- * the schedule until it runs out and the delivery is `failed`.
+ * the email queues, so that a slow or failing receiver never holds up email. Each attempt first takes one of
+ * its endpoint's WEBHOOK_ENDPOINT_CONCURRENCY slots (see WebhookEndpointGate): a delivery that finds none
+ * free, or its endpoint paused, waits in Bull's delayed set without spending an attempt or a worker slot, so
+ * that one tenant's hanging receivers cannot take every worker slot. Each attempt is signed anew (a fresh
+ * timestamp, the same event id); a 2xx ends the delivery, anything else is retried on the schedule until it
+ * runs out and the delivery is `failed`.
  */
 @Injectable()
 export class WebhookDeliveryWorker implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly sender: WebhookSender;
   private readonly retryDelaysMs: readonly number[];
+  private readonly dispatcher: PriorityDispatcher;
 
   constructor(
-    private readonly webhookQueue: WebhookQueue,
+    webhookQueue: WebhookQueue,
     private readonly endpoints: WebhookEndpointsStore,
     private readonly deliveries: WebhookDeliveriesStore,
+    private readonly gate: WebhookEndpointGate,
+    private readonly audit: AuditWriter,
     private readonly metrics: PrometheusMetrics,
     private readonly config: AppConfig,
     private readonly logger: AppLogger,
@@ -34,80 +47,134 @@ export class WebhookDeliveryWorker implements OnApplicationBootstrap, BeforeAppl
     this.logger.setContext('webhooks');
     this.sender = new WebhookSender(new TargetPolicy(config.webhooks.targets));
     this.retryDelaysMs = config.webhooks.retryDelaysMs;
+    this.dispatcher = new PriorityDispatcher(
+      [webhookQueue.queue],
+      (job) => this.attempt(job as Job<Partial<WebhookJobData>>),
+      { concurrency: config.webhooks.concurrency },
+      this.logger,
+    );
   }
 
-  onApplicationBootstrap(): void {
-    this.webhookQueue.queue
-      .process(this.config.webhooks.concurrency, (job: Job<{ deliveryId?: string }>) => this.attempt(job))
-      .catch((error: unknown) =>
-        // Bull's loop failed to start (Redis away at that moment); it is retried by Bull on reconnect.
-        this.logger.error(
-          { reason: error instanceof Error ? error.message : String(error) },
-          'webhook loop failed',
-        ),
-      );
+  async onApplicationBootstrap(): Promise<void> {
+    await this.dispatcher.start();
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     // Stop taking deliveries and let those in flight finish (each is bounded by its 10 s timeout).
-    await Promise.race([
-      this.webhookQueue.queue.pause(true),
-      new Promise((resolve) => setTimeout(resolve, this.config.shutdownTimeoutMs).unref()),
-    ]);
+    await this.dispatcher.stop(this.config.shutdownTimeoutMs);
     this.sender.close();
   }
 
-  private async attempt(job: Job<{ deliveryId?: string }>): Promise<string> {
+  private async attempt(job: Job<Partial<WebhookJobData>>): Promise<JobOutcome> {
+    const jobId = String(job.id);
     // Jobs queued before replays had their own ids carry none: their job id is the delivery's.
-    const deliveryId = job.data.deliveryId ?? String(job.id);
+    const deliveryId = job.data.deliveryId ?? jobId;
     return this.logger.runInContext(
-      async () => {
+      async (): Promise<JobOutcome> => {
         const delivery = await this.deliveries.find(deliveryId, true);
         // Expired, or already settled (a job run twice after a worker died): nothing to send.
-        if (!delivery || delivery.status !== 'pending' || !delivery.payload) return 'skipped';
-        let result: SendResult;
+        if (!delivery || delivery.status !== 'pending' || !delivery.payload) {
+          const webhookId = delivery?.webhookId ?? job.data.webhookId;
+          if (webhookId) await this.gate.release(webhookId, jobId, 'other');
+          return { kind: 'done', result: 'skipped' };
+        }
+        let target: { endpoint: WebhookEndpoint; secret: string } | undefined;
         try {
-          const target = await this.endpoints.findWithSecret(delivery.webhookId);
-          if (!target) return 'skipped: webhook deleted';
-          result = await this.sender.send(
-            target.endpoint.url,
-            target.secret,
-            delivery.eventId,
-            delivery.payload,
-          );
+          target = await this.endpoints.findWithSecret(delivery.webhookId);
         } catch (error) {
           // Not the receiver's doing (a secret sealed with another WEBHOOK_SECRETS_KEY, Redis away): an
           // attempt like any failed one, so that the last one still ends the delivery with its reason.
-          result = {
-            ok: false,
-            error: `not sent: ${error instanceof Error ? error.message : String(error)}`,
-          };
+          return this.recordOutcome(job, delivery, { ok: false, error: `not sent: ${describe(error)}` });
         }
-        if (result.ok) {
-          await this.deliveries.recordAttempt(delivery, { ok: true, responseStatus: result.status });
-          this.metrics.recordWebhookAttempt('ok');
-          return 'succeeded';
+        if (!target) {
+          await this.gate.forget(delivery.webhookId);
+          return { kind: 'done', result: 'skipped: webhook deleted' };
         }
-        const refused = result.error.startsWith('refused:');
-        const retriesLeft = refused ? 0 : (job.opts.attempts ?? 1) - job.attemptsMade - 1;
-        const nextAttemptAt =
-          retriesLeft > 0 ? Date.now() + this.retryDelaysMs[job.attemptsMade]! : undefined;
-        await this.deliveries.recordAttempt(delivery, {
-          ok: false,
-          error: result.error,
-          ...(result.status !== undefined ? { responseStatus: result.status } : {}),
-          ...(nextAttemptAt ? { nextAttemptAt } : {}),
-        });
-        this.metrics.recordWebhookAttempt(nextAttemptAt ? 'failed' : 'dead');
-        const fields = { webhookId: delivery.webhookId, attempt: job.attemptsMade + 1, reason: result.error };
-        if (!nextAttemptAt) {
-          this.logger.warn(fields, 'webhook delivery failed: no more attempts');
-          return 'failed';
+        const admission = await this.gate.admit(delivery.webhookId, jobId, delivery.createdAt);
+        if (admission !== 'admitted') {
+          const waitMs = admission === 'held' ? HELD_RECHECK_MS : WAITING_RECHECK_MS;
+          return { kind: 'wait', untilMs: Date.now() + waitMs };
         }
-        this.logger.info(fields, 'webhook delivery attempt failed; will retry');
-        throw new RetryLater(result.error);
+        const result = await this.send(target, delivery);
+        await this.release(target.endpoint, jobId, kindOf(result));
+        return this.recordOutcome(job, delivery, result);
       },
       { bindings: { deliveryId } },
     );
   }
+
+  private async send(
+    target: { endpoint: WebhookEndpoint; secret: string },
+    delivery: WebhookDelivery,
+  ): Promise<SendResult> {
+    try {
+      return await this.sender.send(target.endpoint.url, target.secret, delivery.eventId, delivery.payload!);
+    } catch (error) {
+      return { ok: false, error: `not sent: ${describe(error)}` };
+    }
+  }
+
+  /**
+   * Gives the slot back, and tells of the pause when this attempt paused the endpoint. A failure is logged,
+   * not thrown: the attempt's outcome must still be recorded, and the slot lapses on its own.
+   */
+  private async release(endpoint: WebhookEndpoint, jobId: string, kind: AttemptKind): Promise<void> {
+    let pausedAt: number | undefined;
+    try {
+      pausedAt = await this.gate.release(endpoint.id, jobId, kind);
+    } catch (error) {
+      this.logger.warn({ webhookId: endpoint.id, reason: describe(error) }, 'webhook slot not given back');
+      return;
+    }
+    if (pausedAt === undefined) return;
+    const timeouts = this.config.webhooks.pauseAfterTimeouts;
+    this.logger.warn(
+      { webhookId: endpoint.id, service: endpoint.service, timeouts },
+      'webhook endpoint paused: it keeps timing out; its deliveries are held until it is resumed',
+    );
+    this.metrics.recordWebhookEndpointPaused(endpoint.service);
+    this.audit.record({
+      at: new Date(pausedAt).toISOString(),
+      event: 'webhook_paused',
+      service: endpoint.service,
+      emailId: null,
+      requestId: null,
+      detail: { webhookId: endpoint.id, reason: 'timeouts', timeouts },
+    });
+  }
+
+  private async recordOutcome(job: Job, delivery: WebhookDelivery, result: SendResult): Promise<JobOutcome> {
+    if (result.ok) {
+      await this.deliveries.recordAttempt(delivery, { ok: true, responseStatus: result.status });
+      this.metrics.recordWebhookAttempt('ok');
+      return { kind: 'done', result: 'succeeded' };
+    }
+    const refused = result.error.startsWith('refused:');
+    const retriesLeft = refused ? 0 : (job.opts.attempts ?? 1) - job.attemptsMade - 1;
+    const nextAttemptAt = retriesLeft > 0 ? Date.now() + this.retryDelaysMs[job.attemptsMade]! : undefined;
+    await this.deliveries.recordAttempt(delivery, {
+      ok: false,
+      error: result.error,
+      ...(result.status !== undefined ? { responseStatus: result.status } : {}),
+      ...(nextAttemptAt ? { nextAttemptAt } : {}),
+    });
+    this.metrics.recordWebhookAttempt(nextAttemptAt ? 'failed' : 'dead');
+    const fields = { webhookId: delivery.webhookId, attempt: job.attemptsMade + 1, reason: result.error };
+    if (!nextAttemptAt) {
+      this.logger.warn(fields, 'webhook delivery failed: no more attempts');
+      return { kind: 'done', result: 'failed' };
+    }
+    this.logger.info(fields, 'webhook delivery attempt failed; will retry');
+    return { kind: 'retry', reason: result.error };
+  }
+}
+
+/** What an attempt tells of the endpoint's health: only an answer, or its absence in time, counts. */
+function kindOf(result: SendResult): AttemptKind {
+  if (result.ok || result.status !== undefined) return 'answered';
+  return result.timedOut ? 'timeout' : 'other';
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

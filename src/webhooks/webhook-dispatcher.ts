@@ -159,7 +159,7 @@ export class WebhookDispatcher implements EmailEventListener, OnModuleInit, OnAp
         deliveries.push({ id, webhookId, eventId, type, emailId: event.emailId, payload });
     }
     await this.deliveries.createMany(deliveries);
-    await this.queue.enqueue(deliveries.map((delivery) => delivery.id));
+    await this.queue.enqueue(deliveries.map(({ id, webhookId }) => ({ deliveryId: id, webhookId })));
   }
 
   /** Each email's recipients, status and provider, in one round trip. */

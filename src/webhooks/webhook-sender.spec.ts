@@ -77,6 +77,28 @@ describe('WebhookSender', () => {
     const closed = await sender.send('http://127.0.0.1:1/', secret, 'e', '{}');
     sender.close();
     expect(closed).toMatchObject({ ok: false, error: expect.stringMatching(/^ECONNREFUSED/) });
+    expect(closed).not.toHaveProperty('timedOut');
+  });
+
+  it('gives up on a receiver that does not answer in time, and says it timed out', async () => {
+    const hanging = createServer(() => undefined);
+    await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', resolve));
+    const sender = new WebhookSender(anyHost, 300);
+    try {
+      const started = Date.now();
+      const result = await sender.send(
+        `http://127.0.0.1:${(hanging.address() as AddressInfo).port}/`,
+        secret,
+        'e',
+        '{}',
+      );
+      expect(result).toEqual({ ok: false, error: 'no answer within 0.3 s', timedOut: true });
+      expect(Date.now() - started).toBeLessThan(5_000);
+    } finally {
+      sender.close();
+      hanging.closeAllConnections();
+      await new Promise((resolve) => hanging.close(resolve));
+    }
   });
 
   it('refuses, without connecting, a name that resolves outside the allowed networks (DNS rebinding)', async () => {

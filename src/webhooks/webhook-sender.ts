@@ -9,7 +9,9 @@ import type { TargetPolicy } from './target-policy';
 export const WEBHOOK_TIMEOUT_MS = 10_000;
 const USER_AGENT = 'FreeFace-Webhooks/1';
 
-export type SendResult = { ok: true; status: number } | { ok: false; status?: number; error: string };
+/** `timedOut`: no answer came within WEBHOOK_TIMEOUT_MS (the connection, or the answer, never came). */
+export type SendResult =
+  { ok: true; status: number } | { ok: false; status?: number; error: string; timedOut?: boolean };
 
 /** Refused by the target policy: not retried differently, but said plainly in the delivery's error. */
 class RefusedTargetError extends Error {}
@@ -23,7 +25,10 @@ export class WebhookSender {
   private readonly lookup: LookupFunction;
   private readonly agents: { http: HttpAgent; https: HttpsAgent };
 
-  constructor(private readonly policy: TargetPolicy) {
+  constructor(
+    private readonly policy: TargetPolicy,
+    private readonly timeoutMs = WEBHOOK_TIMEOUT_MS,
+  ) {
     this.lookup = (hostname, options, callback) => {
       dnsLookup(hostname, options, (error, address, family) => {
         if (error) return callback(error, address, family);
@@ -67,6 +72,8 @@ export class WebhookSender {
     } catch (error) {
       if (error instanceof RefusedTargetError) return { ok: false, error: `refused: ${error.message}` };
       // Anything else is the network's or the receiver's: worth a retry.
+      if (isTimeout(error))
+        return { ok: false, error: `no answer within ${this.timeoutMs / 1000} s`, timedOut: true };
       return { ok: false, error: describe(error) };
     }
   }
@@ -83,7 +90,7 @@ export class WebhookSender {
         method: 'POST',
         headers,
         agent: https ? this.agents.https : this.agents.http,
-        signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),
+        signal: AbortSignal.timeout(this.timeoutMs),
       });
       request.on('response', (response: IncomingMessage) => {
         // The body is not kept (it could hold anything); reading it frees the connection for the next one.
@@ -97,12 +104,16 @@ export class WebhookSender {
   }
 }
 
+/** Whether the request was cut off by its timeout. */
+function isTimeout(error: unknown): boolean {
+  // Duck-typed: errors from Node's networking are not always of this realm's Error class.
+  const { name } = (error ?? {}) as { name?: string };
+  return name === 'TimeoutError' || name === 'AbortError';
+}
+
 /** An error for the delivery's record: the cause in a few words, never a stack. */
 function describe(error: unknown): string {
-  // Duck-typed: errors from Node's networking are not always of this realm's Error class.
-  const { name, code, message } = (error ?? {}) as { name?: string; code?: string; message?: string };
-  if (name === 'TimeoutError' || name === 'AbortError')
-    return `no answer within ${WEBHOOK_TIMEOUT_MS / 1000} s`;
+  const { code, message } = (error ?? {}) as { code?: string; message?: string };
   const text = message ?? String(error);
   return (code ? `${code}: ${text}` : text).slice(0, 300);
 }

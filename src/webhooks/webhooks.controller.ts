@@ -10,6 +10,7 @@ import {
 import { RequireScope } from '../auth/auth.decorators';
 import { CurrentCaller, type Caller } from '../auth/caller';
 import { ApiProblemResponses } from '../common/api-problem-responses';
+import { RequestId } from '../common/request-id';
 import { ApiIdempotencyKey, SealedIdempotentResponse } from '../idempotency/api-idempotency-key';
 import {
   CreatedWebhookDto,
@@ -69,6 +70,24 @@ export class WebhooksController {
   @ApiProblemResponses(404, 503)
   async remove(@CurrentCaller() caller: Caller, @Param('id') id: string): Promise<void> {
     await this.webhooks.remove(caller, id);
+  }
+
+  @Post(':id/resume')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Resume a paused webhook: its held deliveries are sent again, oldest first',
+    description:
+      'A webhook is paused when it keeps timing out. Resuming clears the pause and the count of timeouts; ' +
+      'resuming one that is not paused changes nothing. Recorded in the audit trail as webhook_resumed.',
+  })
+  @ApiOkResponse({ type: WebhookDto })
+  @ApiProblemResponses(404, 503)
+  resume(
+    @CurrentCaller() caller: Caller,
+    @Param('id') id: string,
+    @RequestId() requestId: string,
+  ): Promise<WebhookDto> {
+    return this.webhooks.resume(caller, id, requestId);
   }
 
   @Get(':id/deliveries')

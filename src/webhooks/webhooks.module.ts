@@ -3,6 +3,7 @@ import { QueueModule } from '../queue/queue.module';
 import { WebhookDeliveriesStore } from './webhook-deliveries.store';
 import { WebhookDeliveryWorker } from './webhook-delivery.worker';
 import { WebhookDispatcher } from './webhook-dispatcher';
+import { WebhookEndpointGate } from './webhook-endpoint-gate';
 import { WebhookEndpointsStore } from './webhook-endpoints.store';
 import { WebhooksController } from './webhooks.controller';
 import { WebhooksService } from './webhooks.service';
@@ -22,6 +23,7 @@ export class WebhooksModule {
         WebhookEndpointsStore,
         WebhookDeliveriesStore,
         WebhookDispatcher,
+        WebhookEndpointGate,
         ...(options.routes ? [WebhooksService] : []),
         ...(options.deliver ? [WebhookDeliveryWorker] : []),
       ],

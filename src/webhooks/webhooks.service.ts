@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { AuditWriter } from '../audit/audit.writer';
 import type { Caller } from '../auth/caller';
 import { decodeCursor, encodeCursor } from '../common/cursor';
 import { UUID_PATTERN } from '../common/ids';
@@ -19,6 +20,7 @@ import type {
 import { TargetPolicy } from './target-policy';
 import { WebhookDeliveriesStore, type WebhookDelivery } from './webhook-deliveries.store';
 import { WebhookDispatcher } from './webhook-dispatcher';
+import { WebhookEndpointGate, type EndpointHealth } from './webhook-endpoint-gate';
 import { WebhookEndpointsStore, type WebhookEndpoint } from './webhook-endpoints.store';
 import { newWebhookSecret } from './webhook-signature';
 
@@ -38,6 +40,8 @@ export class WebhooksService {
     private readonly deliveries: WebhookDeliveriesStore,
     private readonly dispatcher: WebhookDispatcher,
     private readonly queue: WebhookQueue,
+    private readonly gate: WebhookEndpointGate,
+    private readonly audit: AuditWriter,
     private readonly logger: AppLogger,
     config: AppConfig,
   ) {
@@ -85,19 +89,22 @@ export class WebhooksService {
       .filter((e) => !after || e.createdAt < after.score || (e.createdAt === after.score && e.id < after.id));
     const items = visible.slice(0, limit);
     const last = items[items.length - 1];
+    const health = await this.gate.health(items.map((endpoint) => endpoint.id));
     return {
-      items: items.map(toDto),
+      items: items.map((endpoint) => toDto(endpoint, health.get(endpoint.id))),
       nextCursor: visible.length > limit && last ? encodeCursor(last.createdAt, last.id) : null,
     };
   }
 
   async get(caller: Caller, id: string): Promise<WebhookDto> {
-    return toDto(await this.visible(caller, id));
+    const endpoint = await this.visible(caller, id);
+    return toDto(endpoint, (await this.gate.health([id])).get(id));
   }
 
   async remove(caller: Caller, id: string): Promise<void> {
     await this.visible(caller, id);
     await this.endpoints.remove(id);
+    await this.gate.forget(id);
     await this.dispatcher.refresh(true);
     this.logger.info({ webhookId: id }, 'webhook deleted');
   }
@@ -125,9 +132,30 @@ export class WebhooksService {
         'conflict',
         `Delivery ${deliveryId} is ${delivery.status}: only a failed delivery can be sent again.`,
       );
-    await this.queue.enqueueReplay(deliveryId);
+    await this.queue.enqueueReplay({ deliveryId, webhookId: id });
     this.logger.info({ webhookId: id, deliveryId }, 'webhook delivery queued again');
     return toDeliveryDto((await this.deliveries.find(deliveryId)) ?? { ...delivery, status: 'pending' });
+  }
+
+  /**
+   * Resumes a paused webhook: its held deliveries go out again, oldest first, as its slots allow. Resuming
+   * one that is not paused changes nothing (the answer shows it as it is).
+   */
+  async resume(caller: Caller, id: string, requestId?: string): Promise<WebhookDto> {
+    const endpoint = await this.visible(caller, id);
+    const resumed = await this.gate.resume(id);
+    if (resumed) {
+      this.logger.info({ webhookId: id, heldDeliveries: resumed.held }, 'webhook endpoint resumed');
+      this.audit.record({
+        at: new Date().toISOString(),
+        event: 'webhook_resumed',
+        service: endpoint.service,
+        emailId: null,
+        requestId: requestId ?? null,
+        detail: { webhookId: id, heldDeliveries: resumed.held, by: caller.service },
+      });
+    }
+    return toDto(endpoint, (await this.gate.health([id])).get(id));
   }
 
   /** The endpoint, when the caller may see it; 404 otherwise, as if it did not exist. */
@@ -140,7 +168,7 @@ export class WebhooksService {
   }
 }
 
-function toDto(endpoint: WebhookEndpoint): WebhookDto {
+function toDto(endpoint: WebhookEndpoint, health: EndpointHealth = {}): WebhookDto {
   return {
     id: endpoint.id,
     url: endpoint.url,
@@ -149,6 +177,9 @@ function toDto(endpoint: WebhookEndpoint): WebhookDto {
     service: endpoint.service,
     allServices: endpoint.allServices,
     createdAt: new Date(endpoint.createdAt).toISOString(),
+    status: health.pausedAt === undefined ? 'active' : 'paused',
+    pausedAt: iso(health.pausedAt),
+    pausedReason: health.pausedReason ?? null,
   };
 }
 

@@ -36,11 +36,15 @@ export function verifySignature(
 
 /**
  * A local webhook receiver that records every POST. `answer` decides the reply (a status, or 'hang' to never
- * answer); `stop()` and `start()` again on the same port play a receiver that is down for a while.
+ * answer); `stop()` and `start()` again on the same port play a receiver that is down for a while. `open`
+ * counts the requests in progress (from their first byte until their connection closes or they are
+ * answered) and `maxOpen` the most there ever were at once.
  */
 export class WebhookReceiver {
   readonly received: ReceivedWebhook[] = [];
   answer: () => number | 'hang' = () => 200;
+  open = 0;
+  maxOpen = 0;
   private server?: Server;
   private readonly hanging = new Set<ServerResponse>();
 
@@ -75,6 +79,9 @@ export class WebhookReceiver {
 
   async listen(): Promise<void> {
     this.server = createServer((request, response) => {
+      this.open++;
+      this.maxOpen = Math.max(this.maxOpen, this.open);
+      response.once('close', () => this.open--);
       const chunks: Buffer[] = [];
       request.on('data', (chunk: Buffer) => chunks.push(chunk));
       request.on('end', () => {

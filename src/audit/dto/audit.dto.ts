@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional, Matches } from 'class-validator';
-import { AUDIT_EVENTS, type AuditEventName } from '../../events/email-events';
+import { AUDIT_TRAIL_EVENTS, type AuditEntry } from '../audit.repository';
 import { IsSendAt } from '../../emails/dto/send-email.dto';
 import { NextCursor, PageCursor, PageLimit } from '../../common/paging';
 
@@ -8,14 +8,20 @@ export class AuditEntryDto {
   @ApiProperty({ example: '2026-11-26T10:00:00.120Z' })
   at!: string;
 
-  @ApiProperty({ enum: AUDIT_EVENTS, example: 'sent' })
-  event!: AuditEventName;
+  @ApiProperty({ enum: AUDIT_TRAIL_EVENTS, example: 'sent' })
+  event!: AuditEntry['event'];
 
   @ApiProperty({ example: 'billing-api' })
   service!: string;
 
-  @ApiProperty({ example: '019b7a52-6c1e-7d3a-9f2b-8e4c1a2b3c4d' })
-  emailId!: string;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: '019b7a52-6c1e-7d3a-9f2b-8e4c1a2b3c4d',
+    description:
+      'null for an event about a webhook (webhook_paused, webhook_resumed): detail.webhookId names it',
+  })
+  emailId!: string | null;
 
   @ApiProperty({ type: String, nullable: true, example: '7b1f9f0e-3c1a-4c1e-9a57-3f1f3e0b8a11' })
   requestId!: string | null;
@@ -41,10 +47,10 @@ export class AuditQueryDto {
   @Matches(/^[a-z0-9][a-z0-9-]*$/, { message: 'must be a service name' })
   service?: string;
 
-  @ApiPropertyOptional({ enum: AUDIT_EVENTS })
+  @ApiPropertyOptional({ enum: AUDIT_TRAIL_EVENTS })
   @IsOptional()
-  @IsIn(AUDIT_EVENTS, { message: `must be one of ${AUDIT_EVENTS.join(', ')}` })
-  event?: AuditEventName;
+  @IsIn(AUDIT_TRAIL_EVENTS, { message: `must be one of ${AUDIT_TRAIL_EVENTS.join(', ')}` })
+  event?: AuditEntry['event'];
 
   @ApiPropertyOptional({ example: '2026-11-26T00:00:00Z', description: 'Events at or after this time' })
   @IsOptional()

@@ -20,6 +20,7 @@ const FIGURES: QueueFigures = {
       rateLimit: null,
     },
   },
+  pausedWebhooks: 3,
 };
 
 function setUp(read: () => Promise<QueueFigures>, timeoutMs?: number) {
@@ -30,7 +31,7 @@ function setUp(read: () => Promise<QueueFigures>, timeoutMs?: number) {
 }
 
 describe('cluster gauges', () => {
-  it('exports queue depth per priority and state, schedules, dead letters, circuits and tokens', async () => {
+  it('exports queue depth per priority and state, schedules, dead letters, circuits, tokens and paused webhooks', async () => {
     const metrics = await setUp(() => Promise.resolve(FIGURES)).scrape();
     expect(sampleValue(metrics, 'freeface_queue_depth', { priority: 'medium', state: 'waiting' })).toBe(7);
     expect(sampleValue(metrics, 'freeface_queue_depth', { priority: 'high', state: 'delayed' })).toBe(2);
@@ -41,6 +42,7 @@ describe('cluster gauges', () => {
     expect(sampleValue(metrics, 'freeface_provider_circuit_state', { provider: 'ses' })).toBe(1);
     expect(sampleValue(metrics, 'freeface_rate_limit_tokens', { provider: 'smtp' })).toBe(7.5);
     expect(sampleValue(metrics, 'freeface_rate_limit_tokens', { provider: 'ses' })).toBeUndefined();
+    expect(sampleValue(metrics, 'freeface_webhooks_paused')).toBe(3);
     expect(sampleValue(metrics, 'freeface_cluster_figures_up')).toBe(1);
   });
 
@@ -56,7 +58,12 @@ describe('cluster gauges', () => {
   it('leaves the gauges out, rather than showing zeros, when Redis does not answer', async () => {
     const { scrape, errors } = setUp(() => Promise.reject(new Error('Connection is closed.')));
     const metrics = await scrape();
-    for (const name of ['freeface_queue_depth', 'freeface_scheduled_emails', 'freeface_dead_letters'])
+    for (const name of [
+      'freeface_queue_depth',
+      'freeface_scheduled_emails',
+      'freeface_dead_letters',
+      'freeface_webhooks_paused',
+    ])
       expect(metrics.get(name)!.samples).toEqual([]);
     expect(sampleValue(metrics, 'freeface_cluster_figures_up')).toBe(0);
     expect(errors).toHaveLength(1);

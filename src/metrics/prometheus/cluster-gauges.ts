@@ -75,8 +75,8 @@ class ClusterGauge<L extends string> extends Gauge<L> {
 
 /**
  * Registers the gauges of cluster-wide figures: queue depth per priority and state, scheduled emails, dead
- * letters, each provider's circuit (0 closed, 1 half-open, 2 open) and rate-limit tokens, and whether the
- * figures could be read at all. They are the same from every process that reads them: use max(), not sum().
+ * letters, each provider's circuit (0 closed, 1 half-open, 2 open) and rate-limit tokens, paused webhook
+ * endpoints, and whether the figures could be read at all. They are the same from every process that reads them: use max(), not sum().
  */
 export function registerClusterGauges(registry: Registry, snapshot: FiguresSnapshot): void {
   const registers = [registry];
@@ -129,6 +129,15 @@ export function registerClusterGauges(registry: Registry, snapshot: FiguresSnaps
       Object.entries(f.providers).flatMap(([provider, figures]) =>
         figures.rateLimit ? [{ labels: { provider }, value: figures.rateLimit.tokens }] : [],
       ),
+  );
+  new ClusterGauge(
+    {
+      name: METRIC_NAMES.pausedWebhooks,
+      help: 'Webhook endpoints paused because they kept timing out, until resumed (cluster-wide)',
+      registers,
+    },
+    snapshot,
+    (f) => [{ labels: {}, value: f.pausedWebhooks }],
   );
   new Gauge({
     name: METRIC_NAMES.clusterFiguresUp,

@@ -10,6 +10,7 @@ export const METRIC_NAMES = {
   suppressedRecipients: 'freeface_suppressed_recipients_total',
   providerEvents: 'freeface_provider_events_total',
   webhookDeliveries: 'freeface_webhook_deliveries_total',
+  webhookPauses: 'freeface_webhook_pauses_total',
   smtpSessions: 'freeface_smtp_sessions_total',
   smtpMessages: 'freeface_smtp_messages_total',
   sendDuration: 'freeface_send_duration_seconds',
@@ -21,5 +22,6 @@ export const METRIC_NAMES = {
   deadLetters: 'freeface_dead_letters',
   circuitState: 'freeface_provider_circuit_state',
   rateLimitTokens: 'freeface_rate_limit_tokens',
+  pausedWebhooks: 'freeface_webhooks_paused',
   clusterFiguresUp: 'freeface_cluster_figures_up',
 } as const;

@@ -104,6 +104,7 @@ const CLUSTER_GAUGES: ReadonlySet<string> = new Set([
   METRIC_NAMES.deadLetters,
   METRIC_NAMES.circuitState,
   METRIC_NAMES.rateLimitTokens,
+  METRIC_NAMES.pausedWebhooks,
   METRIC_NAMES.clusterFiguresUp,
 ]);
 const AGGREGATIONS: ReadonlySet<string> = new Set(['sum', 'max', 'min', 'avg', 'count', 'topk']);
@@ -177,12 +178,13 @@ describe('docker/prometheus/alerts.yml', () => {
     expect(new Set(names).size).toBe(names.length);
   });
 
-  it('covers queue backlog, dead letters, open circuits and audit write failures', () => {
+  it('covers queue backlog, dead letters, open circuits, audit write failures and paused webhooks', () => {
     const exprs = rules.map((rule) => String(rule.expr)).join('\n');
     expect(exprs).toMatch(/deriv\(freeface_queue_depth\{state="waiting"\}\[10m\]\)/);
     expect(exprs).toContain(METRIC_NAMES.emailsDeadLettered);
     expect(exprs).toContain(METRIC_NAMES.circuitState);
     expect(exprs).toContain(METRIC_NAMES.auditWriteFailures);
+    expect(exprs).toContain(METRIC_NAMES.pausedWebhooks);
   });
 
   it('uses only metrics the app exports', () => {

@@ -42,6 +42,7 @@ export class PrometheusMetrics implements EmailEventListener, OnModuleInit {
   private readonly suppressedRecipients: Counter<'service' | 'outcome'>;
   private readonly providerEvents: Counter<'provider' | 'kind'>;
   private readonly webhookAttempts: Counter<'outcome'>;
+  private readonly webhookPauses: Counter<'service'>;
   private readonly smtpSessions: Counter<'outcome'>;
   private readonly smtpMessages: Counter<'outcome'>;
   private readonly sendDuration: Histogram<'provider' | 'outcome'>;
@@ -98,6 +99,12 @@ export class PrometheusMetrics implements EmailEventListener, OnModuleInit {
         'Webhook delivery attempts: outcome "ok" (2xx), "failed" (will be retried) or "dead" (no retries ' +
         'left: the delivery is failed)',
       labelNames: ['outcome'],
+      registers,
+    });
+    this.webhookPauses = new Counter({
+      name: METRIC_NAMES.webhookPauses,
+      help: "Webhook endpoints paused because they kept timing out, by the webhook's service",
+      labelNames: ['service'],
       registers,
     });
     this.smtpSessions = new Counter({
@@ -209,6 +216,11 @@ export class PrometheusMetrics implements EmailEventListener, OnModuleInit {
   /** One webhook delivery attempt and what it came to. */
   recordWebhookAttempt(outcome: 'ok' | 'failed' | 'dead'): void {
     this.webhookAttempts.inc({ outcome });
+  }
+
+  /** A webhook endpoint of `service` was paused: it kept timing out. */
+  recordWebhookEndpointPaused(service: string): void {
+    this.webhookPauses.inc({ service: this.services.label(service) });
   }
 
   /** What the SMTP ingress did: a session opened, a login failed, a message accepted or refused. */

@@ -14,6 +14,9 @@ import { DELIVERY_STATUSES, type DeliveryStatus } from '../webhook-deliveries.st
 import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from '../webhook-event-types';
 import { NextCursor, PageCursor, PageLimit } from '../../common/paging';
 
+export const WEBHOOK_STATUSES = ['active', 'paused'] as const;
+export type WebhookStatus = (typeof WEBHOOK_STATUSES)[number];
+
 export class CreateWebhookDto {
   @ApiProperty({
     example: 'https://hooks.example.com/freeface',
@@ -61,6 +64,26 @@ export class WebhookDto {
 
   @ApiProperty({ example: '2026-11-26T10:00:00.000Z' })
   createdAt!: string;
+
+  @ApiProperty({
+    enum: WEBHOOK_STATUSES,
+    example: 'active',
+    description:
+      'paused: it kept timing out (WEBHOOK_PAUSE_AFTER_TIMEOUTS attempts in a row without an answer); its ' +
+      'deliveries are held, not spent, until POST /api/v1/webhooks/{id}/resume',
+  })
+  status!: WebhookStatus;
+
+  @ApiProperty({ type: String, nullable: true, example: null, description: 'When it was paused' })
+  pausedAt!: string | null;
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: null,
+    description: 'Why it was paused, e.g. "no answer within 10 s to 10 attempts in a row"',
+  })
+  pausedReason!: string | null;
 }
 
 export class CreatedWebhookDto extends WebhookDto {
