@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { AppConfig } from '../config/app-config';
+import type { OutboundMessage } from '../providers/outbound-email';
 import type { Priority } from '../queue/queue-names';
 import { RedisConnections } from '../redis/redis-connections';
 import { RedisKeys } from '../redis/redis-keys';
@@ -194,6 +195,13 @@ export class EmailRepository {
     });
   }
 
+  /** Every recipient of an email (to, cc and bcc, as given), or undefined when there is no such email. */
+  async recipientsOf(id: string): Promise<string[] | undefined> {
+    const [to, cc, bcc] = await this.redis.hmget(this.keys.email(id), 'to', 'cc', 'bcc');
+    if (to === null) return undefined;
+    return [to, cc, bcc].flatMap((list) => (list ? (JSON.parse(list) as string[]) : []));
+  }
+
   /** Cancels an email (see CANCEL_SCRIPT); returns the status it had, or undefined when there is none. */
   async cancel(id: string, now: number): Promise<EmailStatus | undefined> {
     return (
@@ -216,7 +224,7 @@ export class EmailRepository {
         this.keys.emailMessage(record.id),
         this.keys.emailsOf(record.service),
       );
-      const fields = Object.entries(serialize(record)).flat();
+      const fields = Object.entries({ ...serialize(record), ...copiedRecipients(message) }).flat();
       const ttlMs = this.retentionMs + Math.max(0, (record.sendAt ?? 0) - record.createdAt);
       args.push(
         record.createdAt,
@@ -282,4 +290,16 @@ function serialize(record: EmailRecord): Record<string, string | number> {
     string,
     string | number
   >;
+}
+
+/**
+ * The message's Cc and Bcc addresses, kept in the record (when there are any) because the message is dropped
+ * once sent, and a provider's later report about one of them must be told from a report about a stranger.
+ * Status queries never read them back, so a Bcc stays undisclosed.
+ */
+function copiedRecipients(message: OutboundMessage): Record<string, string> {
+  return {
+    ...(message.cc.length > 0 ? { cc: JSON.stringify(message.cc.map((address) => address.email)) } : {}),
+    ...(message.bcc.length > 0 ? { bcc: JSON.stringify(message.bcc.map((address) => address.email)) } : {}),
+  };
 }

@@ -1,8 +1,9 @@
 import { Body, Controller, Headers, HttpCode, Post } from '@nestjs/common';
-import { ApiBody, ApiConsumes, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiConsumes, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { KeyObject } from 'node:crypto';
 import { Public } from '../auth/auth.decorators';
 import { ApiProblemResponses } from '../common/api-problem-responses';
+import { ProblemResponseDto } from '../common/problem-response.dto';
 import { RawBody, RouteBody } from '../common/route-bodies';
 import { AppConfig } from '../config/app-config';
 import { callbackRefused } from './callback-problems';
@@ -46,6 +47,12 @@ export class ProviderEventsController {
   })
   @ApiOkResponse({ schema: { example: { result: 'applied' } } })
   @ApiProblemResponses(401, 503)
+  @ApiResponse({
+    status: 406,
+    description:
+      'The signature’s token was used before (a replay): nothing changed, and Mailgun does not retry',
+    type: ProblemResponseDto,
+  })
   async mailgun(
     @Body() body: { signature?: Partial<MailgunSignature>; 'event-data'?: Record<string, unknown> },
   ): Promise<{ result: string }> {
@@ -54,6 +61,7 @@ export class ProviderEventsController {
       throw callbackRefused('Mailgun events are not accepted here: MAILGUN_WEBHOOK_SIGNING_KEY is not set.');
     if (!isMailgunSignatureValid(body?.signature, key, Date.now()))
       throw callbackRefused('The Mailgun signature is missing, wrong or too old.');
+    await this.events.claimMailgunToken(body.signature.token);
     const event = fromMailgunEvent(body['event-data']);
     return { result: event ? await this.events.apply(event) : 'ignored' };
   }
