@@ -111,7 +111,7 @@ describe('provider events: SendGrid Event Webhook and SES notifications through 
         SES_ENDPOINT: ses.url,
         SES_SNS_TOPIC_ARNS: TOPIC,
         SNS_CERT_URL_PATTERN: sns.urlPattern,
-        MAX_BODY_BYTES: String(256 * 1024),
+        PROVIDER_CALLBACK_MAX_BODY_BYTES: String(256 * 1024),
       },
     });
     billing = client(app.baseUrl, TOKENS.billing);
@@ -277,7 +277,7 @@ describe('provider events: SendGrid Event Webhook and SES notifications through 
       await expectNextEmailSuppressed('sg-bounce@example.com', 'hard_bounce');
     });
 
-    it('takes JSON only, bounded by MAX_BODY_BYTES like every request', async () => {
+    it('takes JSON only, bounded by PROVIDER_CALLBACK_MAX_BODY_BYTES', async () => {
       const processed = sendgridEvent(randomUUID(), 'x', { event: 'processed' });
       const post = sendgridPost([processed]);
       const asText = await anonymous.post('/webhooks/sendgrid', post.body, {
@@ -286,7 +286,10 @@ describe('provider events: SendGrid Event Webhook and SES notifications through 
       });
       expect(asText.status).toBe(415);
       const large = sendgridPost([{ ...processed, category: 'x'.repeat(300 * 1024) }]);
-      expect((await postSendGrid(large)).status).toBe(413);
+      expect((await postSendGrid(large)).body).toMatchObject({
+        status: 413,
+        detail: expect.stringContaining('PROVIDER_CALLBACK_MAX_BODY_BYTES'),
+      });
       expect((await postSendGrid(post)).body).toEqual({ results: ['ignored'] });
     });
 

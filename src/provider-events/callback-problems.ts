@@ -1,4 +1,7 @@
+import { applyDecorators } from '@nestjs/common';
+import { ApiResponse, type ApiResponseOptions } from '@nestjs/swagger';
 import { ProblemError } from '../common/problem-error';
+import { ProblemResponseDto } from '../common/problem-response.dto';
 
 /** 401 for a callback not verified as its provider signs it: nothing was changed. */
 export const callbackRefused = (detail: string) =>
@@ -15,3 +18,35 @@ export const providerUnreachable = (detail: string) =>
  * timestamp check, so a token seen again is never a delivery that could succeed later.
  */
 export const callbackReplayed = (detail: string) => new ProblemError(406, 'replayed', detail);
+
+const problemResponse = (status: number, description: string, extra: Partial<ApiResponseOptions> = {}) =>
+  ApiResponse({
+    status,
+    description,
+    type: ProblemResponseDto,
+    content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/ProblemResponseDto' } } },
+    ...extra,
+  });
+
+/** Documents the limits every provider callback has (CallbackAdmission): its body limit and rate limit. */
+export const ApiCallbackLimits = () =>
+  applyDecorators(
+    problemResponse(413, 'Body larger than PROVIDER_CALLBACK_MAX_BODY_BYTES (default 1 MiB)'),
+    problemResponse(
+      429,
+      'This client address is over PROVIDER_CALLBACK_RATE_LIMIT (default 100/s, all callback routes together); ' +
+        'retry after Retry-After seconds, as every provider does',
+      {
+        headers: {
+          'Retry-After': { description: 'Seconds to wait', schema: { type: 'integer', minimum: 1 } },
+        },
+      },
+    ),
+  );
+
+/** Documents the 406 of a replayed Mailgun callback (callbackReplayed). */
+export const ApiCallbackReplayed = () =>
+  problemResponse(
+    406,
+    'The signature’s token was used before (a replay): nothing changed, and Mailgun does not retry a 406',
+  );

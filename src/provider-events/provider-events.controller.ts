@@ -1,12 +1,11 @@
 import { Body, Controller, Headers, HttpCode, Post } from '@nestjs/common';
-import { ApiBody, ApiConsumes, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiConsumes, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { KeyObject } from 'node:crypto';
 import { Public } from '../auth/auth.decorators';
 import { ApiProblemResponses } from '../common/api-problem-responses';
-import { ProblemResponseDto } from '../common/problem-response.dto';
 import { RawBody, RouteBody } from '../common/route-bodies';
 import { AppConfig } from '../config/app-config';
-import { callbackRefused } from './callback-problems';
+import { ApiCallbackLimits, ApiCallbackReplayed, callbackRefused } from './callback-problems';
 import { fromMailgunEvent, isMailgunSignatureValid, type MailgunSignature } from './mailgun-events';
 import { ProviderEventsService, type ProviderEventResult } from './provider-events.service';
 import {
@@ -24,6 +23,7 @@ import { SesNotificationsService, type SesCallbackAnswer } from './ses-notificat
  * (200) so that the provider does not retry it.
  */
 @ApiTags('provider events')
+@ApiCallbackLimits()
 @Public()
 @Controller('webhooks')
 export class ProviderEventsController {
@@ -41,18 +41,14 @@ export class ProviderEventsController {
 
   @Post('mailgun')
   @HttpCode(200)
+  @RouteBody({ providerCallback: 'mailgun' })
   @ApiOperation({
     summary:
       "Mailgun's event webhook (delivered, failed, complained), signed with MAILGUN_WEBHOOK_SIGNING_KEY",
   })
   @ApiOkResponse({ schema: { example: { result: 'applied' } } })
   @ApiProblemResponses(401, 503)
-  @ApiResponse({
-    status: 406,
-    description:
-      'The signature’s token was used before (a replay): nothing changed, and Mailgun does not retry',
-    type: ProblemResponseDto,
-  })
+  @ApiCallbackReplayed()
   async mailgun(
     @Body() body: { signature?: Partial<MailgunSignature>; 'event-data'?: Record<string, unknown> },
   ): Promise<{ result: string }> {
@@ -68,7 +64,7 @@ export class ProviderEventsController {
 
   @Post('sendgrid')
   @HttpCode(200)
-  @RouteBody({ keepRaw: true })
+  @RouteBody({ keepRaw: true, providerCallback: 'sendgrid' })
   @ApiOperation({
     summary:
       "SendGrid's Event Webhook (delivered, bounce, dropped, spamreport), a JSON array signed with the key of " +
@@ -93,7 +89,7 @@ export class ProviderEventsController {
 
   @Post('ses')
   @HttpCode(200)
-  @RouteBody({ textPlainAsJson: true })
+  @RouteBody({ textPlainAsJson: true, providerCallback: 'ses' })
   @ApiOperation({
     summary:
       'Amazon SES events (Delivery, Bounce, Complaint) through an Amazon SNS HTTP(S) subscription: ' +

@@ -70,6 +70,11 @@ export class RedisKeys {
     return `${this.prefix}:provider-event:${provider}:${eventId}`;
   }
 
+  /** The token bucket of one client address's provider callbacks (PROVIDER_CALLBACK_RATE_LIMIT). */
+  callbackRateBucket(address: string): string {
+    return `${this.prefix}:callback-rate:${address}`;
+  }
+
   /** A Mailgun callback token already used (its digest), so that a captured signature is accepted once. */
   mailgunToken(digest: string): string {
     return `${this.prefix}:mailgun-token:${digest}`;

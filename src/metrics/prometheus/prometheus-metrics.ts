@@ -97,7 +97,8 @@ export class PrometheusMetrics implements EmailEventListener, OnModuleInit {
       name: METRIC_NAMES.callbacksRejected,
       help:
         'Provider callbacks (or events in them) that changed nothing: reason "replayed" (a Mailgun token used ' +
-        'before) or "foreign_recipient" (an event about an address that is not a recipient of its email)',
+        'before), "foreign_recipient" (an event about an address that is not a recipient of its email) or ' +
+        '"rate_limited" (over PROVIDER_CALLBACK_RATE_LIMIT: the provider retries later)',
       labelNames: ['provider', 'reason'],
       registers,
     });
@@ -160,7 +161,8 @@ export class PrometheusMetrics implements EmailEventListener, OnModuleInit {
       for (const service of config.auth.enabled ? configured : ['anonymous'])
         for (const priority of PRIORITIES) this.accepted.inc({ service, priority }, 0);
       for (const provider of ['mailgun', 'sendgrid', 'ses'])
-        this.callbacksRejected.inc({ provider, reason: 'foreign_recipient' }, 0);
+        for (const reason of ['foreign_recipient', 'rate_limited'])
+          this.callbacksRejected.inc({ provider, reason }, 0);
       this.callbacksRejected.inc({ provider: 'mailgun', reason: 'replayed' }, 0);
     }
     if (config.roles.has('worker')) {
@@ -219,7 +221,7 @@ export class PrometheusMetrics implements EmailEventListener, OnModuleInit {
   }
 
   /** A provider callback, or an event in one, that changed nothing (see the counter's help). */
-  recordRejectedCallback(provider: string, reason: 'replayed' | 'foreign_recipient'): void {
+  recordRejectedCallback(provider: string, reason: 'replayed' | 'foreign_recipient' | 'rate_limited'): void {
     this.callbacksRejected.inc({ provider: providerLabel(provider), reason });
   }
 
