@@ -11,6 +11,7 @@ import type { AppConfig } from './config/app-config';
 import { nestLogger } from './logging/nest-logger';
 import { observeHttpRequests } from './metrics/prometheus/http-metrics';
 import { PrometheusMetrics } from './metrics/prometheus/prometheus-metrics';
+import { CallbackAdmission } from './provider-events/callback-admission';
 import { setupSwagger } from './swagger';
 
 /**
@@ -38,6 +39,8 @@ export async function createHttpApp(config: AppConfig, version: string): Promise
   // The API takes JSON only (anything else is a 415), except where a provider's callback needs its raw bytes
   // or posts JSON as text/plain; before init, which registers the routes.
   supportRouteBodies(fastify);
+  // The provider callbacks' own body limit and per-address rate limit (they take no service token).
+  app.get(CallbackAdmission).guard(fastify);
   fastify.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
   });

@@ -5,6 +5,7 @@ import { SesFake } from './support/fakes/ses-fake';
 import { SnsFake } from './support/fakes/sns-fake';
 import { baseEnv, client, TOKENS } from './support/fixtures';
 import { waitUntil } from './support/ports';
+import { parsePrometheusText, sampleValue } from './support/prometheus-text';
 import { PrivateRedis } from './support/private-redis';
 import { selfSignedCertificate } from './support/self-signed-certificate';
 
@@ -60,6 +61,16 @@ function sendgridEvent(emailId: string, messageId: string, fields: Record<string
   };
 }
 
+/** Whether `text` is in a log line other than the request lines of the test's own suppression look-ups. */
+const loggedOutsideOurQueries = (app: AppProcess, text: string) =>
+  app
+    .logs()
+    .some(
+      (line) =>
+        !(typeof line.url === 'string' && line.url.startsWith('/api/v1/suppressions')) &&
+        JSON.stringify(line).includes(text),
+    );
+
 /** SNS posts its JSON as text/plain, with its message-type headers. */
 const snsHeaders = (message: Record<string, string>) => ({
   'content-type': 'text/plain; charset=UTF-8',
@@ -100,7 +111,7 @@ describe('provider events: SendGrid Event Webhook and SES notifications through 
         SES_ENDPOINT: ses.url,
         SES_SNS_TOPIC_ARNS: TOPIC,
         SNS_CERT_URL_PATTERN: sns.urlPattern,
-        MAX_BODY_BYTES: String(256 * 1024),
+        PROVIDER_CALLBACK_MAX_BODY_BYTES: String(256 * 1024),
       },
     });
     billing = client(app.baseUrl, TOKENS.billing);
@@ -143,6 +154,12 @@ describe('provider events: SendGrid Event Webhook and SES notifications through 
         `/api/v1/suppressions?email=${encodeURIComponent(email)}`,
       )
     ).body.items[0];
+  const ignoredEvents = async (provider: string) =>
+    sampleValue(
+      parsePrometheusText((await client(app.baseUrl, TOKENS.reports).get<string>('/metrics')).body),
+      'freeface_callbacks_rejected_total',
+      { provider, reason: 'foreign_recipient' },
+    ) ?? 0;
   const expectNextEmailSuppressed = async (to: string, reason: string, provider?: 'ses') => {
     const next = (
       await billing.post('/api/v1/emails', {
@@ -211,6 +228,26 @@ describe('provider events: SendGrid Event Webhook and SES notifications through 
       expect(trail[0]!.detail).toMatchObject({ provider: 'sendgrid', code: 250, previousStatus: 'sent' });
     });
 
+    it('ignores a correctly signed event about an address that is not one of its email’s recipients', async () => {
+      const id = await sentEmail('sg-real@example.com');
+      const before = await ignoredEvents('sendgrid');
+      const stranger = sendgridEvent(id, messageIdOf(id), {
+        email: 'sg-stranger@example.org',
+        event: 'spamreport',
+      });
+      const genuine = sendgridEvent(id, messageIdOf(id), {
+        email: 'SG-Real@example.com',
+        event: 'delivered',
+      });
+      expect((await postSendGrid(sendgridPost([stranger, genuine]))).body).toEqual({
+        results: ['ignored', 'applied'],
+      });
+      expect((await statusOf(id)).status).toBe('delivered');
+      expect(await suppression('sg-stranger@example.org')).toBeUndefined();
+      expect(await ignoredEvents('sendgrid')).toBe(before + 1);
+      expect(loggedOutsideOurQueries(app, 'sg-stranger@example.org')).toBe(false);
+    });
+
     it('turns a hard bounce into a bounced email and a suppressed address; the next email to it is not sent', async () => {
       const id = await sentEmail('sg-bounce@example.com');
       const soft = sendgridEvent(id, messageIdOf(id), {
@@ -240,7 +277,7 @@ describe('provider events: SendGrid Event Webhook and SES notifications through 
       await expectNextEmailSuppressed('sg-bounce@example.com', 'hard_bounce');
     });
 
-    it('takes JSON only, bounded by MAX_BODY_BYTES like every request', async () => {
+    it('takes JSON only, bounded by PROVIDER_CALLBACK_MAX_BODY_BYTES', async () => {
       const processed = sendgridEvent(randomUUID(), 'x', { event: 'processed' });
       const post = sendgridPost([processed]);
       const asText = await anonymous.post('/webhooks/sendgrid', post.body, {
@@ -249,7 +286,10 @@ describe('provider events: SendGrid Event Webhook and SES notifications through 
       });
       expect(asText.status).toBe(415);
       const large = sendgridPost([{ ...processed, category: 'x'.repeat(300 * 1024) }]);
-      expect((await postSendGrid(large)).status).toBe(413);
+      expect((await postSendGrid(large)).body).toMatchObject({
+        status: 413,
+        detail: expect.stringContaining('PROVIDER_CALLBACK_MAX_BODY_BYTES'),
+      });
       expect((await postSendGrid(post)).body).toEqual({ results: ['ignored'] });
     });
 
@@ -430,6 +470,34 @@ describe('provider events: SendGrid Event Webhook and SES notifications through 
         code: 550,
       });
       await expectNextEmailSuppressed('ses-bounce@example.com', 'hard_bounce', 'ses');
+    });
+
+    it('applies a notification only to the recipients of its email, ignoring an address it was not sent to', async () => {
+      const id = await sentEmail('ses-real@example.com', 'ses');
+      const before = await ignoredEvents('ses');
+      const bounce = sns.notification({
+        notificationType: 'Bounce',
+        mail: await mailOf(id, true),
+        bounce: {
+          bounceType: 'Permanent',
+          bounceSubType: 'General',
+          bouncedRecipients: [
+            { emailAddress: 'ses-stranger@example.org', action: 'failed', status: '5.1.1' },
+            { emailAddress: 'ses-real@example.com', action: 'failed', status: '5.1.1' },
+          ],
+          timestamp: new Date().toISOString(),
+          feedbackId: '0100018f-example-000003',
+        },
+      });
+      expect((await postSns(bounce)).body).toEqual({ results: ['ignored', 'applied'] });
+      expect((await statusOf(id)).status).toBe('bounced');
+      expect(await suppression('ses-real@example.com')).toMatchObject({
+        reason: 'hard_bounce',
+        source: 'ses',
+      });
+      expect(await suppression('ses-stranger@example.org')).toBeUndefined();
+      expect(await ignoredEvents('ses')).toBe(before + 1);
+      expect(loggedOutsideOurQueries(app, 'ses-stranger@example.org')).toBe(false);
     });
 
     it('turns a complaint published by a configuration set (eventType, email_id tag) into a complained email', async () => {

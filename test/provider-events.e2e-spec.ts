@@ -2,10 +2,21 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { AppProcess } from './support/app-process';
 import { baseEnv, client, TOKENS } from './support/fixtures';
 import { waitUntil } from './support/ports';
+import { parsePrometheusText, sampleValue } from './support/prometheus-text';
 import { PrivateRedis } from './support/private-redis';
 import { SmtpSink } from './support/smtp-sink';
 
 const SIGNING_KEY = `key-${randomBytes(16).toString('hex')}`;
+
+/** Whether `text` is in a log line other than the request lines of the test's own suppression look-ups. */
+const loggedOutsideOurQueries = (app: AppProcess, text: string) =>
+  app
+    .logs()
+    .some(
+      (line) =>
+        !(typeof line.url === 'string' && line.url.startsWith('/api/v1/suppressions')) &&
+        JSON.stringify(line).includes(text),
+    );
 
 /** A Mailgun webhook body, in the format Mailgun documents, signed as Mailgun signs it. */
 function mailgunCallback(
@@ -48,9 +59,9 @@ describe('provider events: Mailgun webhooks (api + worker processes, a real SMTP
     await Promise.all([sink?.stop(), redis?.stop()]);
   });
 
-  const sentEmail = async (to: string) => {
-    const id = (await billing.post('/api/v1/emails', { to: [to], subject: 'Hello', text: 'Hi' })).body
-      .id as string;
+  const sentEmail = async (to: string, copies: { cc?: string[]; bcc?: string[] } = {}) => {
+    const id = (await billing.post('/api/v1/emails', { to: [to], ...copies, subject: 'Hello', text: 'Hi' }))
+      .body.id as string;
     await waitUntil(
       async () => (await billing.get(`/api/v1/emails/${id}`)).body.status === 'sent',
       15_000,
@@ -67,6 +78,80 @@ describe('provider events: Mailgun webhooks (api + worker processes, a real SMTP
         `/api/v1/suppressions?email=${email}`,
       )
     ).body.items[0];
+
+  const ignoredEvents = async (reason: string) =>
+    sampleValue(
+      parsePrometheusText((await client(api.baseUrl, TOKENS.reports).get<string>('/metrics')).body),
+      'freeface_callbacks_rejected_total',
+      { provider: 'mailgun', reason },
+    );
+
+  it('refuses a token seen before with 406, even with other event data, and changes nothing', async () => {
+    const id = await sentEmail('replay@example.com');
+    const victim = await sentEmail('victim@example.com');
+    const genuine = mailgunCallback({
+      event: 'delivered',
+      recipient: 'replay@example.com',
+      'user-variables': { email_id: id },
+    });
+    expect((await anonymous.post('/webhooks/mailgun', genuine)).body).toEqual({ result: 'applied' });
+    const replays = [
+      // The same callback again: Mailgun never sends a token twice.
+      genuine,
+      // The captured signature with made-up events: a bounce that would suppress someone else.
+      {
+        signature: genuine.signature,
+        'event-data': mailgunCallback({
+          event: 'failed',
+          severity: 'permanent',
+          recipient: 'victim@example.com',
+          'user-variables': { email_id: victim },
+        })['event-data'],
+      },
+    ];
+    for (const replay of replays) {
+      const answer = await anonymous.post('/webhooks/mailgun', replay);
+      expect(answer.status).toBe(406);
+      expect(answer.headers.get('content-type')).toContain('application/problem+json');
+      expect(answer.body).toMatchObject({ status: 406, type: 'urn:freeface:problem:replayed' });
+    }
+    expect(await statusOf(victim)).toBe('sent');
+    expect(await suppression('victim@example.com')).toBeUndefined();
+    expect(await ignoredEvents('replayed')).toBe(2);
+    // Every replica sees the same tokens: they are in Redis, kept past the signature's five minutes.
+    const inspect = redis.client();
+    const tokens = await inspect.keys('*mailgun-token:*');
+    expect(tokens.length).toBeGreaterThanOrEqual(1);
+    for (const key of tokens) expect(await inspect.pttl(key)).toBeGreaterThan(10 * 60_000);
+    inspect.disconnect();
+  });
+
+  it('ignores a correctly signed event about an address that is not one of its email’s recipients', async () => {
+    const id = await sentEmail('ana@example.net', { cc: ['carl@example.net'], bcc: ['Dora@Example.net'] });
+    const bounceOf = (recipient: string) =>
+      mailgunCallback({
+        event: 'failed',
+        severity: 'permanent',
+        recipient,
+        'user-variables': { email_id: id },
+      });
+    const before = (await ignoredEvents('foreign_recipient')) ?? 0;
+    expect((await anonymous.post('/webhooks/mailgun', bounceOf('stranger@example.org'))).body).toEqual({
+      result: 'ignored',
+    });
+    expect(await statusOf(id)).toBe('sent');
+    expect(await suppression('stranger@example.org')).toBeUndefined();
+    expect(await ignoredEvents('foreign_recipient')).toBe(before + 1);
+    const ignored = api.logs().find((line) => String(line.msg).includes('not a recipient of its email'));
+    expect(ignored).toMatchObject({ emailId: id, provider: 'mailgun' });
+    expect(loggedOutsideOurQueries(api, 'stranger@example.org')).toBe(false);
+    // A Bcc recipient is a recipient (in any case): their bounce counts.
+    expect((await anonymous.post('/webhooks/mailgun', bounceOf('dora@example.net'))).body).toEqual({
+      result: 'applied',
+    });
+    expect(await statusOf(id)).toBe('bounced');
+    expect(await suppression('dora@example.net')).toMatchObject({ reason: 'hard_bounce' });
+  });
 
   it('refuses a forged, unsigned or stale callback with 401, and changes nothing', async () => {
     const id = await sentEmail('forged@example.com');
@@ -97,7 +182,9 @@ describe('provider events: Mailgun webhooks (api + worker processes, a real SMTP
       'user-variables': { email_id: id },
     });
     expect((await anonymous.post('/webhooks/mailgun', body)).body).toEqual({ result: 'applied' });
-    expect((await anonymous.post('/webhooks/mailgun', body)).body).toEqual({ result: 'duplicate' });
+    // Mailgun sending the event again signs it anew: the event id tells it is the same event.
+    const again = { ...mailgunCallback({}), 'event-data': body['event-data'] };
+    expect((await anonymous.post('/webhooks/mailgun', again)).body).toEqual({ result: 'duplicate' });
     expect(await statusOf(id)).toBe('delivered');
     await waitUntil(
       async () => (await eventsOf(id)).includes('delivered'),

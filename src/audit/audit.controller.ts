@@ -3,6 +3,7 @@ import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { RequireScope } from '../auth/auth.decorators';
 import { CurrentCaller, type Caller } from '../auth/caller';
 import { ApiProblemResponses } from '../common/api-problem-responses';
+import { BOUNDED_SCAN_NOTE } from '../common/paging';
 import { UUID_PATTERN } from '../common/ids';
 import { notFound } from '../common/problem-error';
 import { AuditService } from './audit.service';
@@ -20,7 +21,8 @@ export class AuditController {
     description:
       'Kept AUDIT_RETENTION_DAYS. Filters: service, event, from and to (inclusive, on `at`). Newest first in the ' +
       'order recorded: processes write in batches within 20 ms, so events of different processes may be that ' +
-      'much out of time order. No message body or secret is ever in it.',
+      'much out of time order. No message body or secret is ever in it. ' +
+      BOUNDED_SCAN_NOTE,
   })
   @ApiOkResponse({ type: AuditPageDto })
   @ApiProblemResponses(400, 503)

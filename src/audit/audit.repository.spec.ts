@@ -1,5 +1,6 @@
 import type { AppConfig } from '../config/app-config';
 import type { RedisConnections } from '../redis/redis-connections';
+import { MAX_SCANNED_PER_PAGE } from '../common/paging';
 import { RedisKeys } from '../redis/redis-keys';
 import Redis from 'ioredis';
 import { PrivateRedis } from '../../test/support/private-redis';
@@ -112,6 +113,45 @@ describe('AuditRepository (real Redis)', () => {
     const billing = await audit.query({ service: 'billing', limit: 2 });
     expect(billing.entries.map((e) => e.emailId)).toEqual(['billing-4', 'billing-3']);
     expect(billing.nextCursor).toMatch(/^\d+-\d+$/);
+  });
+
+  it('ends a filtered page after MAX_SCANNED_PER_PAGE entries with a cursor, and finds a rare event on a later page', async () => {
+    const now = Date.now();
+    await audit.append([entry('billing', 'rare', 'cancelled', now)], now);
+    // Many more entries that do not match, newer than the rare one, in two services' streams.
+    for (const service of ['alerts', 'billing'])
+      await audit.append(
+        Array.from({ length: MAX_SCANNED_PER_PAGE }, (_, i) =>
+          entry(service, `${service}-${i}`, 'accepted', now),
+        ),
+        now,
+      );
+    for (const service of [undefined, 'billing']) {
+      const read = jest.spyOn(redis, 'xrevrange');
+      const first = await audit.query({ limit: 10, event: 'cancelled', ...(service ? { service } : {}) });
+      expect(first.entries).toEqual([]);
+      expect(first.nextCursor).toBeDefined();
+      // Bounded Redis work: no more rows read than the page may examine, give or take a batch per stream.
+      const rowsRead = await Promise.all(
+        read.mock.results.map(async (result) => (await (result.value as Promise<unknown[]>)).length),
+      );
+      read.mockRestore();
+      expect(rowsRead.reduce((sum, rows) => sum + rows, 0)).toBeLessThanOrEqual(MAX_SCANNED_PER_PAGE + 200);
+      const found: string[] = [];
+      let after = first.nextCursor;
+      let pages = 1;
+      while (after && pages++ < 10) {
+        const page = await audit.query({
+          limit: 10,
+          event: 'cancelled',
+          after,
+          ...(service ? { service } : {}),
+        });
+        found.push(...page.entries.map((e) => e.emailId));
+        after = page.nextCursor;
+      }
+      expect([service, found, after]).toEqual([service, ['rare'], undefined]);
+    }
   });
 
   it('takes over a trail written by an earlier version: registers its streams, drops the copy of all', async () => {

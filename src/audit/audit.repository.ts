@@ -1,5 +1,6 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import type Redis from 'ioredis';
+import { MAX_SCANNED_PER_PAGE } from '../common/paging';
 import { AppConfig } from '../config/app-config';
 import { AUDIT_EVENTS, type AuditEventName } from '../events/email-events';
 import { RedisConnections } from '../redis/redis-connections';
@@ -157,7 +158,8 @@ export class AuditRepository implements OnModuleInit {
   /**
    * A page of the trail, newest first, of one service or of all. The cursor is the position of the page's
    * last entry: its stream id, and for all services also its service (entries of different services can
-   * share a stream id).
+   * share a stream id). A page examines at most MAX_SCANNED_PER_PAGE entries: when the event or time filter
+   * matches few, it ends there with what it found (maybe nothing) and the cursor of the last one examined.
    */
   async query(query: AuditQuery): Promise<{ entries: AuditEntry[]; nextCursor: string | undefined }> {
     const services = query.service
@@ -179,6 +181,8 @@ export class AuditRepository implements OnModuleInit {
     };
     const batch = Math.max(100, query.limit * 2);
     const entries: AuditEntry[] = [];
+    // Rows examined: a filter that matches rarely ends the page at the bound, with a cursor where it stopped.
+    let scanned = 0;
     let last: StreamPosition | undefined;
     const sources = services.map((service) => {
       let from = end(service);
@@ -187,31 +191,34 @@ export class AuditRepository implements OnModuleInit {
         service,
         next: async () => {
           if (exhausted) return [];
+          // Never more than the page may still examine (at least one: the page stops at the bound first).
+          const count = Math.min(batch, MAX_SCANNED_PER_PAGE - scanned);
           const rows = await this.redis.xrevrange(
             this.keys.auditStream(service),
             from,
             start,
             'COUNT',
-            batch,
+            count,
           );
-          exhausted = rows.length < batch;
+          exhausted = rows.length < count;
           if (rows.length > 0) from = `(${rows[rows.length - 1]![0]}`;
           return rows.map(([id, fields]) => ({ id, value: fields[1] ?? '{}' }));
         },
       };
     });
+    let endedEarly = false;
     for await (const row of mergeNewestFirst(sources)) {
       const entry = JSON.parse(row.value) as AuditEntry;
+      scanned += 1;
       last = row;
       if ((!query.event || entry.event === query.event) && inRange(Date.parse(entry.at))) entries.push(entry);
-      if (entries.length === query.limit) break;
+      if (entries.length === query.limit || scanned >= MAX_SCANNED_PER_PAGE) {
+        endedEarly = true;
+        break;
+      }
     }
     const nextCursor =
-      entries.length === query.limit && last
-        ? query.service
-          ? last.id
-          : `${last.id}~${last.service}`
-        : undefined;
+      endedEarly && last ? (query.service ? last.id : `${last.id}~${last.service}`) : undefined;
     return { entries, nextCursor };
   }
 

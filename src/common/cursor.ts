@@ -24,3 +24,7 @@ export function decodeCursor(
     });
   return { score: Number(match[1]), id: match[2]! };
 }
+
+/** The `nextCursor` of a page that ends before `next` (a position), or null after the last page. */
+export const nextCursorOf = (next: { score: number; id: string } | undefined): string | null =>
+  next ? encodeCursor(next.score, next.id) : null;

@@ -34,14 +34,17 @@ function messageOf(exception: HttpException): string {
   return typeof message === 'string' ? message : exception.message;
 }
 
-/** Maps anything thrown while serving a request to a problem; unknown errors become an opaque 500. */
-export function toProblem(exception: unknown): ProblemError {
+/**
+ * Maps anything thrown while serving a request to a problem; unknown errors become an opaque 500.
+ * `bodyLimitSetting` names the setting of the route's body limit, for a 413.
+ */
+export function toProblem(exception: unknown, bodyLimitSetting = 'MAX_BODY_BYTES'): ProblemError {
   if (exception instanceof ProblemError) return exception;
   // Nest wraps fastify's own errors (body too large, bad JSON) in an HttpException: read the original.
   const cause =
     exception instanceof HttpException ? (exception.cause as FastifyError | undefined) : undefined;
   if (cause?.code?.startsWith('FST_') && typeof cause.statusCode === 'number' && cause.statusCode < 500) {
-    return fromFastifyError(cause, cause.statusCode);
+    return fromFastifyError(cause, cause.statusCode, bodyLimitSetting);
   }
   if (exception instanceof HttpException) {
     const status = exception.getStatus();
@@ -55,7 +58,7 @@ export function toProblem(exception: unknown): ProblemError {
   const fastifyError = exception as FastifyError;
   const status = fastifyError?.statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500 && fastifyError.code?.startsWith('FST_')) {
-    return fromFastifyError(fastifyError, status);
+    return fromFastifyError(fastifyError, status, bodyLimitSetting);
   }
   return new ProblemError(
     500,
@@ -64,13 +67,13 @@ export function toProblem(exception: unknown): ProblemError {
   );
 }
 
-function fromFastifyError(error: FastifyError, status: number): ProblemError {
+function fromFastifyError(error: FastifyError, status: number, bodyLimitSetting: string): ProblemError {
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new ProblemError(
         413,
         'payload-too-large',
-        'The request body is larger than the limit (MAX_BODY_BYTES).',
+        `The request body is larger than the limit (${bodyLimitSetting}).`,
       );
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new ProblemError(415, 'unsupported-media-type', 'Send the body as application/json.');
@@ -118,7 +121,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       void reply.status(exception.status).headers(exception.headers).send(exception.body);
       return;
     }
-    const problem = toProblem(exception);
+    const problem = toProblem(exception, request.routeOptions?.config?.bodyLimitSetting);
     this.record(problem, exception);
     sendProblem(reply, problem, String(request.id));
   }

@@ -15,6 +15,7 @@ export const PROBLEM_TYPES = {
   'not-found': 'Not found',
   conflict: 'Conflict with the current state',
   'payload-too-large': 'Request body too large',
+  replayed: 'Already received',
   'unsupported-media-type': 'Unsupported media type',
   'template-error': 'Template cannot be rendered',
   'rate-limited': 'Too many requests',

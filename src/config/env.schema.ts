@@ -201,6 +201,23 @@ export class EnvSchema {
   @IsString()
   SNS_CERT_URL_PATTERN = String.raw`^https://sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/`;
 
+  /**
+   * Body limit of the provider callbacks (POST /webhooks/sendgrid, /mailgun, /ses), apart from MAX_BODY_BYTES:
+   * room for SendGrid's largest batches and SNS's largest messages (docs/DELIVERY-EVENTS.md).
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(64 * 1024)
+  @Max(100 * 1024 * 1024)
+  PROVIDER_CALLBACK_MAX_BODY_BYTES = 1024 * 1024;
+
+  /**
+   * Provider callbacks one client address may make (N/s, N/m or N/h, a bucket of N), or unlimited: they carry
+   * no service token, so API_RATE_LIMIT cannot apply. Checked by load-config.
+   */
+  @IsString()
+  PROVIDER_CALLBACK_RATE_LIMIT = '100/s';
+
   /** Consecutive transient failures after which a provider is skipped for CIRCUIT_COOLDOWN_MS. */
   @Type(() => Number)
   @IsInt()

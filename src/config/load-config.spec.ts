@@ -92,6 +92,8 @@ describe('loadConfig defaults', () => {
       providerEvents: {
         sesTopicArns: [],
         snsCertUrlPattern: String.raw`^https://sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/`,
+        maxBodyBytes: 1024 * 1024,
+        rateLimit: { tokensPerMs: 0.1, burst: 100, text: '100/s' },
       },
       providers: {
         primary: 'smtp',
@@ -465,6 +467,26 @@ describe('loadConfig request limits', () => {
     expect(loadConfig(base({ AUTH_FAILURE_LIMIT: 'off' }), ALL_ROLES).rateLimits).toEqual({});
   });
 
+  it('reads the provider callbacks’ own body limit and rate limit, unlimited included, and refuses bad ones', () => {
+    const config = loadConfig(
+      base({ PROVIDER_CALLBACK_MAX_BODY_BYTES: '262144', PROVIDER_CALLBACK_RATE_LIMIT: '600/m' }),
+      ALL_ROLES,
+    );
+    expect(config.providerEvents).toMatchObject({
+      maxBodyBytes: 262_144,
+      rateLimit: { tokensPerMs: 0.01, burst: 600, text: '600/m' },
+    });
+    expect(
+      loadConfig(base({ PROVIDER_CALLBACK_RATE_LIMIT: 'unlimited' }), ALL_ROLES).providerEvents.rateLimit,
+    ).toBeUndefined();
+    expect(
+      problemsOf(base({ PROVIDER_CALLBACK_MAX_BODY_BYTES: '1000', PROVIDER_CALLBACK_RATE_LIMIT: 'lots' })),
+    ).toEqual([
+      expect.stringMatching(/^PROVIDER_CALLBACK_MAX_BODY_BYTES: /),
+      'PROVIDER_CALLBACK_RATE_LIMIT: must look like 50/s, 600/m or 5000/h, or be unlimited',
+    ]);
+  });
+
   it('reads TRUST_PROXY as true, false or proxy addresses', () => {
     expect(loadConfig(base({ TRUST_PROXY: 'true' }), ALL_ROLES).http.trustProxy).toBe(true);
     expect(loadConfig(base({ TRUST_PROXY: '10.0.0.0/8, loopback' }), ALL_ROLES).http.trustProxy).toBe(
@@ -548,6 +570,8 @@ describe('loadConfig provider callbacks', () => {
       sendgridPublicKey: key,
       sesTopicArns: [topic, 'arn:aws-cn:sns:cn-north-1:123456789012:other'],
       snsCertUrlPattern: '^http://127\\.0\\.0\\.1:8080/',
+      maxBodyBytes: 1024 * 1024,
+      rateLimit: { tokensPerMs: 0.1, burst: 100, text: '100/s' },
     });
   });
 

@@ -1,4 +1,6 @@
+import type { RateLimit } from '../delivery/rate-limit';
 import { parseSendGridPublicKey } from '../provider-events/sendgrid-events';
+import { API_RATE_LIMIT_HINT, parseApiRateLimit } from './api-limits';
 import type { EnvSchema } from './env.schema';
 
 /** What verifies providers' event callbacks; a provider without its setting has its callbacks refused. */
@@ -11,6 +13,10 @@ export interface ProviderEventSettings {
   sesTopicArns: readonly string[];
   /** `SNS_CERT_URL_PATTERN`, as configured (it compiles). */
   snsCertUrlPattern: string;
+  /** `PROVIDER_CALLBACK_MAX_BODY_BYTES`: the callback routes' body limit. */
+  maxBodyBytes: number;
+  /** `PROVIDER_CALLBACK_RATE_LIMIT`: callbacks per client address; absent: unlimited. */
+  rateLimit?: RateLimit;
 }
 
 const TOPIC_ARN = /^arn:aws(-[a-z]+)*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
@@ -44,10 +50,14 @@ export function readProviderEventSettings(
   } catch {
     errors.push('SNS_CERT_URL_PATTERN: must be a valid regular expression');
   }
+  const rateLimit = parseApiRateLimit(env.PROVIDER_CALLBACK_RATE_LIMIT);
+  if (!rateLimit) errors.push(`PROVIDER_CALLBACK_RATE_LIMIT: ${API_RATE_LIMIT_HINT}`);
   return {
     ...(env.MAILGUN_WEBHOOK_SIGNING_KEY ? { mailgunSigningKey: env.MAILGUN_WEBHOOK_SIGNING_KEY } : {}),
     ...(env.SENDGRID_WEBHOOK_PUBLIC_KEY ? { sendgridPublicKey: env.SENDGRID_WEBHOOK_PUBLIC_KEY } : {}),
     sesTopicArns,
     snsCertUrlPattern: env.SNS_CERT_URL_PATTERN,
+    maxBodyBytes: env.PROVIDER_CALLBACK_MAX_BODY_BYTES,
+    ...(rateLimit && rateLimit !== 'unlimited' ? { rateLimit } : {}),
   };
 }

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { RedisConnections } from '../redis/redis-connections';
 import { RedisKeys } from '../redis/redis-keys';
+import { SortedSetPager, type Page, type SortedSetEntry } from '../redis/sorted-set-page';
 
 export interface DeadLetter {
   id: string;
@@ -53,12 +54,14 @@ interface RevivingRedis extends Redis {
 @Injectable()
 export class DeadLetterRepository {
   private readonly redis: RevivingRedis;
+  private readonly pager: SortedSetPager;
 
   constructor(
     connections: RedisConnections,
     private readonly keys: RedisKeys,
   ) {
     this.redis = connections.client as RevivingRedis;
+    this.pager = new SortedSetPager(this.redis);
     if (!this.redis.freefaceReviveDead) {
       this.redis.defineCommand('freefaceReviveDead', { numberOfKeys: 2, lua: REVIVE_SCRIPT });
     }
@@ -69,42 +72,17 @@ export class DeadLetterRepository {
   }
 
   /**
-   * Dead letters newest first, after the position `after` (exclusive), `limit` of them, those matching
-   * `provider` when given. Entries whose record has expired are dropped from the list on the way.
+   * Dead letters newest first, after the position `after` (exclusive), `limit` of them, those whose last
+   * attempt went to `provider` when given (a bounded scan: see SortedSetPager).
    */
-  async page(limit: number, after?: { score: number; id: string }, provider?: string): Promise<DeadLetter[]> {
-    const found: DeadLetter[] = [];
-    let max = after ? String(after.score) : '+inf';
-    let skipUpTo = after;
-    while (found.length < limit) {
-      const batch = await this.redis.zrange(
-        this.keys.deadLetters(),
-        max,
-        '-inf',
-        'BYSCORE',
-        'REV',
-        'LIMIT',
-        0,
-        200,
-        'WITHSCORES',
-      );
-      if (batch.length === 0) break;
-      const entries: { id: string; score: number }[] = [];
-      for (let i = 0; i < batch.length; i += 2) entries.push({ id: batch[i]!, score: Number(batch[i + 1]) });
-      // Equal scores come in descending id order: skip those at or before the cursor.
-      const fresh = entries.filter(
-        (e) => !skipUpTo || e.score < skipUpTo.score || (e.score === skipUpTo.score && e.id < skipUpTo.id),
-      );
-      for (const letter of await this.details(fresh)) {
-        if (!provider || letter.provider === provider) found.push(letter);
-        if (found.length === limit) break;
-      }
-      if (batch.length < 400) break;
-      const last = entries[entries.length - 1]!;
-      max = String(last.score);
-      skipUpTo = last;
-    }
-    return found;
+  page(limit: number, after?: SortedSetEntry, provider?: string): Promise<Page<DeadLetter>> {
+    return this.pager.page({
+      key: this.keys.deadLetters(),
+      limit,
+      ...(after ? { after } : {}),
+      load: (entries) => this.details(entries),
+      ...(provider ? { matches: (letter: DeadLetter) => letter.provider === provider } : {}),
+    });
   }
 
   /** Moves a dead email back to `queued`; returns its priority and service, or undefined when it was not dead. */
@@ -118,18 +96,16 @@ export class DeadLetterRepository {
     return (await this.redis.zrem(this.keys.deadLetters(), id)) === 1;
   }
 
-  private async details(entries: { id: string; score: number }[]): Promise<DeadLetter[]> {
-    if (entries.length === 0) return [];
+  /** Each entry's dead letter, from its email's record; undefined where the record has expired. */
+  private async details(entries: readonly SortedSetEntry[]): Promise<(DeadLetter | undefined)[]> {
     const pipeline = this.redis.pipeline();
     for (const { id } of entries) pipeline.hmget(this.keys.email(id), ...FIELDS);
     const results = (await pipeline.exec()) ?? [];
-    const letters: DeadLetter[] = [];
-    const expired: string[] = [];
-    entries.forEach(({ id, score }, i) => {
+    return entries.map(({ id, score }, i) => {
       const values = results[i]?.[1] as (string | null)[] | undefined;
-      if (!values || values[0] === null) return expired.push(id);
+      if (!values || values[0] === null) return undefined;
       const [service, priority, provider, attempts, maxAttempts, lastError, createdAt, to, subject] = values;
-      letters.push({
+      return {
         id,
         service: service ?? '',
         priority: priority ?? 'medium',
@@ -141,9 +117,7 @@ export class DeadLetterRepository {
         createdAt: Number(createdAt),
         to: JSON.parse(to ?? '[]') as string[],
         subject: subject ?? '',
-      });
+      };
     });
-    if (expired.length > 0) await this.redis.zrem(this.keys.deadLetters(), ...expired);
-    return letters;
   }
 }

@@ -9,6 +9,7 @@ import {
 import { RequireScope } from '../auth/auth.decorators';
 import { ApiIdempotencyKey } from '../idempotency/api-idempotency-key';
 import { ApiProblemResponses } from '../common/api-problem-responses';
+import { BOUNDED_SCAN_NOTE } from '../common/paging';
 import { UUID_PATTERN } from '../common/ids';
 import { notFound } from '../common/problem-error';
 import { DeadLettersService } from './dead-letters.service';
@@ -33,6 +34,7 @@ export class DeadLettersController {
   @RequireScope('admin')
   @ApiOperation({
     summary: 'Emails that failed permanently or ran out of attempts, newest first, with the error',
+    description: BOUNDED_SCAN_NOTE,
   })
   @ApiOkResponse({ type: DeadLetterPageDto })
   @ApiProblemResponses(400, 503)

@@ -1,10 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
-import { decodeCursor, encodeCursor } from '../common/cursor';
+import { decodeCursor, nextCursorOf } from '../common/cursor';
 import { notFound } from '../common/problem-error';
 import { EmailEvents } from '../events/email-events';
 import { AppLogger } from '../logging/app-logger';
 import { EmailQueue } from '../queue/email-queue';
+import type { SortedSetEntry } from '../redis/sorted-set-page';
 import type { Priority } from '../queue/queue-names';
 import { DeadLetterRepository, type DeadLetter } from './dead-letter.repository';
 import type { DeadLetterDto, DeadLetterPageDto, RetriedDto, RetriedManyDto } from './dto/dead-letter.dto';
@@ -27,13 +28,8 @@ export class DeadLettersService {
 
   async list(query: { limit?: number; cursor?: string; provider?: string }): Promise<DeadLetterPageDto> {
     const limit = query.limit ?? DEFAULT_PAGE;
-    const page = await this.deadLetters.page(limit + 1, decodeCursor(query.cursor), query.provider);
-    const items = page.slice(0, limit);
-    const last = items[items.length - 1];
-    return {
-      items: items.map(toDto),
-      nextCursor: page.length > limit && last ? encodeCursor(last.deadAt, last.id) : null,
-    };
+    const page = await this.deadLetters.page(limit, decodeCursor(query.cursor), query.provider);
+    return { items: page.items.map(toDto), nextCursor: nextCursorOf(page.next) };
   }
 
   async retry(id: string): Promise<RetriedDto> {
@@ -56,15 +52,19 @@ export class DeadLettersService {
     return true;
   }
 
-  /** Retries every dead letter (or those of one provider), in batches so a long list never blocks Redis. */
+  /**
+   * Retries every dead letter (or those of one provider), page by page so a long list never blocks Redis.
+   * It follows the pages' positions: an email that dies again meanwhile joins the top of the list, behind
+   * the walk, and is not retried twice in one call.
+   */
   async retryAll(provider?: string): Promise<RetriedManyDto> {
     const ids: string[] = [];
-    for (;;) {
-      const batch = await this.deadLetters.page(RETRY_BATCH, undefined, provider);
-      if (batch.length === 0) break;
-      for (const letter of batch) if (await this.requeue(letter.id)) ids.push(letter.id);
-      if (batch.length < RETRY_BATCH) break;
-    }
+    let after: SortedSetEntry | undefined;
+    do {
+      const page = await this.deadLetters.page(RETRY_BATCH, after, provider);
+      for (const letter of page.items) if (await this.requeue(letter.id)) ids.push(letter.id);
+      after = page.next;
+    } while (after);
     this.logger.info({ retried: ids.length, provider }, 'dead letters retried');
     return { retried: ids.length, ids };
   }

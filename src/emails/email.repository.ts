@@ -1,9 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { AppConfig } from '../config/app-config';
+import type { OutboundMessage } from '../providers/outbound-email';
 import type { Priority } from '../queue/queue-names';
 import { RedisConnections } from '../redis/redis-connections';
 import { RedisKeys } from '../redis/redis-keys';
+import { SortedSetPager, type Page, type SortedSetEntry } from '../redis/sorted-set-page';
 import type { SuppressedRecipient } from '../suppressions/suppression.store';
 import type { EmailRecord, NewEmail } from './email-record';
 import type { EmailStatus } from './email-status';
@@ -117,6 +119,7 @@ const optionalNumber = (value: string | null | undefined) => (value ? Number(val
 export class EmailRepository {
   private readonly redis: ScriptedRedis;
   private readonly retentionMs: number;
+  private readonly pager: SortedSetPager;
 
   constructor(
     connections: RedisConnections,
@@ -125,6 +128,7 @@ export class EmailRepository {
   ) {
     this.redis = connections.client as ScriptedRedis;
     this.retentionMs = config.email.retentionDays * DAY_MS;
+    this.pager = new SortedSetPager(this.redis);
     if (!this.redis.freefaceCancelEmail) {
       this.redis.defineCommand('freefaceCancelEmail', { numberOfKeys: 3, lua: CANCEL_SCRIPT });
       this.redis.defineCommand('freefaceWriteEmails', { lua: WRITE_SCRIPT });
@@ -167,54 +171,35 @@ export class EmailRepository {
 
   /**
    * A page of emails newest first, of one service (or all), after the position `after` (exclusive),
-   * optionally only those with `status`. Index entries whose record has expired are dropped on the way.
+   * optionally only those with `status` (a bounded scan: see SortedSetPager).
    */
-  async page(
+  page(
     query: { service?: string; status?: EmailStatus; limit: number },
-    after?: { score: number; id: string },
-  ): Promise<EmailRecord[]> {
-    const index = query.service ? this.keys.emailsOf(query.service) : this.keys.allEmails();
-    const found: EmailRecord[] = [];
-    let max = after ? String(after.score) : '+inf';
-    let skipUpTo = after;
-    const batchSize = Math.max(50, query.limit * 2);
-    while (found.length < query.limit) {
-      const batch = await this.redis.zrange(
-        index,
-        max,
-        '-inf',
-        'BYSCORE',
-        'REV',
-        'LIMIT',
-        0,
-        batchSize,
-        'WITHSCORES',
-      );
-      if (batch.length === 0) break;
-      const entries: { id: string; score: number }[] = [];
-      for (let i = 0; i < batch.length; i += 2) entries.push({ id: batch[i]!, score: Number(batch[i + 1]) });
-      // Equal scores come in descending id order: skip those at or before the cursor.
-      const fresh = entries.filter(
-        (e) => !skipUpTo || e.score < skipUpTo.score || (e.score === skipUpTo.score && e.id < skipUpTo.id),
-      );
-      const pipeline = this.redis.pipeline();
-      fresh.forEach(({ id }) => pipeline.hmget(this.keys.email(id), ...RECORD_FIELDS));
-      const results = fresh.length > 0 ? ((await pipeline.exec()) ?? []) : [];
-      const expired: string[] = [];
-      fresh.forEach(({ id }, i) => {
-        const values = results[i]?.[1] as (string | null)[] | undefined;
-        if (!values || values[0] === null) return void expired.push(id);
-        const record = parseRecord(id, values);
-        if ((!query.status || record.status === query.status) && found.length < query.limit)
-          found.push(record);
-      });
-      if (expired.length > 0) await this.redis.zrem(index, ...expired);
-      if (batch.length < batchSize * 2) break;
-      const last = entries[entries.length - 1]!;
-      max = String(last.score);
-      skipUpTo = last;
-    }
-    return found;
+    after?: SortedSetEntry,
+  ): Promise<Page<EmailRecord>> {
+    const { status } = query;
+    return this.pager.page({
+      key: query.service ? this.keys.emailsOf(query.service) : this.keys.allEmails(),
+      limit: query.limit,
+      ...(after ? { after } : {}),
+      load: async (entries) => {
+        const pipeline = this.redis.pipeline();
+        for (const { id } of entries) pipeline.hmget(this.keys.email(id), ...RECORD_FIELDS);
+        const replies = (await pipeline.exec()) ?? [];
+        return entries.map(({ id }, i) => {
+          const values = replies[i]?.[1] as (string | null)[] | undefined;
+          return values && values[0] !== null ? parseRecord(id, values) : undefined;
+        });
+      },
+      ...(status ? { matches: (record: EmailRecord) => record.status === status } : {}),
+    });
+  }
+
+  /** Every recipient of an email (to, cc and bcc, as given), or undefined when there is no such email. */
+  async recipientsOf(id: string): Promise<string[] | undefined> {
+    const [to, cc, bcc] = await this.redis.hmget(this.keys.email(id), 'to', 'cc', 'bcc');
+    if (to === null) return undefined;
+    return [to, cc, bcc].flatMap((list) => (list ? (JSON.parse(list) as string[]) : []));
   }
 
   /** Cancels an email (see CANCEL_SCRIPT); returns the status it had, or undefined when there is none. */
@@ -239,7 +224,7 @@ export class EmailRepository {
         this.keys.emailMessage(record.id),
         this.keys.emailsOf(record.service),
       );
-      const fields = Object.entries(serialize(record)).flat();
+      const fields = Object.entries({ ...serialize(record), ...copiedRecipients(message) }).flat();
       const ttlMs = this.retentionMs + Math.max(0, (record.sendAt ?? 0) - record.createdAt);
       args.push(
         record.createdAt,
@@ -305,4 +290,16 @@ function serialize(record: EmailRecord): Record<string, string | number> {
     string,
     string | number
   >;
+}
+
+/**
+ * The message's Cc and Bcc addresses, kept in the record (when there are any) because the message is dropped
+ * once sent, and a provider's later report about one of them must be told from a report about a stranger.
+ * Status queries never read them back, so a Bcc stays undisclosed.
+ */
+function copiedRecipients(message: OutboundMessage): Record<string, string> {
+  return {
+    ...(message.cc.length > 0 ? { cc: JSON.stringify(message.cc.map((address) => address.email)) } : {}),
+    ...(message.bcc.length > 0 ? { bcc: JSON.stringify(message.bcc.map((address) => address.email)) } : {}),
+  };
 }

@@ -5,6 +5,7 @@ import { RequireScope } from '../auth/auth.decorators';
 import { ApiIdempotencyKey } from '../idempotency/api-idempotency-key';
 import { CurrentCaller, type Caller } from '../auth/caller';
 import { ApiProblemResponses } from '../common/api-problem-responses';
+import { BOUNDED_SCAN_NOTE } from '../common/paging';
 import { UUID_PATTERN } from '../common/ids';
 import { notFound } from '../common/problem-error';
 import { RequestId } from '../common/request-id';
@@ -95,7 +96,10 @@ export class EmailsController {
 
   @Get()
   @RequireScope('read')
-  @ApiOperation({ summary: "The caller's emails, newest first, by status if asked" })
+  @ApiOperation({
+    summary: "The caller's emails, newest first, by status if asked",
+    description: BOUNDED_SCAN_NOTE,
+  })
   @ApiOkResponse({ type: EmailListDto })
   @ApiProblemResponses(400, 503)
   list(@CurrentCaller() caller: Caller, @Query() query: EmailListQueryDto): Promise<EmailListDto> {

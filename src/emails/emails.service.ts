@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { Caller } from '../auth/caller';
 import { AppConfig } from '../config/app-config';
-import { decodeCursor, encodeCursor } from '../common/cursor';
+import { decodeCursor, nextCursorOf } from '../common/cursor';
 import { uuidv7 } from '../common/ids';
 import { notFound, ProblemError, type FieldError } from '../common/problem-error';
 import { EmailEvents } from '../events/email-events';
@@ -183,18 +183,13 @@ export class EmailsService {
     const limit = query.limit ?? DEFAULT_PAGE;
     const page = await this.repository.page(
       {
-        limit: limit + 1,
+        limit,
         ...(service ? { service } : {}),
         ...(query.status ? { status: query.status } : {}),
       },
       decodeCursor(query.cursor),
     );
-    const items = page.slice(0, limit);
-    const last = items[items.length - 1];
-    return {
-      items: items.map(toStatusDto),
-      nextCursor: page.length > limit && last ? encodeCursor(last.createdAt, last.id) : null,
-    };
+    return { items: page.items.map(toStatusDto), nextCursor: nextCursorOf(page.next) };
   }
 
   /** Tells the audit trail and the metrics about a newly accepted email (and its schedule). */

@@ -14,7 +14,8 @@ export interface MailgunSignature {
 /**
  * Mailgun's webhook signature, as Mailgun documents it: HMAC-SHA256 of `timestamp + token` with the webhook
  * signing key, hex-encoded; compared in constant time, and refused when the timestamp is more than five minutes
- * away from now (a captured callback cannot be replayed later; the token is also kept to refuse it sooner).
+ * away from now (a captured callback cannot be replayed later; within the window, MailgunTokenStore refuses a
+ * token used before).
  */
 export function isMailgunSignatureValid(
   signature: Partial<MailgunSignature> | undefined,

@@ -5,7 +5,7 @@ import { Public } from '../auth/auth.decorators';
 import { ApiProblemResponses } from '../common/api-problem-responses';
 import { RawBody, RouteBody } from '../common/route-bodies';
 import { AppConfig } from '../config/app-config';
-import { callbackRefused } from './callback-problems';
+import { ApiCallbackLimits, ApiCallbackReplayed, callbackRefused } from './callback-problems';
 import { fromMailgunEvent, isMailgunSignatureValid, type MailgunSignature } from './mailgun-events';
 import { ProviderEventsService, type ProviderEventResult } from './provider-events.service';
 import {
@@ -23,6 +23,7 @@ import { SesNotificationsService, type SesCallbackAnswer } from './ses-notificat
  * (200) so that the provider does not retry it.
  */
 @ApiTags('provider events')
+@ApiCallbackLimits()
 @Public()
 @Controller('webhooks')
 export class ProviderEventsController {
@@ -40,12 +41,14 @@ export class ProviderEventsController {
 
   @Post('mailgun')
   @HttpCode(200)
+  @RouteBody({ providerCallback: 'mailgun' })
   @ApiOperation({
     summary:
       "Mailgun's event webhook (delivered, failed, complained), signed with MAILGUN_WEBHOOK_SIGNING_KEY",
   })
   @ApiOkResponse({ schema: { example: { result: 'applied' } } })
   @ApiProblemResponses(401, 503)
+  @ApiCallbackReplayed()
   async mailgun(
     @Body() body: { signature?: Partial<MailgunSignature>; 'event-data'?: Record<string, unknown> },
   ): Promise<{ result: string }> {
@@ -54,13 +57,14 @@ export class ProviderEventsController {
       throw callbackRefused('Mailgun events are not accepted here: MAILGUN_WEBHOOK_SIGNING_KEY is not set.');
     if (!isMailgunSignatureValid(body?.signature, key, Date.now()))
       throw callbackRefused('The Mailgun signature is missing, wrong or too old.');
+    await this.events.claimMailgunToken(body.signature.token);
     const event = fromMailgunEvent(body['event-data']);
     return { result: event ? await this.events.apply(event) : 'ignored' };
   }
 
   @Post('sendgrid')
   @HttpCode(200)
-  @RouteBody({ keepRaw: true })
+  @RouteBody({ keepRaw: true, providerCallback: 'sendgrid' })
   @ApiOperation({
     summary:
       "SendGrid's Event Webhook (delivered, bounce, dropped, spamreport), a JSON array signed with the key of " +
@@ -85,7 +89,7 @@ export class ProviderEventsController {
 
   @Post('ses')
   @HttpCode(200)
-  @RouteBody({ textPlainAsJson: true })
+  @RouteBody({ textPlainAsJson: true, providerCallback: 'ses' })
   @ApiOperation({
     summary:
       'Amazon SES events (Delivery, Bounce, Complaint) through an Amazon SNS HTTP(S) subscription: ' +

@@ -1,11 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import type Redis from 'ioredis';
 import type { EmailStatus } from '../emails/email-status';
+import { EmailRepository } from '../emails/email.repository';
 import { EmailEvents } from '../events/email-events';
 import { AppLogger } from '../logging/app-logger';
+import { PrometheusMetrics } from '../metrics/prometheus/prometheus-metrics';
 import { RedisConnections } from '../redis/redis-connections';
 import { RedisKeys } from '../redis/redis-keys';
-import { SuppressionStore } from '../suppressions/suppression.store';
+import { normalizeAddress, SuppressionStore } from '../suppressions/suppression.store';
+import { callbackReplayed } from './callback-problems';
+import { MailgunTokenStore } from './mailgun-token.store';
 import type { EventProvider, ProviderEvent } from './provider-event';
 
 /** What became of a provider's event: 'ignored' when it was nothing to apply (a kind or mail we do not track). */
@@ -56,8 +60,11 @@ export class ProviderEventsService {
   constructor(
     connections: RedisConnections,
     private readonly keys: RedisKeys,
+    private readonly emails: EmailRepository,
+    private readonly mailgunTokens: MailgunTokenStore,
     private readonly suppressions: SuppressionStore,
     private readonly events: EmailEvents,
+    private readonly metrics: PrometheusMetrics,
     private readonly logger: AppLogger,
   ) {
     this.logger.setContext('provider-events');
@@ -82,8 +89,40 @@ export class ProviderEventsService {
     return (await this.redis.get(this.keys.providerMessage(provider, messageId))) ?? undefined;
   }
 
-  /** Applies an event; returns what became of it, for the answer to the provider and the tests. */
-  async apply(event: ProviderEvent): Promise<Exclude<ProviderEventResult, 'ignored'>> {
+  /**
+   * Refuses (406) a Mailgun callback whose token was used before, by any replica: Mailgun signs only the
+   * timestamp and token, so the same signature with other event data would otherwise be accepted again.
+   */
+  async claimMailgunToken(token: string): Promise<void> {
+    if (await this.mailgunTokens.claim(token)) return;
+    this.metrics.recordRejectedCallback('mailgun', 'replayed');
+    this.logger.warn(
+      { provider: 'mailgun' },
+      'provider callback refused: its signature token was used before',
+    );
+    throw callbackReplayed('This signature was used before: each Mailgun callback is accepted once.');
+  }
+
+  /**
+   * Applies an event; returns what became of it, for the answer to the provider and the tests. An event
+   * about an address that is not one of its email's recipients (to, cc or bcc) changes nothing: a provider
+   * reports only on the addresses we sent to, so it is forged or mismatched, and applying it would let a
+   * signature put any address on the suppression list. It answers 'ignored', like an event we do not track,
+   * so that the answer tells a forger nothing.
+   */
+  async apply(event: ProviderEvent): Promise<ProviderEventResult> {
+    const recipients = await this.emails.recipientsOf(event.emailId);
+    if (recipients === undefined) return this.unknownEmail(event);
+    const recipient = normalizeAddress(event.recipient);
+    if (!recipients.some((address) => normalizeAddress(address) === recipient)) {
+      this.metrics.recordRejectedCallback(event.provider, 'foreign_recipient');
+      // The address stays out of the log: it may be anyone's.
+      this.logger.warn(
+        { emailId: event.emailId, provider: event.provider, kind: event.kind },
+        'provider event ignored: it names an address that is not a recipient of its email',
+      );
+      return 'ignored';
+    }
     const now = Date.now();
     const result = await this.redis.freefaceApplyProviderEvent(
       this.keys.email(event.emailId),
@@ -92,13 +131,7 @@ export class ProviderEventsService {
       now,
       EVENT_ID_TTL_MS,
     );
-    if (result === null) {
-      this.logger.info(
-        { emailId: event.emailId, provider: event.provider },
-        'provider event for an unknown email',
-      );
-      return 'unknown-email';
-    }
+    if (result === null) return this.unknownEmail(event);
     if (result === 'duplicate') return 'duplicate';
     const [previous, changed, service] = result;
     if (event.kind !== 'delivered') {
@@ -129,5 +162,13 @@ export class ProviderEventsService {
       'provider event applied',
     );
     return 'applied';
+  }
+
+  private unknownEmail(event: ProviderEvent): 'unknown-email' {
+    this.logger.info(
+      { emailId: event.emailId, provider: event.provider },
+      'provider event for an unknown email',
+    );
+    return 'unknown-email';
   }
 }

@@ -70,6 +70,16 @@ export class RedisKeys {
     return `${this.prefix}:provider-event:${provider}:${eventId}`;
   }
 
+  /** The token bucket of one client address's provider callbacks (PROVIDER_CALLBACK_RATE_LIMIT). */
+  callbackRateBucket(address: string): string {
+    return `${this.prefix}:callback-rate:${address}`;
+  }
+
+  /** A Mailgun callback token already used (its digest), so that a captured signature is accepted once. */
+  mailgunToken(digest: string): string {
+    return `${this.prefix}:mailgun-token:${digest}`;
+  }
+
   /**
    * Our email id under a provider's id of the message, for the providers whose event callbacks may name only
    * their own id (SES); expires with the email's record.

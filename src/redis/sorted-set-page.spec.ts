@@ -1,8 +1,9 @@
+import fc from 'fast-check';
 import Redis from 'ioredis';
 import { PrivateRedis } from '../../test/support/private-redis';
-import { pageItems, pageSortedSet, type SortedSetEntry } from './sorted-set-page';
+import { SortedSetPager, type Page, type PageRequest, type SortedSetEntry } from './sorted-set-page';
 
-describe('sorted set paging (real Redis)', () => {
+describe('SortedSetPager (real Redis)', () => {
   let server: PrivateRedis;
   let redis: Redis;
 
@@ -16,44 +17,206 @@ describe('sorted set paging (real Redis)', () => {
     await server.stop();
   });
 
-  /** Every member, page by page, as a client following nextCursor would see them. */
-  const walk = async (key: string, limit: number) => {
-    const seen: string[] = [];
+  /** Every member's item is its id, upper-cased, unless it is in `gone`; `loads` counts each id read. */
+  const itemsOf =
+    (gone: ReadonlySet<string> = new Set(), loads = new Map<string, number>()) =>
+    (entries: readonly SortedSetEntry[]) => {
+      for (const { id } of entries) loads.set(id, (loads.get(id) ?? 0) + 1);
+      return Promise.resolve(entries.map(({ id }) => (gone.has(id) ? undefined : id.toUpperCase())));
+    };
+
+  /** Every page, as a client following nextCursor would see them; `between` runs before each next page. */
+  const walk = async (
+    pager: SortedSetPager,
+    request: Omit<PageRequest<string>, 'after'>,
+    between: (page: Page<string>) => Promise<unknown> = () => Promise.resolve(),
+  ) => {
+    const pages: Page<string>[] = [];
     let after: SortedSetEntry | undefined;
-    for (let pages = 0; pages < 1000; pages++) {
-      const page = await pageSortedSet(redis, key, limit, after);
-      seen.push(...page.map((entry) => entry.id));
-      if (page.length < limit) return seen;
-      after = page[page.length - 1];
-    }
-    throw new Error('paging did not end');
+    do {
+      const page = await pager.page({ ...request, ...(after ? { after } : {}) });
+      pages.push(page);
+      if (pages.length > 10_000) throw new Error('paging did not end');
+      await between(page);
+      after = page.next;
+    } while (after);
+    return { pages, items: pages.flatMap((page) => page.items) };
   };
 
+  /** The whole set, newest first, as Redis orders it (equal scores: descending member bytes). */
+  const newestFirst = async (key: string) =>
+    (await redis.zrange(key, 0, -1, 'REV')).map((id) => id.toUpperCase());
+
   it('pages newest first, with any number of members sharing a score, skipping and repeating none', async () => {
-    // 130 members: runs of 1, 7 and 60 equal scores, longer than a page and than a batch.
+    // 130 members: runs of 1, 7 and 60 equal scores, longer than a page.
     const members: [number, string][] = [];
     for (let i = 0; i < 130; i++)
       members.push([i < 60 ? 5 : i < 67 ? 9 : 10 + i, `m${String(i).padStart(3, '0')}`]);
     await redis.zadd('set', ...members.flat());
-    const expected = await redis.zrange('set', 0, -1, 'REV');
-    for (const limit of [1, 3, 7, 50, 200])
-      expect([limit, await walk('set', limit)]).toEqual([limit, expected]);
+    const expected = await newestFirst('set');
+    const pager = new SortedSetPager(redis);
+    for (const limit of [1, 3, 7, 20, 50, 200]) {
+      const { items, pages } = await walk(pager, { key: 'set', limit, load: itemsOf() });
+      expect([limit, items]).toEqual([limit, expected]);
+      expect(pages.every((page) => page.items.length <= limit)).toBe(true);
+      expect(pages.at(-1)!.next).toBeUndefined();
+    }
   });
 
-  it('keeps its place when the last member of a page has been removed since', async () => {
-    await redis.zadd('set', 1, 'a', 2, 'b', 2, 'c', 3, 'd');
-    const first = await pageSortedSet(redis, 'set', 2);
-    expect(first.map((entry) => entry.id)).toEqual(['d', 'c']);
-    await redis.zrem('set', 'c');
-    expect((await pageSortedSet(redis, 'set', 2, first[1])).map((entry) => entry.id)).toEqual(['b', 'a']);
-  });
-
-  it('fills a page past expired items and names them', async () => {
-    await redis.zadd('set', 1, 'a', 2, 'b', 3, 'c', 4, 'd', 5, 'e');
-    const alive = new Set(['a', 'c', 'e']);
-    const page = await pageItems(redis, 'set', 2, undefined, (entries) =>
-      Promise.resolve(entries.map((entry) => (alive.has(entry.id) ? entry.id.toUpperCase() : undefined))),
+  it('walks a hundred members of one score in pages of twenty: five pages, then the end', async () => {
+    const ids = Array.from(
+      { length: 100 },
+      (_, i) => `019b7a52-6c1e-7d3a-9f2b-${String(i).padStart(12, '0')}`,
     );
-    expect(page).toEqual({ items: ['E', 'C'], gone: ['d'] });
+    await redis.zadd('set', ...ids.flatMap((id) => [1_700_000_000_000, id]));
+    const { pages, items } = await walk(new SortedSetPager(redis), {
+      key: 'set',
+      limit: 20,
+      load: itemsOf(),
+    });
+    expect(pages.map((page) => page.items.length)).toEqual([20, 20, 20, 20, 20]);
+    expect(items).toEqual([...ids].reverse().map((id) => id.toUpperCase()));
+  });
+
+  it('keeps its place when the member at the position has been removed since, in a run of equal scores too', async () => {
+    await redis.zadd('set', 1, 'a', 2, 'b', 2, 'c', 2, 'e', 2, 'g', 3, 'h');
+    const pager = new SortedSetPager(redis);
+    const first = await pager.page({ key: 'set', limit: 3, load: itemsOf() });
+    expect(first).toEqual({ items: ['H', 'G', 'E'], next: { id: 'e', score: 2 } });
+    await redis.zrem('set', 'e', 'g');
+    const rest = await pager.page({ key: 'set', limit: 3, after: first.next!, load: itemsOf() });
+    expect(rest).toEqual({ items: ['C', 'B', 'A'] });
+    // A position between two members that were never there.
+    expect((await pager.entriesAfter('set', 10, { score: 2, id: 'd' })).map((entry) => entry.id)).toEqual([
+      'c',
+      'b',
+      'a',
+    ]);
+  });
+
+  it('is not shifted by members added above its position between pages', async () => {
+    await redis.zadd(
+      'set',
+      ...Array.from({ length: 30 }, (_, i) => [5, `m${String(i).padStart(2, '0')}`]).flat(),
+    );
+    const expected = await newestFirst('set');
+    let added = 0;
+    const { items } = await walk(new SortedSetPager(redis), { key: 'set', limit: 4, load: itemsOf() }, () =>
+      redis.zadd('set', 5, `z${added}`, 9, `n${added++}`),
+    );
+    expect(items).toEqual(expected);
+  });
+
+  it('orders members of one score by their bytes, whatever characters they hold', async () => {
+    const addresses = [
+      'ana@example.com',
+      'Ana@example.com',
+      'ana-b@example.com',
+      'ana.b@example.com',
+      'ana_b@example.com',
+      'anab@example.com',
+      'ana@example.co',
+      'åsa@example.com',
+      'zoë@example.com',
+      'a@b',
+      'a',
+    ];
+    await redis.zadd('set', ...addresses.flatMap((address) => [7, address]));
+    const expected = await redis.zrange('set', 0, -1, 'REV');
+    const pager = new SortedSetPager(redis);
+    // Each page's last member is removed before the next page, so every position is found by its bytes alone.
+    const seen: string[] = [];
+    let after: SortedSetEntry | undefined;
+    do {
+      const entries = await pager.entriesAfter('set', 1, after);
+      seen.push(...entries.map((entry) => entry.id));
+      after = entries[0];
+      if (after) await redis.zrem('set', after.id);
+    } while (after);
+    expect(seen).toEqual(expected);
+  });
+
+  it('fills a page past expired items and removes them from the set', async () => {
+    await redis.zadd('set', 1, 'a', 2, 'b', 3, 'c', 4, 'd', 5, 'e');
+    const page = await new SortedSetPager(redis).page({
+      key: 'set',
+      limit: 2,
+      load: itemsOf(new Set(['b', 'd'])),
+    });
+    expect(page).toEqual({ items: ['E', 'C'], next: { id: 'c', score: 3 } });
+    // b was read too, as the item past the page (it tells whether another page follows).
+    expect(await redis.zrange('set', 0, -1)).toEqual(['a', 'c', 'e']);
+  });
+
+  it('ends a filtered page at the scan bound with the position reached, and finds a rare match on a later page', async () => {
+    // One match at the bottom, under 120 members that do not match, all of one score.
+    await redis.zadd(
+      'set',
+      1,
+      'match',
+      ...Array.from({ length: 120 }, (_, i) => [1, `x${String(i).padStart(3, '0')}`]).flat(),
+    );
+    const loads = new Map<string, number>();
+    const pager = new SortedSetPager(redis, 50);
+    const { pages, items } = await walk(pager, {
+      key: 'set',
+      limit: 10,
+      load: itemsOf(new Set(), loads),
+      matches: (item) => item === 'MATCH',
+    });
+    expect(pages.map((page) => page.items)).toEqual([[], [], ['MATCH']]);
+    expect(pages.map((page) => page.next?.id)).toEqual(['x070', 'x020', undefined]);
+    expect(items).toEqual(['MATCH']);
+    // Every member was read once, on exactly one page: the bound neither skips nor repeats.
+    expect(loads.size).toBe(121);
+    expect([...loads.values()].every((count) => count === 1)).toBe(true);
+  });
+
+  it('bounds an unfiltered page over expired items in the same way', async () => {
+    await redis.zadd(
+      'set',
+      ...Array.from({ length: 30 }, (_, i) => [i, `m${String(i).padStart(2, '0')}`]).flat(),
+    );
+    const gone = new Set(Array.from({ length: 25 }, (_, i) => `m${String(i + 5).padStart(2, '0')}`));
+    const pager = new SortedSetPager(redis, 10);
+    const first = await pager.page({ key: 'set', limit: 5, load: itemsOf(gone) });
+    expect(first).toEqual({ items: [], next: { id: 'm20', score: 20 } });
+    const { items } = await walk(pager, { key: 'set', limit: 5, load: itemsOf(gone) });
+    expect(items).toEqual(['M04', 'M03', 'M02', 'M01', 'M00']);
+    expect(await redis.zcard('set')).toBe(5);
+  });
+
+  it('gives every match once, in order, for any set, page size, bound and filter, while members come and go', async () => {
+    const member = fc.tuple(fc.integer({ min: 1, max: 6 }), fc.stringMatching(/^[a-zA-Z0-9.@_-]{1,6}$/));
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uniqueArray(member, { selector: ([, id]) => id, maxLength: 80 }),
+        fc.integer({ min: 1, max: 12 }),
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.boolean(),
+        async (members, limit, bound, every, churn) => {
+          await redis.flushall();
+          if (members.length > 0) await redis.zadd('set', ...members.flatMap(([score, id]) => [score, id]));
+          const matches = (item: string) => item.charCodeAt(0) % every === 0;
+          const expected = (await newestFirst('set')).filter(matches);
+          let round = 0;
+          const { items, pages } = await walk(
+            new SortedSetPager(redis, bound),
+            { key: 'set', limit, load: itemsOf(), matches },
+            // Churn: the member at the page's position is removed (it was examined on that page, so no match is
+            // lost), and a newer member arrives above the position (after the walk began, so never listed).
+            async (page) => {
+              if (!churn || !page.next) return;
+              await redis.zrem('set', page.next.id);
+              await redis.zadd('set', 100, `new${round++}`);
+            },
+          );
+          expect(items).toEqual(expected);
+          expect(pages.every((page) => page.items.length <= limit)).toBe(true);
+        },
+      ),
+      { numRuns: 150 },
+    );
   });
 });

@@ -1,80 +1,135 @@
 import type Redis from 'ioredis';
+import { MAX_SCANNED_PER_PAGE } from '../common/paging';
 
+/** A member of a sorted set with its score: an item of a list, or a position in it. */
 export interface SortedSetEntry {
   id: string;
   score: number;
 }
 
+/** A page of a list: up to `limit` items, and where the next page starts (undefined after the last). */
+export interface Page<T> {
+  items: T[];
+  next?: SortedSetEntry;
+}
+
+/** What to page: the set, where to start, how to read each member's item and, for a filtered list, which to keep. */
+export interface PageRequest<T> {
+  key: string;
+  limit: number;
+  /** The position the page starts after (exclusive): the `next` of the page before. */
+  after?: SortedSetEntry;
+  /** The items of `entries`, in their order, in one round trip; undefined for a member whose item is gone. */
+  load: (entries: readonly SortedSetEntry[]) => Promise<(T | undefined)[]>;
+  /** Keeps only the items it accepts (a filtered list). */
+  matches?: (item: T) => boolean;
+}
+
+/** Members read at once by a filtered page, which expects to pass over many: few round trips, small replies. */
+const FILTERED_BATCH = 200;
+
 /**
- * Up to `limit` members of a sorted set, highest score first, strictly after the position `after` (a
- * previous page's last member). Members with equal scores come in descending order of id, as Redis keeps
- * them; any number of them may share a score (many items made in the same millisecond) without a page being
- * skipped or repeated, and the position holds even when its own member has since been removed.
+ * Up to ARGV[1] members (with their scores) of the sorted set KEYS[1], highest score first, strictly after
+ * the position of score ARGV[2] and member ARGV[3] (from the top without them). Members of one score come in
+ * descending byte order, as Redis keeps them, and any number may share a score: the position is found by
+ * binary search among the members of its score, so it costs O(log² n) whether or not its member is still
+ * there, and it is read atomically with the page, so members added meanwhile cannot shift it.
+ * Members are compared byte by byte here: Lua compares strings with the server's collation (Redis sets
+ * LC_COLLATE from its environment), which need not be the byte order Redis sorts members in.
  */
-export async function pageSortedSet(
-  redis: Redis,
-  key: string,
-  limit: number,
-  after?: SortedSetEntry,
-): Promise<SortedSetEntry[]> {
-  const found: SortedSetEntry[] = [];
-  const batchSize = limit + 20;
-  let max = after?.score;
-  let offset = 0;
-  while (found.length < limit) {
-    const raw = await redis.zrange(
-      key,
-      max === undefined ? '+inf' : String(max),
-      '-inf',
-      'BYSCORE',
-      'REV',
-      'LIMIT',
-      offset,
-      batchSize,
-      'WITHSCORES',
-    );
-    const entries: SortedSetEntry[] = [];
-    for (let i = 0; i < raw.length; i += 2) entries.push({ id: raw[i]!, score: Number(raw[i + 1]) });
-    for (const entry of entries) {
-      if (after && entry.score === after.score && entry.id >= after.id) continue;
-      if (found.length < limit) found.push(entry);
-    }
-    if (entries.length < batchSize) break;
-    const lastScore = entries[entries.length - 1]!.score;
-    const atLastScore = entries.filter((entry) => entry.score === lastScore).length;
-    offset = lastScore === max ? offset + atLastScore : atLastScore;
-    max = lastScore;
-  }
-  return found;
+const ENTRIES_AFTER_SCRIPT = `
+local function sortsBelow(a, b)
+  if a == b then return false end
+  for i = 1, math.min(#a, #b) do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x < y end
+  end
+  return #a < #b
+end
+local count = tonumber(ARGV[1])
+local start = 0
+if ARGV[2] then
+  local score, member = ARGV[2], ARGV[3]
+  start = redis.call('ZCOUNT', KEYS[1], '(' .. score, '+inf')
+  local stop = start + redis.call('ZCOUNT', KEYS[1], score, score)
+  while start < stop do
+    local middle = math.floor((start + stop) / 2)
+    if sortsBelow(redis.call('ZRANGE', KEYS[1], middle, middle, 'REV')[1], member) then
+      stop = middle
+    else
+      start = middle + 1
+    end
+  end
+end
+return redis.call('ZRANGE', KEYS[1], start, start + count - 1, 'REV', 'WITHSCORES')
+`;
+
+interface ScriptedRedis extends Redis {
+  freefaceEntriesAfter(key: string, count: number, ...position: (string | number)[]): Promise<string[]>;
 }
 
 /**
- * A page of the items a sorted set indexes, read through `load` (one round trip per batch: undefined for a
- * member whose item has expired). Expired members are skipped, so a page is short only at the end of the
- * list, and returned in `gone` for the caller to remove from the set.
+ * The one pager of every list the API keeps in a sorted set (emails, dead letters, suppressions, webhook
+ * deliveries): newest first, from an opaque position rather than an offset, so pages neither skip nor repeat
+ * while items come and go. A page examines at most `maxScanned` members (MAX_SCANNED_PER_PAGE): a filter that
+ * matches rarely, or a run of expired items, ends the page early with a `next` position where the scan
+ * stopped, so each call costs bounded Redis work whatever the list holds. Members whose item is gone (expired)
+ * are removed from the set on the way.
  */
-export async function pageItems<T>(
-  redis: Redis,
-  key: string,
-  limit: number,
-  after: SortedSetEntry | undefined,
-  load: (entries: readonly SortedSetEntry[]) => Promise<(T | undefined)[]>,
-): Promise<{ items: T[]; gone: string[] }> {
-  const items: T[] = [];
-  const gone: string[] = [];
-  let position = after;
-  while (items.length < limit) {
-    const wanted = limit - items.length;
-    const entries = await pageSortedSet(redis, key, wanted, position);
-    if (entries.length === 0) break;
-    const loaded = await load(entries);
-    entries.forEach((entry, i) => {
-      const item = loaded[i];
-      if (item === undefined) gone.push(entry.id);
-      else items.push(item);
-    });
-    if (entries.length < wanted) break;
-    position = entries[entries.length - 1];
+export class SortedSetPager {
+  private readonly redis: ScriptedRedis;
+
+  constructor(
+    redis: Redis,
+    private readonly maxScanned = MAX_SCANNED_PER_PAGE,
+  ) {
+    this.redis = redis as ScriptedRedis;
+    if (!this.redis.freefaceEntriesAfter)
+      this.redis.defineCommand('freefaceEntriesAfter', { numberOfKeys: 1, lua: ENTRIES_AFTER_SCRIPT });
   }
-  return { items, gone };
+
+  /** Up to `count` members after the position `after` (exclusive), highest score first: one script call. */
+  async entriesAfter(key: string, count: number, after?: SortedSetEntry): Promise<SortedSetEntry[]> {
+    const position = after ? [String(after.score), after.id] : [];
+    const raw = await this.redis.freefaceEntriesAfter(key, count, ...position);
+    const entries: SortedSetEntry[] = [];
+    for (let i = 0; i < raw.length; i += 2) entries.push({ id: raw[i]!, score: Number(raw[i + 1]) });
+    return entries;
+  }
+
+  /**
+   * One page of the list. It reads one item past `limit` to know whether another page follows; `next` is
+   * then the position of its last item, or, when the scan bound ended the page, of the last member examined
+   * (the page may then hold fewer than `limit` items, even none).
+   */
+  async page<T>(request: PageRequest<T>): Promise<Page<T>> {
+    const { key, limit, load, matches } = request;
+    const found: { item: T; entry: SortedSetEntry }[] = [];
+    const gone: string[] = [];
+    const finish = async (next?: SortedSetEntry): Promise<Page<T>> => {
+      if (gone.length > 0) await this.redis.zrem(key, ...gone);
+      const items = found.slice(0, limit).map(({ item }) => item);
+      return next ? { items, next } : { items };
+    };
+    let position = request.after;
+    let scanned = 0;
+    for (;;) {
+      const wanted = limit + 1 - found.length;
+      const count = Math.min(this.maxScanned - scanned, matches ? Math.max(wanted, FILTERED_BATCH) : wanted);
+      const entries = await this.entriesAfter(key, count, position);
+      const loaded = entries.length > 0 ? await load(entries) : [];
+      for (const [i, entry] of entries.entries()) {
+        scanned += 1;
+        const item = loaded[i];
+        if (item === undefined) gone.push(entry.id);
+        else if (!matches || matches(item)) {
+          found.push({ item, entry });
+          if (found.length > limit) return finish(found[limit - 1]!.entry);
+        }
+        if (scanned >= this.maxScanned) return finish(entry);
+      }
+      if (entries.length < count) return finish();
+      position = entries[entries.length - 1];
+    }
+  }
 }

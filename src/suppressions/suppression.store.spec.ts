@@ -61,9 +61,15 @@ describe('SuppressionStore (real Redis)', () => {
     for (let i = 0; i < 5; i++) await suppressions.add(`p${i}@example.com`, 'manual', 'api:ops', 1000 + i);
     await redis.del(keys.suppression('p3@example.com')); // as if it had expired
     const first = await suppressions.page(2);
-    expect(first.map((s) => s.email)).toEqual(['p4@example.com', 'p2@example.com']);
-    const rest = await suppressions.page(10, { score: first[1]!.createdAt, id: first[1]!.email });
-    expect(rest.map((s) => s.email)).toEqual(['p1@example.com', 'p0@example.com']);
+    expect(first.items.map((s) => s.email)).toEqual(['p4@example.com', 'p2@example.com']);
+    expect(first.next).toEqual({ score: 1002, id: 'p2@example.com' });
+    const rest = await suppressions.page(10, first.next);
+    expect(rest).toEqual({
+      items: [
+        expect.objectContaining({ email: 'p1@example.com' }),
+        expect.objectContaining({ email: 'p0@example.com' }),
+      ],
+    });
     expect(await redis.zscore(keys.suppressions(), 'p3@example.com')).toBeNull();
   });
 });

@@ -3,7 +3,7 @@ import type Redis from 'ioredis';
 import { AppConfig } from '../config/app-config';
 import { RedisConnections } from '../redis/redis-connections';
 import { RedisKeys } from '../redis/redis-keys';
-import { pageItems } from '../redis/sorted-set-page';
+import { SortedSetPager, type Page, type SortedSetEntry } from '../redis/sorted-set-page';
 
 const DAY_MS = 86_400_000;
 
@@ -41,6 +41,7 @@ export const normalizeAddress = (address: string): string => address.trim().toLo
 export class SuppressionStore {
   private readonly redis: Redis;
   private readonly ttlMs: number;
+  private readonly pager: SortedSetPager;
 
   constructor(
     connections: RedisConnections,
@@ -49,6 +50,7 @@ export class SuppressionStore {
   ) {
     this.redis = connections.client;
     this.ttlMs = config.email.suppressionTtlDays * DAY_MS;
+    this.pager = new SortedSetPager(this.redis);
   }
 
   /** Adds (or renews) an address; returns the entry as stored. */
@@ -122,13 +124,13 @@ export class SuppressionStore {
   }
 
   /** A page of the list, newest first, after the position `after` (exclusive). */
-  async page(limit: number, after?: { score: number; id: string }): Promise<Suppression[]> {
-    const { items, gone } = await pageItems(
-      this.redis,
-      this.keys.suppressions(),
+  page(limit: number, after?: SortedSetEntry): Promise<Page<Suppression>> {
+    // Entries whose hash expired (SUPPRESSION_TTL_DAYS) leave the index when met.
+    return this.pager.page({
+      key: this.keys.suppressions(),
       limit,
-      after,
-      async (entries) => {
+      ...(after ? { after } : {}),
+      load: async (entries) => {
         const pipeline = this.redis.pipeline();
         for (const { id } of entries)
           pipeline.hmget(this.keys.suppression(id), 'reason', 'source', 'createdAt', 'expiresAt');
@@ -138,10 +140,7 @@ export class SuppressionStore {
           return toSuppression(id, reason, source, createdAt, expiresAt);
         });
       },
-    );
-    // Entries whose hash expired (SUPPRESSION_TTL_DAYS) leave the index when met.
-    if (gone.length > 0) await this.redis.zrem(this.keys.suppressions(), ...gone);
-    return items;
+    });
   }
 }
 

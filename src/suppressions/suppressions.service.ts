@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Caller } from '../auth/caller';
-import { decodeCursor, encodeCursor } from '../common/cursor';
+import { decodeCursor, nextCursorOf } from '../common/cursor';
 import { notFound } from '../common/problem-error';
 import type { CreateSuppressionDto, SuppressionDto, SuppressionPageDto } from './dto/suppression.dto';
 import { SuppressionStore, type Suppression } from './suppression.store';
@@ -20,13 +20,8 @@ export class SuppressionsService {
       return { items: entry ? [toDto(entry)] : [], nextCursor: null };
     }
     const limit = query.limit ?? DEFAULT_PAGE;
-    const page = await this.store.page(limit + 1, decodeCursor(query.cursor, ADDRESS_ID));
-    const items = page.slice(0, limit);
-    const last = items[items.length - 1];
-    return {
-      items: items.map(toDto),
-      nextCursor: page.length > limit && last ? encodeCursor(last.createdAt, last.email) : null,
-    };
+    const page = await this.store.page(limit, decodeCursor(query.cursor, ADDRESS_ID));
+    return { items: page.items.map(toDto), nextCursor: nextCursorOf(page.next) };
   }
 
   async add(caller: Caller, dto: CreateSuppressionDto): Promise<SuppressionDto> {

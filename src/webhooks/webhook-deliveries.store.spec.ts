@@ -50,7 +50,7 @@ describe('WebhookDeliveriesStore (real Redis)', () => {
       responseStatus: 503,
       nextAttemptAt: 9_000,
     });
-    expect(await store.page(DELIVERY.webhookId, 'pending', 10)).toMatchObject([
+    expect((await store.page(DELIVERY.webhookId, 'pending', 10)).items).toMatchObject([
       { status: 'pending', attempts: 1, lastError: 'HTTP 503', responseStatus: 503, nextAttemptAt: 9_000 },
     ]);
     await store.recordAttempt(pending, { ok: false, error: 'ECONNREFUSED: connect' });
@@ -59,7 +59,7 @@ describe('WebhookDeliveriesStore (real Redis)', () => {
     // No HTTP status this time, and no retry due: those of the attempt before do not linger.
     expect(failed.responseStatus).toBeUndefined();
     expect(failed.nextAttemptAt).toBeUndefined();
-    expect(await store.page(DELIVERY.webhookId, 'pending', 10)).toEqual([]);
+    expect(await store.page(DELIVERY.webhookId, 'pending', 10)).toEqual({ items: [] });
 
     expect(await store.reopen(failed)).toBe(true);
     await store.recordAttempt({ ...failed, status: 'pending' }, { ok: true, responseStatus: 204 });
@@ -67,8 +67,10 @@ describe('WebhookDeliveriesStore (real Redis)', () => {
     expect(succeeded).toMatchObject({ status: 'succeeded', attempts: 3, responseStatus: 204 });
     expect(succeeded.payload).toBeUndefined();
     expect(succeeded.lastError).toBeUndefined();
-    expect((await store.page(DELIVERY.webhookId, undefined, 10)).map((d) => d.id)).toEqual([DELIVERY.id]);
-    expect(await store.page(DELIVERY.webhookId, 'failed', 10)).toEqual([]);
+    expect((await store.page(DELIVERY.webhookId, undefined, 10)).items.map((d) => d.id)).toEqual([
+      DELIVERY.id,
+    ]);
+    expect(await store.page(DELIVERY.webhookId, 'failed', 10)).toEqual({ items: [] });
     expect(await store.reopen(succeeded)).toBe(false);
   });
 
@@ -81,6 +83,6 @@ describe('WebhookDeliveriesStore (real Redis)', () => {
       attempts: 1,
       createdAt: 1_000,
     });
-    expect(await store.page(DELIVERY.webhookId, 'pending', 10)).toEqual([]);
+    expect(await store.page(DELIVERY.webhookId, 'pending', 10)).toEqual({ items: [] });
   });
 });

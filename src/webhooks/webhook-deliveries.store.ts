@@ -3,7 +3,7 @@ import type Redis from 'ioredis';
 import { AppConfig } from '../config/app-config';
 import { RedisConnections } from '../redis/redis-connections';
 import { RedisKeys } from '../redis/redis-keys';
-import { pageItems } from '../redis/sorted-set-page';
+import { SortedSetPager, type Page, type SortedSetEntry } from '../redis/sorted-set-page';
 import type { WebhookEventType } from './webhook-event-types';
 
 export const DELIVERY_STATUSES = ['pending', 'succeeded', 'failed'] as const;
@@ -83,6 +83,7 @@ const FIELDS = [
 export class WebhookDeliveriesStore {
   private readonly redis: Redis;
   private readonly retentionMs: number;
+  private readonly pager: SortedSetPager;
 
   constructor(
     connections: RedisConnections,
@@ -91,6 +92,7 @@ export class WebhookDeliveriesStore {
   ) {
     this.redis = connections.client;
     this.retentionMs = config.email.auditRetentionDays * DAY_MS;
+    this.pager = new SortedSetPager(this.redis);
     if (!(this.redis as unknown as Partial<ScriptedPipeline>).freefaceCreateDelivery)
       this.redis.defineCommand('freefaceCreateDelivery', { numberOfKeys: 3, lua: CREATE_SCRIPT });
   }
@@ -181,21 +183,23 @@ export class WebhookDeliveriesStore {
   }
 
   /** A page of an endpoint's deliveries, newest first, after the position `after` (exclusive). */
-  async page(
+  page(
     webhookId: string,
     status: DeliveryStatus | undefined,
     limit: number,
-    after?: { score: number; id: string },
-  ): Promise<WebhookDelivery[]> {
-    const key = this.keys.webhookDeliveries(webhookId, status);
-    const { items, gone } = await pageItems(this.redis, key, limit, after, async (entries) => {
-      const pipeline = this.redis.pipeline();
-      for (const { id } of entries) pipeline.hmget(this.keys.webhookDelivery(id), ...FIELDS);
-      const replies = (await pipeline.exec()) ?? [];
-      return entries.map(({ id }, i) => toDelivery(id, (replies[i]?.[1] ?? []) as (string | null)[]));
+    after?: SortedSetEntry,
+  ): Promise<Page<WebhookDelivery>> {
+    return this.pager.page({
+      key: this.keys.webhookDeliveries(webhookId, status),
+      limit,
+      ...(after ? { after } : {}),
+      load: async (entries) => {
+        const pipeline = this.redis.pipeline();
+        for (const { id } of entries) pipeline.hmget(this.keys.webhookDelivery(id), ...FIELDS);
+        const replies = (await pipeline.exec()) ?? [];
+        return entries.map(({ id }, i) => toDelivery(id, (replies[i]?.[1] ?? []) as (string | null)[]));
+      },
     });
-    if (gone.length > 0) await this.redis.zrem(key, ...gone);
-    return items;
   }
 
   private moveTo(

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AuditWriter } from '../audit/audit.writer';
 import type { Caller } from '../auth/caller';
-import { decodeCursor, encodeCursor } from '../common/cursor';
+import { decodeCursor, encodeCursor, nextCursorOf } from '../common/cursor';
 import { UUID_PATTERN } from '../common/ids';
 import { notFound, ProblemError } from '../common/problem-error';
 import { AppConfig } from '../config/app-config';
@@ -112,13 +112,8 @@ export class WebhooksService {
   async listDeliveries(caller: Caller, id: string, query: DeliveryQueryDto): Promise<WebhookDeliveryPageDto> {
     await this.visible(caller, id);
     const limit = query.limit ?? DEFAULT_PAGE;
-    const page = await this.deliveries.page(id, query.status, limit + 1, decodeCursor(query.cursor));
-    const items = page.slice(0, limit);
-    const last = items[items.length - 1];
-    return {
-      items: items.map(toDeliveryDto),
-      nextCursor: page.length > limit && last ? encodeCursor(last.createdAt, last.id) : null,
-    };
+    const page = await this.deliveries.page(id, query.status, limit, decodeCursor(query.cursor));
+    return { items: page.items.map(toDeliveryDto), nextCursor: nextCursorOf(page.next) };
   }
 
   /** Sends a failed delivery again, with a fresh schedule of retries and the same event id. */

@@ -9,6 +9,7 @@ export const METRIC_NAMES = {
   emailsDeadLettered: 'freeface_emails_dead_lettered_total',
   suppressedRecipients: 'freeface_suppressed_recipients_total',
   providerEvents: 'freeface_provider_events_total',
+  callbacksRejected: 'freeface_callbacks_rejected_total',
   webhookDeliveries: 'freeface_webhook_deliveries_total',
   webhookPauses: 'freeface_webhook_pauses_total',
   smtpSessions: 'freeface_smtp_sessions_total',

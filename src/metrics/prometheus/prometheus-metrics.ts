@@ -41,6 +41,7 @@ export class PrometheusMetrics implements EmailEventListener, OnModuleInit {
   private readonly deadLettered: Counter<EmailLabels>;
   private readonly suppressedRecipients: Counter<'service' | 'outcome'>;
   private readonly providerEvents: Counter<'provider' | 'kind'>;
+  private readonly callbacksRejected: Counter<'provider' | 'reason'>;
   private readonly webhookAttempts: Counter<'outcome'>;
   private readonly webhookPauses: Counter<'service'>;
   private readonly smtpSessions: Counter<'outcome'>;
@@ -91,6 +92,15 @@ export class PrometheusMetrics implements EmailEventListener, OnModuleInit {
       name: METRIC_NAMES.providerEvents,
       help: "Providers' reports applied to emails: delivered, bounced (hard) or complained",
       labelNames: ['provider', 'kind'],
+      registers,
+    });
+    this.callbacksRejected = new Counter({
+      name: METRIC_NAMES.callbacksRejected,
+      help:
+        'Provider callbacks (or events in them) that changed nothing: reason "replayed" (a Mailgun token used ' +
+        'before), "foreign_recipient" (an event about an address that is not a recipient of its email) or ' +
+        '"rate_limited" (over PROVIDER_CALLBACK_RATE_LIMIT: the provider retries later)',
+      labelNames: ['provider', 'reason'],
       registers,
     });
     this.webhookAttempts = new Counter({
@@ -157,6 +167,10 @@ export class PrometheusMetrics implements EmailEventListener, OnModuleInit {
     if (config.roles.has('api')) {
       for (const service of config.auth.enabled ? configured : ['anonymous'])
         for (const priority of PRIORITIES) this.accepted.inc({ service, priority }, 0);
+      for (const provider of ['mailgun', 'sendgrid', 'ses'])
+        for (const reason of ['foreign_recipient', 'rate_limited'])
+          this.callbacksRejected.inc({ provider, reason }, 0);
+      this.callbacksRejected.inc({ provider: 'mailgun', reason: 'replayed' }, 0);
     }
     if (config.roles.has('worker')) {
       for (const provider of config.providers.enabled) {
@@ -211,6 +225,11 @@ export class PrometheusMetrics implements EmailEventListener, OnModuleInit {
         this.providerEvents.inc({ provider: providerLabel(event.provider), kind: event.event });
         return;
     }
+  }
+
+  /** A provider callback, or an event in one, that changed nothing (see the counter's help). */
+  recordRejectedCallback(provider: string, reason: 'replayed' | 'foreign_recipient' | 'rate_limited'): void {
+    this.callbacksRejected.inc({ provider: providerLabel(provider), reason });
   }
 
   /** One webhook delivery attempt and what it came to. */
