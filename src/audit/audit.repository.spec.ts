@@ -137,7 +137,7 @@ describe('AuditRepository (real Redis)', () => {
       );
       read.mockRestore();
       expect(rowsRead.reduce((sum, rows) => sum + rows, 0)).toBeLessThanOrEqual(MAX_SCANNED_PER_PAGE + 200);
-      const found: string[] = [];
+      const found: (string | null)[] = [];
       let after = first.nextCursor;
       let pages = 1;
       while (after && pages++ < 10) {
