@@ -111,7 +111,7 @@ describe('a bare start (no ENVIRONMENT) is production', () => {
     );
     for (const problem of [
       'SERVICE_AUTH_ENABLED: may be false only with ENVIRONMENT=development',
-      'SERVICE_TOKEN_*: the sample token of .env.example is for ENVIRONMENT=development only',
+      'SERVICE_TOKEN_*: the sample token of .env.example is for development only',
       'DASHBOARD_USER, DASHBOARD_PASSWORD: are required outside development',
       'SMTP_INGRESS_TLS_CERT, SMTP_INGRESS_TLS_KEY: are required outside development',
       'WEBHOOK_SECRETS_KEY: is required outside development when WEBHOOK_ALLOWED_HOSTS is set',

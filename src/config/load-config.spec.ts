@@ -464,12 +464,12 @@ describe('loadConfig service tokens', () => {
   it.each(['production', 'staging'])('refuses the example token of .env.example in %s', (environment) => {
     expect(
       problemsOf(production({ ENVIRONMENT: environment, SERVICE_TOKEN_EXAMPLE_PRIMARY: EXAMPLE_TOKEN })),
-    ).toEqual(['SERVICE_TOKEN_*: the sample token of .env.example is for ENVIRONMENT=development only']);
+    ).toEqual(['SERVICE_TOKEN_*: the sample token of .env.example is for development only']);
   });
 
   it('refuses the example token in production even with surrounding whitespace', () => {
     expect(problemsOf(production({ SERVICE_TOKEN_EXAMPLE_PRIMARY: ` ${EXAMPLE_TOKEN}\n` }))).toEqual([
-      'SERVICE_TOKEN_*: the sample token of .env.example is for ENVIRONMENT=development only',
+      'SERVICE_TOKEN_*: the sample token of .env.example is for development only',
     ]);
   });
 

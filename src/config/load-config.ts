@@ -143,7 +143,7 @@ export function loadConfig(rawEnv: Env, roles: ReadonlySet<Role>): AppConfig {
     ? readServiceCredentials(resolvedEnv, env.SERVICE_TOKEN_PREFIX, errors, defaultRateLimit)
     : [];
   if (!isDevelopment && Object.values(resolvedEnv).some((value) => value.trim() === EXAMPLE_TOKEN)) {
-    errors.push('SERVICE_TOKEN_*: the sample token of .env.example is for ENVIRONMENT=development only');
+    errors.push('SERVICE_TOKEN_*: the sample token of .env.example is for development only');
   }
   if (!env.SERVICE_AUTH_ENABLED && !isDevelopment) {
     errors.push('SERVICE_AUTH_ENABLED: may be false only with ENVIRONMENT=development');
