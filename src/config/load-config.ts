@@ -19,7 +19,7 @@ import { parseHostRule } from '../webhooks/target-policy';
 const DEFAULT_LOG_CONFIG = 'config/logging.yaml';
 /**
  * Encrypts webhook secrets when WEBHOOK_SECRETS_KEY is unset, which only development allows (elsewhere no
- * webhook can be made without the key): public, so it protects nothing, and the start-up log says so.
+ * webhook can be made without the key): public, so it protects nothing.
  */
 const DEVELOPMENT_WEBHOOK_SECRETS_KEY = 'freeface-development-webhook-secrets-key (not secret)';
 const DEFAULT_FROM: MailAddress = { email: 'noreply@example.com', name: 'FreeFace' };
