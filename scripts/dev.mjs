@@ -133,6 +133,8 @@ writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
 
 const appEnv = {
   ...env,
+  // The app's default is production; this stack (sample token, open dashboard, plain SMTP) is development.
+  ENVIRONMENT: env.ENVIRONMENT || 'development',
   APP_ROLE: env.APP_ROLE || 'all',
   LOG_FORMAT: env.LOG_FORMAT || 'pretty',
   SMTP_HOST: smtpHost,

@@ -63,6 +63,61 @@ describe('errors as problem+json', () => {
       );
     });
 
+    it.each([
+      [
+        'provider instructions',
+        'would instruct the email provider',
+        [
+          'X-SES-CONFIGURATION-SET',
+          'x-ses-message-tags',
+          'X-SES-SOURCE-ARN',
+          'X-SMTPAPI',
+          'X-Mailgun-Variables',
+          'X-SG-EID',
+        ],
+      ],
+      [
+        'trace fields',
+        'is written by mail servers in transit',
+        [
+          'Received',
+          'DKIM-Signature',
+          'ARC-Seal',
+          'Authentication-Results',
+          'Resent-From',
+          'resent-message-id',
+        ],
+      ],
+    ])(
+      'refuses custom headers that are %s, naming each, in one email and in a batch',
+      async (_kind, why, names) => {
+        for (const name of names) {
+          const headers = { 'X-Campaign': 'spring', [name]: 'x' };
+          const single = await billing.post('/api/v1/emails', { ...INLINE, headers });
+          expectProblem(single, 400);
+          expect(single.body.errors).toEqual([
+            { field: 'headers', message: `header "${name}" ${why} and cannot be set` },
+          ]);
+          const batch = await billing.post('/api/v1/emails/batch', {
+            emails: [INLINE, { ...INLINE, headers }],
+          });
+          expectProblem(batch, 400);
+          expect(batch.body.errors).toEqual([
+            { field: 'emails[1].headers', message: `header "${name}" ${why} and cannot be set` },
+          ]);
+        }
+        // Names that only look alike are the caller's.
+        const alike = {
+          'X-Sesame': 'x',
+          'X-SGX': 'x',
+          'X-Mailgunner': 'x',
+          'X-Received-By': 'x',
+          Resentment: 'x',
+        };
+        expect((await billing.post('/api/v1/emails', { ...INLINE, headers: alike })).status).toBe(202);
+      },
+    );
+
     it('refuses a body that is not JSON', async () => {
       const response = await billing.post('/api/v1/emails', '{"to": [');
       expectProblem(response, 400);

@@ -12,6 +12,8 @@ const CREDENTIALS = {
   // Random per run, so that finding it anywhere can only mean it leaked from this process.
   secretAccessKey: `wJalrXUtnFEMI/K7MDENG/${randomBytes(12).toString('base64url')}`,
 };
+/** The account's configuration set (event publishing) that the service names on every send. */
+const CONFIGURATION_SET = 'freeface-events';
 
 /** The built app (role all) sending through Amazon SES, here a local fake of its Query API that checks SigV4. */
 describe('delivery through Amazon SES (SendRawEmail)', () => {
@@ -22,7 +24,10 @@ describe('delivery through Amazon SES (SendRawEmail)', () => {
   const emailIds: string[] = [];
 
   beforeAll(async () => {
-    [redis, ses] = await Promise.all([PrivateRedis.start(), SesFake.start(CREDENTIALS)]);
+    [redis, ses] = await Promise.all([
+      PrivateRedis.start(),
+      SesFake.start(CREDENTIALS, { configurationSets: [CONFIGURATION_SET, 'someone-elses'] }),
+    ]);
     app = await AppProcess.start({
       role: 'all',
       env: {
@@ -32,6 +37,7 @@ describe('delivery through Amazon SES (SendRawEmail)', () => {
         AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
         AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
         SES_ENDPOINT: ses.url,
+        SES_CONFIGURATION_SET: CONFIGURATION_SET,
         // The provider's own debug lines are in the output too, for the test that the secret never is.
         LOG_LEVELS: 'ses=debug',
       },
@@ -109,6 +115,28 @@ describe('delivery through Amazon SES (SendRawEmail)', () => {
     ]);
   });
 
+  it('names SES_CONFIGURATION_SET on every send, and no caller can name another through a header', async () => {
+    const id = await send({ to: ['ana@example.com'], subject: 'Configured', text: 'Hello' });
+    await waitForStatus(id, 'sent');
+    expect((await ses.find(id))?.configurationSet).toBe(CONFIGURATION_SET);
+
+    for (const header of ['X-SES-CONFIGURATION-SET', 'x-ses-message-tags', 'X-SES-SOURCE-ARN']) {
+      const refused = await billing.post('/api/v1/emails', {
+        to: ['ana@example.com'],
+        subject: 'Steered',
+        text: 'Hello',
+        headers: { [header]: 'someone-elses' },
+      });
+      expect(refused.status).toBe(400);
+      expect(refused.body.errors).toEqual([
+        {
+          field: 'headers',
+          message: `header "${header}" would instruct the email provider and cannot be set`,
+        },
+      ]);
+    }
+  });
+
   it('retries a throttled send and succeeds on the third attempt', async () => {
     const before = ses.requests.length;
     ses.failNext(2, SES_ERRORS.throttling());
@@ -156,7 +184,12 @@ describe('SesFake', () => {
 
   afterAll(() => ses?.stop());
 
-  async function sendWith(overrides: { region?: string; secretAccessKey?: string }) {
+  async function sendWith(overrides: {
+    region?: string;
+    secretAccessKey?: string;
+    header?: string;
+    configurationSet?: string;
+  }) {
     const sdk = new SESClient({
       region: overrides.region ?? CREDENTIALS.region,
       credentials: {
@@ -169,9 +202,12 @@ describe('SesFake', () => {
     try {
       return await sdk.send(
         new SendRawEmailCommand({
-          RawMessage: { Data: Buffer.from('From: a@example.com\r\nSubject: hi\r\n\r\nHello\r\n') },
+          RawMessage: {
+            Data: Buffer.from(`From: a@example.com\r\n${overrides.header ?? ''}Subject: hi\r\n\r\nHello\r\n`),
+          },
           Destinations: ['b@example.com'],
           Source: 'a@example.com',
+          ...(overrides.configurationSet ? { ConfigurationSetName: overrides.configurationSet } : {}),
         }),
       );
     } finally {
@@ -194,5 +230,14 @@ describe('SesFake', () => {
 
   it('refuses a request signed for another region', async () => {
     await expect(sendWith({ region: 'us-east-1' })).rejects.toMatchObject({ name: 'IncompleteSignature' });
+  });
+
+  it('applies a configuration set named by the parameter or, as SES does, by an X-SES header, if it exists', async () => {
+    await expect(sendWith({ configurationSet: 'unknown-set' })).rejects.toMatchObject({
+      name: expect.stringMatching(/^ConfigurationSetDoesNotExist/),
+    });
+    await expect(sendWith({ header: 'X-SES-CONFIGURATION-SET: unknown-set\r\n' })).rejects.toMatchObject({
+      name: expect.stringMatching(/^ConfigurationSetDoesNotExist/),
+    });
   });
 });

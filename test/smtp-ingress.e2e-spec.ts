@@ -212,6 +212,52 @@ describe('SMTP ingress (api,smtp + worker processes, STARTTLS, a real SMTP sink)
     expect(reserved.response).toMatch(/subject/);
   });
 
+  it('drops the trace fields a relay adds on the way, and refuses provider instructions and Resent-* (554)', async () => {
+    // A client's relay writes these whether the client wants them or not; they describe the hop to us.
+    const relayed = await transport().sendMail({
+      from: 'billing@freeface.test',
+      to: 'ana@example.com',
+      subject: 'Relayed',
+      text: 'x',
+      headers: {
+        Received: 'from app.freeface.test by relay.freeface.test; Thu, 26 Nov 2026 10:00:00 +0000',
+        'DKIM-Signature': 'v=1; a=rsa-sha256; d=freeface.test; s=relay; b=abc',
+        'ARC-Seal': 'i=1; a=rsa-sha256; cv=none; d=relay.freeface.test; b=def',
+        'Authentication-Results': 'relay.freeface.test; dkim=pass',
+        'X-Campaign': 'relayed',
+      },
+    });
+    const id = QUEUED.exec(relayed.response)![1]!;
+    await waitForStatus(id, 'sent');
+    const delivered = sink.find(id)!;
+    expect(delivered.parsed.headers.get('x-campaign')).toBe('relayed');
+    for (const name of ['received', 'dkim-signature', 'arc-seal', 'authentication-results'])
+      expect([name, delivered.parsed.headers.has(name)]).toEqual([name, false]);
+
+    // These a client writes on purpose: refused as the API refuses them, and nothing is queued.
+    const before = await emailCount();
+    for (const [name, value] of [
+      ['X-SES-CONFIGURATION-SET', 'someone-elses'],
+      ['X-SMTPAPI', '{"category":["x"]}'],
+      ['X-Mailgun-Variables', '{"a":1}'],
+      ['X-SG-EID', 'x'],
+      ['Resent-From', 'boss@freeface.test'],
+    ]) {
+      const refused = await refusal(
+        transport().sendMail({
+          from: 'billing@freeface.test',
+          to: 'ana@example.com',
+          subject: 'Steered',
+          text: 'x',
+          headers: { [name!]: value! },
+        }),
+      );
+      expect([name, refused.code]).toEqual([name, 554]);
+      expect(refused.response.toLowerCase()).toContain(`headers header "${name!.toLowerCase()}"`);
+    }
+    expect(await emailCount()).toBe(before);
+  });
+
   it("answers 450 past the service's rate limit, so that the client tries again later", async () => {
     const signup = transport({ auth: { user: 'sign_up', pass: TOKENS.signup } });
     const message = { from: 'signup@freeface.test', to: 'ana@example.com', subject: 'Welcome', text: 'Hi' };

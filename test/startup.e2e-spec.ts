@@ -2,8 +2,11 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { isWellFormedToken } from '../src/auth/token-format';
+import { EXAMPLE_TOKEN } from '../src/config/example-token';
 import { AppProcess } from './support/app-process';
-import { baseEnv, TOKENS } from './support/fixtures';
+import { basicAuth, DASHBOARD, dashboardEnv } from './support/dashboard';
+import { baseEnv, client, TOKENS } from './support/fixtures';
+import { freePort } from './support/ports';
 import { PrivateRedis } from './support/private-redis';
 
 const run = promisify(execFile);
@@ -74,6 +77,78 @@ describe('start-up configuration', () => {
       expect.arrayContaining(['shutting down', 'shut down cleanly']),
     );
     await redis.stop();
+  });
+});
+
+/**
+ * `node dist/main.js` with no ENVIRONMENT, as the image, Compose and Kubernetes start it: production, in which
+ * every setting that would weaken security stops the process, and nothing is left open.
+ */
+describe('a bare start (no ENVIRONMENT) is production', () => {
+  let redis: PrivateRedis;
+  beforeAll(async () => {
+    redis = await PrivateRedis.start();
+  });
+  afterAll(() => redis?.stop());
+
+  /** The tests' environment with ENVIRONMENT unset, as a bare start has it. */
+  const bare = (extra: Record<string, string>) => ({ ...baseEnv(redis), ENVIRONMENT: undefined, ...extra });
+
+  it('refuses auth off, the sample token, an open dashboard, plain SMTP AUTH and the public webhook key', async () => {
+    const refusal = await AppProcess.start({
+      role: 'all',
+      env: bare({
+        SERVICE_AUTH_ENABLED: 'false',
+        SERVICE_TOKEN_EXAMPLE_PRIMARY: EXAMPLE_TOKEN,
+        WEBHOOK_ALLOWED_HOSTS: 'hooks.example.com',
+      }),
+    }).then(
+      async (app) => {
+        await app.stop();
+        return 'it started';
+      },
+      (error: Error) => error.message,
+    );
+    for (const problem of [
+      'SERVICE_AUTH_ENABLED: may be false only with ENVIRONMENT=development',
+      'SERVICE_TOKEN_*: the sample token of .env.example is for development only',
+      'DASHBOARD_USER, DASHBOARD_PASSWORD: are required outside development',
+      'SMTP_INGRESS_TLS_CERT, SMTP_INGRESS_TLS_KEY: are required outside development',
+      'WEBHOOK_SECRETS_KEY: is required outside development when WEBHOOK_ALLOWED_HOSTS is set',
+    ])
+      expect(refusal).toContain(`  - ${problem}`);
+  });
+
+  it('starts once configured, with the dashboard behind its sign-in and webhooks to allowed https hosts only', async () => {
+    const monitorPort = await freePort();
+    const app = await AppProcess.start({
+      role: 'api,monitor',
+      env: bare({ ...dashboardEnv(), MONITOR_PORT: String(monitorPort) }),
+    });
+    try {
+      expect(app.logs().find((line) => line.msg === 'FreeFace started')).toMatchObject({
+        environment: 'production',
+      });
+      const overview = `http://127.0.0.1:${monitorPort}/api/overview`;
+      expect((await fetch(overview)).status).toBe(401);
+      const signedIn = await fetch(overview, {
+        headers: { authorization: basicAuth(DASHBOARD.user, DASHBOARD.password) },
+      });
+      expect(signedIn.status).toBe(200);
+
+      const billing = client(app.baseUrl, TOKENS.billing);
+      const webhook = (url: string) => billing.post('/api/v1/webhooks', { url, events: ['email.sent'] });
+      expect((await webhook('https://hooks.example.com/freeface')).body).toMatchObject({
+        status: 400,
+        errors: [{ field: 'url', message: 'host hooks.example.com is not in WEBHOOK_ALLOWED_HOSTS' }],
+      });
+      expect((await webhook('http://hooks.example.com/freeface')).body).toMatchObject({
+        status: 400,
+        errors: [{ field: 'url', message: 'must be https outside development' }],
+      });
+    } finally {
+      await app.stop();
+    }
   });
 });
 

@@ -189,6 +189,9 @@ try {
   const appEnv = {
     PATH: process.env.PATH ?? '',
     ...example,
+    // .env.example leaves ENVIRONMENT to the app's default (production); this stack uses its sample token and
+    // plain SMTP on the ingress, which only development allows.
+    ENVIRONMENT: 'development',
     LOG_LEVEL: 'info',
     PORT: String(apiPort),
     MONITOR_PORT: String(monitorPort),

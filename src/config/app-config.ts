@@ -81,6 +81,8 @@ export abstract class AppConfig {
     readonly host: string;
     readonly port: number;
     readonly secure: boolean;
+    /** STARTTLS or nothing: a server that does not offer it gets no message (SMTP_REQUIRE_TLS). */
+    readonly requireTls: boolean;
     readonly user?: string;
     readonly password?: string;
     readonly poolSize: number;
@@ -115,7 +117,7 @@ export abstract class AppConfig {
     readonly pauseAfterTimeouts: number;
   };
   abstract readonly templates: { readonly dir: string };
-  /** Basic-auth credentials of the dashboard; undefined only outside production (the dashboard is open). */
+  /** Basic-auth credentials of the dashboard; undefined only in development (the dashboard is open). */
   abstract readonly dashboard: {
     readonly credentials?: { readonly user: string; readonly password: string };
   };

@@ -38,8 +38,12 @@ function toBoolean({ value }: { value: unknown }): unknown {
  * `service-tokens.ts`.
  */
 export class EnvSchema {
+  /**
+   * Unset means production: a process that nobody configured must not fail open. Only development (what
+   * `npm run dev` and the tests set) relaxes a security check; staging keeps them all.
+   */
   @IsIn(ENVIRONMENTS)
-  ENVIRONMENT: Environment = 'development';
+  ENVIRONMENT: Environment = 'production';
 
   @Type(() => Number)
   @IsInt()
@@ -73,7 +77,7 @@ export class EnvSchema {
   @Max(65_535)
   SMTP_HEALTH_PORT = 3002;
 
-  /** STARTTLS certificate and key of the SMTP ingress (PEM file paths); required in production. */
+  /** STARTTLS certificate and key of the SMTP ingress (PEM file paths); required outside development. */
   @IsOptional()
   @IsString()
   SMTP_INGRESS_TLS_CERT?: string;
@@ -187,6 +191,16 @@ export class EnvSchema {
   SES_ENDPOINT?: string;
 
   /**
+   * The SES configuration set every send names (event publishing, dedicated IP pool); unset: none. Callers
+   * cannot choose one: X-SES-* headers are refused.
+   */
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9_-]{1,64}$/, {
+    message: 'must be an SES configuration set name (1-64 letters, digits, _ and -)',
+  })
+  SES_CONFIGURATION_SET?: string;
+
+  /**
    * Comma list of the SNS topic ARNs whose SES events POST /webhooks/ses accepts; without it they are
    * refused. Checked by load-config.
    */
@@ -244,6 +258,15 @@ export class EnvSchema {
   @Transform(toBoolean)
   @IsBoolean({ message: 'must be true or false' })
   SMTP_SECURE = false;
+
+  /**
+   * Send only once STARTTLS has encrypted the connection (SMTP_SECURE=true encrypts it from the start);
+   * unset: true outside development, so credentials and mail never cross the network in plaintext.
+   */
+  @IsOptional()
+  @Transform(toBoolean)
+  @IsBoolean({ message: 'must be true or false' })
+  SMTP_REQUIRE_TLS?: boolean;
 
   @IsOptional()
   @IsString()
@@ -311,7 +334,7 @@ export class EnvSchema {
   @IsString()
   WEBHOOK_RETRY_SCHEDULE = DEFAULT_WEBHOOK_RETRY_SCHEDULE;
 
-  /** Encrypts webhook secrets in Redis; without it (development only) a fixed development key does. */
+  /** Encrypts webhook secrets in Redis; without it (development only) a fixed, public development key does. */
   @IsOptional()
   @IsString()
   @MinLength(32)
@@ -370,7 +393,7 @@ export class EnvSchema {
   @Max(100 * 1024 * 1024)
   MAX_BODY_BYTES = 10 * 1024 * 1024;
 
-  /** Basic-auth user of the operators' dashboard (monitor role); required in production. */
+  /** Basic-auth user of the operators' dashboard (monitor role); required outside development. */
   @IsOptional()
   @IsString()
   @MinLength(1)

@@ -27,8 +27,12 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const token = generateToken('dev');
-/** The smallest valid environment; LOG_CONFIG points at an empty file so the repo's config/ does not leak in. */
+/**
+ * The smallest valid development environment; LOG_CONFIG points at an empty file so the repo's config/ does
+ * not leak in.
+ */
 const base = (extra: Env = {}): Env => ({
+  ENVIRONMENT: 'development',
   LOG_CONFIG: file('empty-logging.yaml', ''),
   SERVICE_TOKEN_BILLING_API_PRIMARY: token,
   ...extra,
@@ -102,7 +106,7 @@ describe('loadConfig defaults', () => {
         rateLimits: {},
         circuit: { failureThreshold: 5, cooldownMs: 30_000 },
       },
-      smtp: { host: 'localhost', port: 587, secure: false, poolSize: 5 },
+      smtp: { host: 'localhost', port: 587, secure: false, requireTls: false, poolSize: 5 },
       delivery: { concurrency: 3, maxAttempts: 3, retryBackoffMs: 2000, jobLockMs: 30_000 },
       templates: { dir: resolve('templates') },
       smtpIngress: { port: 2525, healthPort: 3002 },
@@ -143,7 +147,13 @@ describe('loadConfig defaults', () => {
     );
     expect(config.http.port).toBe(8080);
     expect(config.redis).toEqual({ url: 'rediss://cache.internal:6380/2', keyPrefix: '{mail}' });
-    expect(config.smtp).toEqual({ host: 'smtp.example.com', port: 465, secure: true, poolSize: 10 });
+    expect(config.smtp).toEqual({
+      host: 'smtp.example.com',
+      port: 465,
+      secure: true,
+      requireTls: false,
+      poolSize: 10,
+    });
     expect(config.delivery).toEqual({
       concurrency: 8,
       maxAttempts: 5,
@@ -163,9 +173,53 @@ describe('loadConfig defaults', () => {
     expect(config.email.from).toEqual({ email: 'noreply@example.com', name: 'FreeFace' });
   });
 
+  it('is production when ENVIRONMENT is unset or empty, with every guard on', () => {
+    for (const ENVIRONMENT of [undefined, '']) {
+      const env = { ...production(), ENVIRONMENT };
+      const config = loadConfig(env, ALL_ROLES);
+      expect(config.environment).toBe('production');
+      expect(config.smtp.requireTls).toBe(true);
+      expect(config.webhooks.targets).toEqual({
+        allowedHosts: [],
+        emptyAllowsAny: false,
+        requireHttps: true,
+      });
+      expect(problemsOf({ ...env, SERVICE_AUTH_ENABLED: 'false' })).toEqual([
+        'SERVICE_AUTH_ENABLED: may be false only with ENVIRONMENT=development',
+      ]);
+      expect(problemsOf({ ...env, DASHBOARD_USER: undefined, DASHBOARD_PASSWORD: undefined })).toEqual([
+        expect.stringMatching(/^DASHBOARD_USER, DASHBOARD_PASSWORD: are required outside development/),
+      ]);
+    }
+  });
+
+  it('requires STARTTLS for outbound SMTP outside development unless SMTP_REQUIRE_TLS turns it off', () => {
+    expect(loadConfig(base(), ALL_ROLES).smtp.requireTls).toBe(false);
+    expect(loadConfig(base({ SMTP_REQUIRE_TLS: 'true' }), ALL_ROLES).smtp.requireTls).toBe(true);
+    for (const environment of ['production', 'staging']) {
+      expect(loadConfig(production({ ENVIRONMENT: environment }), ALL_ROLES).smtp.requireTls).toBe(true);
+      const off = loadConfig(production({ ENVIRONMENT: environment, SMTP_REQUIRE_TLS: 'false' }), ALL_ROLES);
+      expect(off.smtp.requireTls).toBe(false);
+    }
+    expect(problemsOf(base({ SMTP_REQUIRE_TLS: 'sometimes' }))).toEqual([
+      'SMTP_REQUIRE_TLS: must be true or false',
+    ]);
+  });
+
+  it('reads the SES configuration set, and refuses a name SES would not take', () => {
+    const ses = { AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'AKIA', AWS_SECRET_ACCESS_KEY: 'secret' };
+    const config = loadConfig(base({ ...ses, SES_CONFIGURATION_SET: 'freeface-events_1' }), ALL_ROLES);
+    expect(config.providers.ses?.configurationSet).toBe('freeface-events_1');
+    expect(loadConfig(base(ses), ALL_ROLES).providers.ses).not.toHaveProperty('configurationSet');
+    for (const name of ['has space', 'x'.repeat(65), 'dots.are.not.allowed'])
+      expect(problemsOf(base({ ...ses, SES_CONFIGURATION_SET: name }))).toEqual([
+        'SES_CONFIGURATION_SET: must be an SES configuration set name (1-64 letters, digits, _ and -)',
+      ]);
+  });
+
   it('uses debug as the default log level in development and info elsewhere', () => {
     expect(loadConfig(base(), ALL_ROLES).logging.level).toBe('debug');
-    expect(loadConfig(base({ ENVIRONMENT: 'staging' }), ALL_ROLES).logging.level).toBe('info');
+    expect(loadConfig(production({ ENVIRONMENT: 'staging' }), ALL_ROLES).logging.level).toBe('info');
     expect(loadConfig(production(), ALL_ROLES).logging.level).toBe('info');
     expect(loadConfig(base({ LOG_LEVEL: 'warn' }), ALL_ROLES).logging.level).toBe('warn');
   });
@@ -190,6 +244,8 @@ describe('loadConfig errors', () => {
         SMTP_SECURE: 'sometimes',
         MAX_ATTEMPTS: '0',
       }),
+      // An api alone: an unknown ENVIRONMENT is not development, so a monitor or smtp role would be named too.
+      new Set<Role>(['api']),
     );
     expect(error).toBeInstanceOf(ConfigError);
     expect(error.name).toBe('ConfigError');
@@ -263,7 +319,10 @@ describe('loadConfig secrets from <NAME>_FILE', () => {
   it('reads a service token from SERVICE_TOKEN_<NAME>_PRIMARY_FILE', () => {
     const crm = generateToken('dev');
     const config = loadConfig(
-      { LOG_CONFIG: file('empty.yaml', ''), SERVICE_TOKEN_CRM_PRIMARY_FILE: file('crm-token', `${crm}\n`) },
+      base({
+        SERVICE_TOKEN_BILLING_API_PRIMARY: undefined,
+        SERVICE_TOKEN_CRM_PRIMARY_FILE: file('crm-token', `${crm}\n`),
+      }),
       ALL_ROLES,
     );
     expect(config.auth.services).toEqual([
@@ -377,41 +436,44 @@ describe('loadConfig service tokens', () => {
   });
 
   it('refuses to start an api with auth on and no token at all', () => {
-    expect(problemsOf({ LOG_CONFIG: file('empty.yaml', '') })).toEqual([
+    expect(problemsOf({ ENVIRONMENT: 'development', LOG_CONFIG: file('empty.yaml', '') })).toEqual([
       'SERVICE_TOKEN_<NAME>_PRIMARY: no service token is configured, so no caller could use the API ' +
         '(generate one with npm run token:generate, or set SERVICE_AUTH_ENABLED=false in development)',
     ]);
   });
 
   it('starts a worker without any service token', () => {
-    const config = loadConfig({ LOG_CONFIG: file('empty.yaml', '') }, WORKER_ONLY);
+    const config = loadConfig(
+      { ENVIRONMENT: 'development', LOG_CONFIG: file('empty.yaml', '') },
+      WORKER_ONLY,
+    );
     expect(config.auth.services).toEqual([]);
     expect(config.roles).toBe(WORKER_ONLY);
   });
 
   it('allows SERVICE_AUTH_ENABLED=false in development, with no token needed', () => {
     const config = loadConfig(
-      { LOG_CONFIG: file('empty.yaml', ''), SERVICE_AUTH_ENABLED: 'false' },
+      { ENVIRONMENT: 'development', LOG_CONFIG: file('empty.yaml', ''), SERVICE_AUTH_ENABLED: 'false' },
       ALL_ROLES,
     );
     expect(config.auth.enabled).toBe(false);
   });
 
-  it('refuses SERVICE_AUTH_ENABLED=false in production', () => {
-    expect(problemsOf(production({ SERVICE_AUTH_ENABLED: 'false' }))).toEqual([
-      'SERVICE_AUTH_ENABLED: must be true in production',
+  it.each(['production', 'staging'])('refuses SERVICE_AUTH_ENABLED=false in %s', (environment) => {
+    expect(problemsOf(production({ ENVIRONMENT: environment, SERVICE_AUTH_ENABLED: 'false' }))).toEqual([
+      'SERVICE_AUTH_ENABLED: may be false only with ENVIRONMENT=development',
     ]);
   });
 
-  it('refuses the example token of .env.example in production', () => {
-    expect(problemsOf(production({ SERVICE_TOKEN_EXAMPLE_PRIMARY: EXAMPLE_TOKEN }))).toEqual([
-      'SERVICE_TOKEN_*: the sample token of .env.example must not be used in production',
-    ]);
+  it.each(['production', 'staging'])('refuses the example token of .env.example in %s', (environment) => {
+    expect(
+      problemsOf(production({ ENVIRONMENT: environment, SERVICE_TOKEN_EXAMPLE_PRIMARY: EXAMPLE_TOKEN })),
+    ).toEqual(['SERVICE_TOKEN_*: the sample token of .env.example is for development only']);
   });
 
   it('refuses the example token in production even with surrounding whitespace', () => {
     expect(problemsOf(production({ SERVICE_TOKEN_EXAMPLE_PRIMARY: ` ${EXAMPLE_TOKEN}\n` }))).toEqual([
-      'SERVICE_TOKEN_*: the sample token of .env.example must not be used in production',
+      'SERVICE_TOKEN_*: the sample token of .env.example is for development only',
     ]);
   });
 
@@ -536,13 +598,20 @@ describe('loadConfig dashboard and metrics', () => {
     expect(problemsOf(base({ DASHBOARD_USER: 'ops', DASHBOARD_PASSWORD: 'short' }))).toEqual([problem]);
   });
 
-  it('refuses a production monitor without dashboard credentials, but not a production api alone', () => {
-    const env = production({ DASHBOARD_USER: undefined, DASHBOARD_PASSWORD: undefined });
-    expect(problemsOf(env)).toEqual([
-      'DASHBOARD_USER, DASHBOARD_PASSWORD: are required in production (the dashboard can retry mail)',
-    ]);
-    expect(loadConfig(env, new Set<Role>(['api'])).dashboard).toEqual({});
-  });
+  it.each(['production', 'staging'])(
+    'refuses a %s monitor without dashboard credentials, but not an api alone',
+    (environment) => {
+      const env = production({
+        ENVIRONMENT: environment,
+        DASHBOARD_USER: undefined,
+        DASHBOARD_PASSWORD: undefined,
+      });
+      expect(problemsOf(env)).toEqual([
+        'DASHBOARD_USER, DASHBOARD_PASSWORD: are required outside development (the dashboard can retry mail)',
+      ]);
+      expect(loadConfig(env, new Set<Role>(['api'])).dashboard).toEqual({});
+    },
+  );
 
   it('reads METRICS_AUTH', () => {
     expect(loadConfig(base({ METRICS_AUTH: 'false' }), ALL_ROLES).metrics.requireAuth).toBe(false);
@@ -595,10 +664,10 @@ describe('loadConfig provider callbacks', () => {
     ]);
   });
 
-  it('wants certificates over https in production', () => {
-    expect(problemsOf(production({ SNS_CERT_URL_PATTERN: '^http://sns\\.local/' }))).toEqual([
-      'SNS_CERT_URL_PATTERN: must start with ^https:// in production',
-    ]);
+  it.each(['production', 'staging'])('wants certificates over https in %s', (environment) => {
+    expect(
+      problemsOf(production({ ENVIRONMENT: environment, SNS_CERT_URL_PATTERN: '^http://sns\\.local/' })),
+    ).toEqual(['SNS_CERT_URL_PATTERN: must start with ^https:// outside development']);
   });
 });
 
@@ -741,8 +810,8 @@ describe('loadConfig webhooks', () => {
       expect(problemsOf(base({ [name]: value }))).toEqual([expect.stringMatching(new RegExp(`^${name}: `))]);
   });
 
-  it('allows no host by default in production, over https only', () => {
-    expect(loadConfig(production(), ALL_ROLES).webhooks.targets).toEqual({
+  it.each(['production', 'staging'])('allows no host by default in %s, over https only', (environment) => {
+    expect(loadConfig(production({ ENVIRONMENT: environment }), ALL_ROLES).webhooks.targets).toEqual({
       allowedHosts: [],
       emptyAllowsAny: false,
       requireHttps: true,
@@ -758,11 +827,14 @@ describe('loadConfig webhooks', () => {
       'WEBHOOK_ALLOWED_HOSTS: "10.0.0.0/40" is not a CIDR such as 10.0.0.0/8',
       'WEBHOOK_RETRY_SCHEDULE: "later" is not a duration such as 500ms, 5s, 5m, 2h or 1d',
     ]);
-    expect(problemsOf(production({ WEBHOOK_ALLOWED_HOSTS: 'hooks.example.com' }))).toEqual([
-      expect.stringMatching(
-        /^WEBHOOK_SECRETS_KEY: is required in production when WEBHOOK_ALLOWED_HOSTS is set/,
-      ),
-    ]);
+    for (const environment of ['production', 'staging'])
+      expect(
+        problemsOf(production({ ENVIRONMENT: environment, WEBHOOK_ALLOWED_HOSTS: 'hooks.example.com' })),
+      ).toEqual([
+        expect.stringMatching(
+          /^WEBHOOK_SECRETS_KEY: is required outside development when WEBHOOK_ALLOWED_HOSTS is set/,
+        ),
+      ]);
     expect(problemsOf(base({ WEBHOOK_SECRETS_KEY: 'short' }))).toEqual([
       'WEBHOOK_SECRETS_KEY: must be longer than or equal to 32 characters',
     ]);
@@ -786,7 +858,7 @@ describe('loadConfig SMTP ingress', () => {
     });
   });
 
-  it('needs both files, readable and of the right kind, and both in production', () => {
+  it('needs both files, readable and of the right kind, and both outside development', () => {
     expect(problemsOf(base({ SMTP_INGRESS_TLS_CERT: file('only.pem', PEM_CERT) }))).toEqual([
       'SMTP_INGRESS_TLS_CERT, SMTP_INGRESS_TLS_KEY: set both (the PEM certificate and its key) or neither',
     ]);
@@ -801,11 +873,20 @@ describe('loadConfig SMTP ingress', () => {
       `SMTP_INGRESS_TLS_CERT: ${join(dir, 'swapped.pem')} is not a PEM file of the expected kind`,
       `SMTP_INGRESS_TLS_KEY: cannot read ${join(dir, 'none')}`,
     ]);
-    expect(
-      problemsOf(production({ SMTP_INGRESS_TLS_CERT: undefined, SMTP_INGRESS_TLS_KEY: undefined })),
-    ).toEqual([
-      expect.stringMatching(/^SMTP_INGRESS_TLS_CERT, SMTP_INGRESS_TLS_KEY: are required in production/),
-    ]);
+    for (const environment of ['production', 'staging'])
+      expect(
+        problemsOf(
+          production({
+            ENVIRONMENT: environment,
+            SMTP_INGRESS_TLS_CERT: undefined,
+            SMTP_INGRESS_TLS_KEY: undefined,
+          }),
+        ),
+      ).toEqual([
+        expect.stringMatching(
+          /^SMTP_INGRESS_TLS_CERT, SMTP_INGRESS_TLS_KEY: are required outside development/,
+        ),
+      ]);
     // Only a process with the smtp role reads them.
     expect(() =>
       loadConfig(

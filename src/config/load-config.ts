@@ -18,8 +18,8 @@ import { parseHostRule } from '../webhooks/target-policy';
 
 const DEFAULT_LOG_CONFIG = 'config/logging.yaml';
 /**
- * Encrypts webhook secrets when WEBHOOK_SECRETS_KEY is unset, which only development allows: public, so it
- * protects nothing, and the start-up log says so.
+ * Encrypts webhook secrets when WEBHOOK_SECRETS_KEY is unset, which only development allows (elsewhere no
+ * webhook can be made without the key): public, so it protects nothing.
  */
 const DEVELOPMENT_WEBHOOK_SECRETS_KEY = 'freeface-development-webhook-secrets-key (not secret)';
 const DEFAULT_FROM: MailAddress = { email: 'noreply@example.com', name: 'FreeFace' };
@@ -109,6 +109,8 @@ export function loadConfig(rawEnv: Env, roles: ReadonlySet<Role>): AppConfig {
   errors.push(...validateSync(env, { validationError: { target: false, value: false } }).map(describe));
 
   const isProduction = env.ENVIRONMENT === 'production';
+  // Staging is guarded as production is: only development, chosen on purpose, relaxes a security check.
+  const isDevelopment = env.ENVIRONMENT === 'development';
   const levels = readLogLevels(env, errors);
 
   let from = DEFAULT_FROM;
@@ -140,11 +142,11 @@ export function loadConfig(rawEnv: Env, roles: ReadonlySet<Role>): AppConfig {
   const services = prefixIsValid
     ? readServiceCredentials(resolvedEnv, env.SERVICE_TOKEN_PREFIX, errors, defaultRateLimit)
     : [];
-  if (isProduction && Object.values(resolvedEnv).some((value) => value.trim() === EXAMPLE_TOKEN)) {
-    errors.push('SERVICE_TOKEN_*: the sample token of .env.example must not be used in production');
+  if (!isDevelopment && Object.values(resolvedEnv).some((value) => value.trim() === EXAMPLE_TOKEN)) {
+    errors.push('SERVICE_TOKEN_*: the sample token of .env.example is for development only');
   }
-  if (!env.SERVICE_AUTH_ENABLED && isProduction) {
-    errors.push('SERVICE_AUTH_ENABLED: must be true in production');
+  if (!env.SERVICE_AUTH_ENABLED && !isDevelopment) {
+    errors.push('SERVICE_AUTH_ENABLED: may be false only with ENVIRONMENT=development');
   }
   if (prefixIsValid && env.SERVICE_AUTH_ENABLED && roles.has('api') && services.length === 0) {
     errors.push(
@@ -154,11 +156,11 @@ export function loadConfig(rawEnv: Env, roles: ReadonlySet<Role>): AppConfig {
   }
 
   const providers = readProviderSettings(env, resolvedEnv, errors);
-  const providerEvents = readProviderEventSettings(env, isProduction, errors);
+  const providerEvents = readProviderEventSettings(env, !isDevelopment, errors);
 
-  if (isProduction && roles.has('monitor') && !env.DASHBOARD_USER) {
+  if (!isDevelopment && roles.has('monitor') && !env.DASHBOARD_USER) {
     errors.push(
-      'DASHBOARD_USER, DASHBOARD_PASSWORD: are required in production (the dashboard can retry mail)',
+      'DASHBOARD_USER, DASHBOARD_PASSWORD: are required outside development (the dashboard can retry mail)',
     );
   }
 
@@ -172,11 +174,11 @@ export function loadConfig(rawEnv: Env, roles: ReadonlySet<Role>): AppConfig {
   }
   const webhookRetryDelays = parseRetrySchedule(env.WEBHOOK_RETRY_SCHEDULE);
   if (typeof webhookRetryDelays === 'string') errors.push(`WEBHOOK_RETRY_SCHEDULE: ${webhookRetryDelays}`);
-  const smtpTls = readSmtpIngressTls(env, roles, isProduction, errors);
-  // Production sends webhooks only to allowed hosts: with some allowed, their secrets need a real key.
-  if (isProduction && webhookHosts.length > 0 && !env.WEBHOOK_SECRETS_KEY) {
+  const smtpTls = readSmtpIngressTls(env, roles, !isDevelopment, errors);
+  // Outside development webhooks go to allowed hosts only: with some allowed, their secrets need a real key.
+  if (!isDevelopment && webhookHosts.length > 0 && !env.WEBHOOK_SECRETS_KEY) {
     errors.push(
-      'WEBHOOK_SECRETS_KEY: is required in production when WEBHOOK_ALLOWED_HOSTS is set; it encrypts ' +
+      'WEBHOOK_SECRETS_KEY: is required outside development when WEBHOOK_ALLOWED_HOSTS is set; it encrypts ' +
         'webhook secrets in Redis (at least 32 characters, e.g. openssl rand -base64 32)',
     );
   }
@@ -229,6 +231,7 @@ export function loadConfig(rawEnv: Env, roles: ReadonlySet<Role>): AppConfig {
       host: env.SMTP_HOST,
       port: env.SMTP_PORT,
       secure: env.SMTP_SECURE,
+      requireTls: env.SMTP_REQUIRE_TLS ?? !isDevelopment,
       poolSize: env.SMTP_POOL_SIZE,
       ...(env.SMTP_USER ? { user: env.SMTP_USER, password: env.SMTP_PASSWORD } : {}),
     },
@@ -246,8 +249,8 @@ export function loadConfig(rawEnv: Env, roles: ReadonlySet<Role>): AppConfig {
     webhooks: {
       targets: {
         allowedHosts: webhookHosts,
-        emptyAllowsAny: !isProduction,
-        requireHttps: isProduction,
+        emptyAllowsAny: isDevelopment,
+        requireHttps: !isDevelopment,
       },
       retryDelaysMs: webhookRetryDelays as number[],
       secretsKey: env.WEBHOOK_SECRETS_KEY ?? DEVELOPMENT_WEBHOOK_SECRETS_KEY,
@@ -274,16 +277,16 @@ export function loadConfig(rawEnv: Env, roles: ReadonlySet<Role>): AppConfig {
 function readSmtpIngressTls(
   env: EnvSchema,
   roles: ReadonlySet<Role>,
-  isProduction: boolean,
+  tlsRequired: boolean,
   errors: string[],
 ): { cert: string; key: string } | undefined {
   if (!roles.has('smtp')) return undefined;
   const { SMTP_INGRESS_TLS_CERT: certPath, SMTP_INGRESS_TLS_KEY: keyPath } = env;
   if (!certPath && !keyPath) {
-    if (isProduction)
+    if (tlsRequired)
       errors.push(
-        'SMTP_INGRESS_TLS_CERT, SMTP_INGRESS_TLS_KEY: are required in production (the SMTP ingress takes ' +
-          'service tokens as passwords, so it offers STARTTLS)',
+        'SMTP_INGRESS_TLS_CERT, SMTP_INGRESS_TLS_KEY: are required outside development (the SMTP ingress ' +
+          'takes service tokens as passwords, so it offers STARTTLS)',
       );
     return undefined;
   }

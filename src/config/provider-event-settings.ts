@@ -24,7 +24,7 @@ const TOPIC_ARN = /^arn:aws(-[a-z]+)*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}
 /** Reads and checks the settings of the provider callbacks, naming each bad variable (never its value). */
 export function readProviderEventSettings(
   env: EnvSchema,
-  isProduction: boolean,
+  httpsRequired: boolean,
   errors: string[],
 ): ProviderEventSettings {
   if (env.SENDGRID_WEBHOOK_PUBLIC_KEY && !parseSendGridPublicKey(env.SENDGRID_WEBHOOK_PUBLIC_KEY)) {
@@ -45,8 +45,8 @@ export function readProviderEventSettings(
   try {
     new RegExp(env.SNS_CERT_URL_PATTERN);
     // Over plain http, a certificate (and so every signature) could be swapped on the way.
-    if (isProduction && !env.SNS_CERT_URL_PATTERN.startsWith('^https://'))
-      errors.push('SNS_CERT_URL_PATTERN: must start with ^https:// in production');
+    if (httpsRequired && !env.SNS_CERT_URL_PATTERN.startsWith('^https://'))
+      errors.push('SNS_CERT_URL_PATTERN: must start with ^https:// outside development');
   } catch {
     errors.push('SNS_CERT_URL_PATTERN: must be a valid regular expression');
   }

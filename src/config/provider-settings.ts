@@ -10,7 +10,14 @@ export interface ProviderSettings {
   enabled: ProviderName[];
   sendgrid?: { apiKey: string; baseUrl: string };
   mailgun?: { apiKey: string; domain: string; url: string };
-  ses?: { region: string; accessKeyId: string; secretAccessKey: string; endpoint?: string };
+  ses?: {
+    region: string;
+    accessKeyId: string;
+    secretAccessKey: string;
+    endpoint?: string;
+    /** `SES_CONFIGURATION_SET`, named on every send. */
+    configurationSet?: string;
+  };
   /** `RATE_LIMIT_<PROVIDER>` with `_BURST`, per provider that has one. */
   rateLimits: Partial<Record<ProviderName, RateLimit>>;
   circuit: { failureThreshold: number; cooldownMs: number };
@@ -100,6 +107,7 @@ export function readProviderSettings(
             accessKeyId: env.AWS_ACCESS_KEY_ID!,
             secretAccessKey: env.AWS_SECRET_ACCESS_KEY!,
             ...(env.SES_ENDPOINT ? { endpoint: env.SES_ENDPOINT } : {}),
+            ...(env.SES_CONFIGURATION_SET ? { configurationSet: env.SES_CONFIGURATION_SET } : {}),
           },
         }
       : {}),

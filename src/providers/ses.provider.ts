@@ -116,7 +116,7 @@ export function classifySesError(error: unknown): DeliveryError {
 /**
  * Amazon SES through the v3 SDK's SendRawEmail: the MIME we build ourselves (attachments, cc, reply-to, custom
  * headers, X-Email-Id), every recipient as a destination (bcc only there), our tags and metadata as message
- * tags. SES replaces the Message-ID with its own, so the provider message id is SES's MessageId (the id its
+ * tags, and SES_CONFIGURATION_SET as the configuration set. SES replaces the Message-ID with its own, so the provider message id is SES's MessageId (the id its
  * bounce and complaint notifications carry); X-Email-Id stays ours.
  */
 export class SesProvider implements EmailProvider {
@@ -124,6 +124,7 @@ export class SesProvider implements EmailProvider {
   private readonly client: SESClient;
   private readonly secretAccessKey: string;
   private readonly accessKeyId: string;
+  private readonly configurationSet?: string;
 
   constructor(
     config: AppConfig,
@@ -133,6 +134,7 @@ export class SesProvider implements EmailProvider {
     if (!ses) throw new Error('SES provider enabled without its settings (AWS_REGION, AWS_ACCESS_KEY_ID, …)');
     this.secretAccessKey = ses.secretAccessKey;
     this.accessKeyId = ses.accessKeyId;
+    this.configurationSet = ses.configurationSet;
     this.client = new SESClient({
       region: ses.region,
       credentials: { accessKeyId: ses.accessKeyId, secretAccessKey: ses.secretAccessKey },
@@ -162,6 +164,8 @@ export class SesProvider implements EmailProvider {
           Destinations: envelopeRecipients(email),
           Source: email.from.email,
           Tags: toSesTags(email),
+          // From configuration only: an X-SES-CONFIGURATION-SET header would let a caller pick it, and is refused.
+          ...(this.configurationSet ? { ConfigurationSetName: this.configurationSet } : {}),
         }),
       );
     } catch (error) {

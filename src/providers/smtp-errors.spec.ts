@@ -51,7 +51,23 @@ describe('classifySmtpError', () => {
     expect(error.message).toBe('535 5.7.8 Authentication credentials invalid');
   });
 
-  it.each(['ECONNECTION', 'ETIMEDOUT', 'ESOCKET', 'EDNS', 'ETLS', 'ECONNREFUSED', 'ECONNRESET', 'EPROTOCOL'])(
+  it('treats a server that will not do STARTTLS (ETLS, even with a 5xx reply) as transient, and says so', () => {
+    const error = classifySmtpError(
+      smtpError({
+        code: 'ETLS',
+        responseCode: 502,
+        response: '502 5.5.1 Error: command not implemented',
+        message: 'Error upgrading connection with STARTTLS: 502 5.5.1 Error: command not implemented',
+      }),
+    );
+    expect(error).toBeInstanceOf(TransientDeliveryError);
+    expect(error.message).toBe(
+      'TLS with the SMTP server failed, nothing was sent in plaintext: Error upgrading connection with ' +
+        'STARTTLS: 502 5.5.1 Error: command not implemented',
+    );
+  });
+
+  it.each(['ECONNECTION', 'ETIMEDOUT', 'ESOCKET', 'EDNS', 'ECONNREFUSED', 'ECONNRESET', 'EPROTOCOL'])(
     'treats the network error %s without a reply as transient',
     (code) => {
       const error = classifySmtpError(smtpError({ code, message: `${code} happened` }));

@@ -24,13 +24,18 @@ interface SmtpError {
 
 /**
  * Classifies a nodemailer failure (RFC 5321): a 4xx reply is transient, a 5xx reply is permanent, and
- * network errors are transient. EAUTH counts as transient even with a 5xx reply: rejected credentials are
- * the service's own misconfiguration, not something wrong with the email, so it must not be dead-lettered.
+ * network errors are transient. EAUTH and ETLS count as transient even with a 5xx reply: rejected
+ * credentials and a server that will not do STARTTLS (its 502 to the command) are the service's own
+ * setup, not something wrong with the email, so they must not dead-letter it; the next provider may take it.
  */
 export function classifySmtpError(error: unknown): DeliveryError {
   const smtp = (error ?? {}) as SmtpError;
-  const reason = (smtp.response || smtp.message || 'SMTP delivery failed').slice(0, MAX_REASON_LENGTH);
   const code = smtp.code ?? '';
+  if (code === 'ETLS') {
+    const reason = `TLS with the SMTP server failed, nothing was sent in plaintext: ${smtp.message ?? ''}`;
+    return new TransientDeliveryError('smtp', reason.slice(0, MAX_REASON_LENGTH), { cause: error });
+  }
+  const reason = (smtp.response || smtp.message || 'SMTP delivery failed').slice(0, MAX_REASON_LENGTH);
   const status = smtp.responseCode;
   if (code === 'EAUTH' || (TRANSIENT_CODES.has(code) && !status)) {
     return new TransientDeliveryError('smtp', reason, { cause: error });

@@ -35,7 +35,9 @@ function smtpLogger(logger: AppLogger) {
 /**
  * SMTP through a nodemailer pool of SMTP_POOL_SIZE connections. `maxMessages` is unlimited: the default
  * reconnect every 100 messages cost about a quarter of throughput. File and URL access are disabled so
- * that no attachment can make the worker read a local file or fetch a URL.
+ * that no attachment can make the worker read a local file or fetch a URL. With `requireTLS` a server that
+ * does not upgrade the connection gets neither the credentials nor the message: without it nodemailer would
+ * go on in plaintext, and anyone on the path could strip STARTTLS from the server's reply to make it so.
  */
 export class SmtpProvider implements EmailProvider {
   readonly name = 'smtp' as const;
@@ -49,6 +51,7 @@ export class SmtpProvider implements EmailProvider {
       host: smtp.host,
       port: smtp.port,
       secure: smtp.secure,
+      requireTLS: smtp.requireTls,
       maxConnections: smtp.poolSize,
       maxMessages: Infinity,
       ...(smtp.user ? { auth: { user: smtp.user, pass: smtp.password ?? '' } } : {}),

@@ -13,6 +13,8 @@ const HEADERS = [
   'Date: Thu, 26 Nov 2026 10:00:00 +0000',
   'Received: from client.test by relay.test',
   'DKIM-Signature: v=1; a=rsa-sha256; d=freeface.test; b=abc',
+  'ARC-Seal: i=1; a=rsa-sha256; cv=none; d=relay.test; b=def',
+  'Authentication-Results: relay.test; dkim=pass header.d=freeface.test',
   'X-Campaign: invoices',
   'X-Priority-Lane: HIGH',
   'List-Unsubscribe: <mailto:u@freeface.test>',
@@ -106,5 +108,23 @@ describe('inboundEmail', () => {
       'x',
     ]);
     expect(inboundEmail(lane, ['ana@example.com'])).toBe('x-priority-lane must be one of high, medium, low');
+  });
+
+  it('carries provider instructions and Resent-* over, for the API check to refuse them', async () => {
+    const parsed = await parse([
+      'From: a@freeface.test',
+      'To: ana@example.com',
+      'Received: from client.test by relay.test',
+      'X-SES-CONFIGURATION-SET: someone-elses',
+      'X-Mailgun-Variables: {"a":1}',
+      'Resent-From: boss@freeface.test',
+      '',
+      'x',
+    ]);
+    expect((inboundEmail(parsed, ['ana@example.com']) as InboundEmail).request.headers).toEqual({
+      'X-SES-CONFIGURATION-SET': 'someone-elses',
+      'X-Mailgun-Variables': '{"a":1}',
+      'Resent-From': 'boss@freeface.test',
+    });
   });
 });

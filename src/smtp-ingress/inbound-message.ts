@@ -1,5 +1,5 @@
 import type { AddressObject, EmailAddress, ParsedMail } from 'mailparser';
-import { isReservedHeader } from '../emails/reserved-headers';
+import { headerReservation } from '../emails/reserved-headers';
 import { PRIORITIES, type Priority } from '../queue/queue-names';
 
 /**
@@ -18,23 +18,21 @@ export const PARSER_OPTIONS = {
 export const PRIORITY_HEADER = 'x-priority-lane';
 
 /**
- * Headers of an SMTP message that are not carried over besides those the REST API reserves (addresses,
- * subject, date, ids, MIME structure: they come from the envelope and the parsed message instead): ours, and
- * those of the hop from the client (trace fields, the client's own signatures, which would not verify once
- * the message is rebuilt).
+ * Headers of an SMTP message that are dropped rather than carried over: those the service writes itself
+ * (addresses, subject, date, ids, MIME structure: they come from the envelope and the parsed message
+ * instead), ours, and those the hop from the client adds on the way whether the client wants them or not
+ * (its relay's Received, a signing relay's DKIM-Signature and ARC set, a filter's Authentication-Results):
+ * they describe how the message reached us, not the email the service sends, and the signatures would not
+ * verify once it is rebuilt. Every other reserved header (an instruction to a provider, Resent-*, which a
+ * client writes on purpose) is carried over, so that the API's check refuses the message as it refuses the
+ * request (554).
  */
-const HOP_HEADERS = new Set([
-  PRIORITY_HEADER,
-  'received',
-  'dkim-signature',
-  'arc-seal',
-  'arc-message-signature',
-  'arc-authentication-results',
-  'authentication-results',
-]);
+const HOP_HEADERS = new Set([PRIORITY_HEADER, 'received', 'dkim-signature', 'authentication-results']);
 
-const carriedOver = (name: string): boolean =>
-  !isReservedHeader(name) && !HOP_HEADERS.has(name.toLowerCase());
+const carriedOver = (name: string): boolean => {
+  const lower = name.toLowerCase();
+  return headerReservation(lower) !== 'message' && !HOP_HEADERS.has(lower) && !lower.startsWith('arc-');
+};
 
 type Mailbox = { email: string; name?: string };
 

@@ -8,6 +8,7 @@ const billing = generateToken('dev');
 const reports = generateToken('dev');
 const config = loadConfig(
   {
+    ENVIRONMENT: 'development',
     SERVICE_TOKEN_BILLING_API_PRIMARY: billing,
     SERVICE_TOKEN_REPORTS_PRIMARY: reports,
     SERVICE_TOKEN_REPORTS_SCOPES: 'read',

@@ -62,7 +62,8 @@ export class SmtpIngressServer implements OnApplicationBootstrap, BeforeApplicat
       banner: 'FreeFace SMTP ingress',
       size: this.maxBytes,
       authMethods: ['PLAIN', 'LOGIN'],
-      // Without TLS (development only: production requires a certificate) the token would cross in clear.
+      // Without TLS (development only: production and staging require a certificate) the token would cross
+      // in clear.
       allowInsecureAuth: !tls,
       ...(tls ? { key: tls.key, cert: tls.cert } : { disabledCommands: ['STARTTLS'] }),
       // Written by the ingress itself (see smtp-replies.ts), so that the accepted reply is 2.0.0.

@@ -31,7 +31,12 @@ describe('WebhookSender', () => {
   });
 
   const secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
-  const anyHost = new TargetPolicy({ allowedHosts: [], emptyAllowsAny: true, requireHttps: false });
+  // The receiver is on loopback, which no environment reaches unless WEBHOOK_ALLOWED_HOSTS holds it.
+  const anyHost = new TargetPolicy({
+    allowedHosts: ['127.0.0.1'],
+    emptyAllowsAny: true,
+    requireHttps: false,
+  });
 
   it('POSTs the body with the Standard Webhooks headers and a signature over id, timestamp and body', async () => {
     const sender = new WebhookSender(anyHost);
@@ -110,9 +115,29 @@ describe('WebhookSender', () => {
     sender.close();
     expect(result).toEqual({
       ok: false,
-      error: expect.stringMatching(/^refused: address .* is not in WEBHOOK_ALLOWED_HOSTS/),
+      error: expect.stringMatching(/^refused: address .* is internal \((127\.0\.0\.0\/8|::\/96)\)/),
     });
     expect(arrived).toHaveLength(0);
+  });
+
+  it('refuses a name that resolves to loopback even when any host is allowed, and sends once it is named', async () => {
+    const development = new WebhookSender(
+      new TargetPolicy({ allowedHosts: [], emptyAllowsAny: true, requireHttps: false }),
+    );
+    const refused = await development.send(`http://localhost:${port}/`, secret, 'e', '{}');
+    development.close();
+    expect(refused).toEqual({ ok: false, error: expect.stringMatching(/^refused: address .* is internal/) });
+    expect(arrived).toHaveLength(0);
+
+    const named = new WebhookSender(
+      new TargetPolicy({ allowedHosts: ['localhost'], emptyAllowsAny: false, requireHttps: false }),
+    );
+    expect(await named.send(`http://localhost:${port}/`, secret, 'e', '{}')).toEqual({
+      ok: true,
+      status: 200,
+    });
+    named.close();
+    expect(arrived).toHaveLength(1);
   });
 
   it('refuses a URL the policy refuses before any request', async () => {
@@ -121,7 +146,7 @@ describe('WebhookSender', () => {
     );
     expect(await sender.send(`http://127.0.0.1:${port}/`, secret, 'e', '{}')).toEqual({
       ok: false,
-      error: 'refused: must be https in production',
+      error: 'refused: must be https outside development',
     });
     sender.close();
     expect(arrived).toHaveLength(0);

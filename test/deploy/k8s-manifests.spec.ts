@@ -59,6 +59,8 @@ describe('docker/k8s', () => {
         'PodDisruptionBudget/freeface-worker',
         'HorizontalPodAutoscaler/freeface-worker',
         'StatefulSet/redis',
+        'Secret/freeface-redis',
+        'NetworkPolicy/redis',
       ]),
     );
   });
@@ -219,6 +221,76 @@ describe('docker/k8s', () => {
       'a file that is not YAML',
       () => ({ ...files, 'api.yaml': `${files['api.yaml']}\n  bad: [unclosed\n` }),
       'api.yaml (document 3)',
+    ],
+    [
+      'an optional Redis that requires no password',
+      () =>
+        broken(
+          'optional/redis/redis.yaml',
+          '            - --requirepass\n            - $(REDIS_PASSWORD)\n',
+          '',
+        ),
+      'StatefulSet redis: Redis must require the password (args --requirepass $(REDIS_PASSWORD))',
+    ],
+    [
+      "an optional Redis whose password is not its component's Secret",
+      () => broken('optional/redis/redis-secret.yaml', 'name: freeface-redis', 'name: redis-password'),
+      'StatefulSet redis: REDIS_PASSWORD must come from a key of a Secret of optional/redis',
+    ],
+    [
+      'an app REDIS_URL without the Redis password',
+      () => broken('optional/redis/app-redis-password.yaml', 'redis://:$(REDIS_PASSWORD)@', 'redis://'),
+      'REDIS_URL must be redis://:$(REDIS_PASSWORD)@redis.freeface.svc.cluster.local:6379, after REDIS_PASSWORD',
+    ],
+    [
+      'an app patch that leaves out some FreeFace Deployments',
+      () =>
+        broken(
+          'optional/redis/kustomization.yaml',
+          'labelSelector: app.kubernetes.io/name=freeface',
+          'labelSelector: app.kubernetes.io/component=api',
+        ),
+      'the patch optional/redis/app-redis-password.yaml must target every FreeFace Deployment',
+    ],
+    [
+      'an optional Redis without its NetworkPolicy',
+      () => broken('optional/redis/network-policy.yaml', 'kind: NetworkPolicy', 'kind: NetworkPolicyDraft'),
+      'StatefulSet redis: no NetworkPolicy of optional/redis selects its pods',
+    ],
+    [
+      'a NetworkPolicy that admits every pod of the namespace',
+      () =>
+        broken(
+          'optional/redis/network-policy.yaml',
+          'matchLabels:\n              app.kubernetes.io/name: freeface',
+          'matchLabels: {}',
+        ),
+      'NetworkPolicy redis: admits {"podSelector":{"matchLabels":{}}}, which is neither',
+    ],
+    [
+      'a NetworkPolicy that admits an address range',
+      () =>
+        broken(
+          'optional/redis/network-policy.yaml',
+          '- podSelector:\n            matchLabels:\n              app.kubernetes.io/name: freeface',
+          '- ipBlock:\n            cidr: 10.0.0.0/8',
+        ),
+      'NetworkPolicy redis: admits {"ipBlock":{"cidr":"10.0.0.0/8"}}, which is neither',
+    ],
+    [
+      'a NetworkPolicy rule without from',
+      () =>
+        broken(
+          'optional/redis/network-policy.yaml',
+          '    - from:\n        - podSelector:\n            matchLabels:\n              app.kubernetes.io/name: freeface\n      ports:',
+          '    - ports:',
+        ),
+      'NetworkPolicy redis: a rule without from admits every pod',
+    ],
+    [
+      'a NetworkPolicy that opens another port',
+      () => broken('optional/redis/network-policy.yaml', '- port: redis', '- port: 8080'),
+      "NetworkPolicy redis: a rule must name Redis's port alone",
     ],
     [
       'no disruption budget for the workers',

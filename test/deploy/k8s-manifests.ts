@@ -4,9 +4,10 @@ import { parseAllDocuments } from 'yaml';
 
 /**
  * Checks of the Kubernetes base in docker/k8s/ against the app: every manifest parses and names itself, the
- * kustomizations list every file, and each role's Deployment uses the port, probes and APP_ROLE the app has,
- * with a grace period that covers the shutdown. Pure functions over file contents, so that a test can break a
- * copy in memory and see the check fail (no cluster and no kubectl needed).
+ * kustomizations list every file, each role's Deployment uses the port, probes and APP_ROLE the app has, with
+ * a grace period that covers the shutdown, and the optional Redis takes only FreeFace's pods, with a password.
+ * Pure functions over file contents, so that a test can break a copy in memory and see the check fail (no
+ * cluster and no kubectl needed).
  */
 
 /** The roles that run as Deployments, and the variable that holds each one's HTTP port. */
@@ -72,10 +73,16 @@ interface SecurityContext {
   allowPrivilegeEscalation?: boolean;
   capabilities?: { drop?: string[] };
 }
+interface EnvEntry {
+  name?: string;
+  value?: string;
+  valueFrom?: { secretKeyRef?: { name?: string; key?: string } };
+}
 interface Container {
   name?: string;
   image?: string;
-  env?: { name?: string; value?: string }[];
+  args?: string[];
+  env?: EnvEntry[];
   envFrom?: { configMapRef?: { name?: string }; secretRef?: { name?: string } }[];
   ports?: { name?: string; containerPort?: number }[];
   livenessProbe?: HttpProbe;
@@ -119,15 +126,58 @@ export interface Manifest {
     data?: Record<string, unknown>;
     stringData?: Record<string, unknown>;
     resources?: unknown;
+    patches?: unknown;
   };
 }
 
-const stringOf = (value: unknown): string => (typeof value === 'string' ? value : '');
+/** A patch file a kustomization applies (`patches[].path`): no object of its own, and no name to check. */
+export interface Patch {
+  file: string;
+  doc: unknown;
+}
 
-/** Every document of every file; a document without apiVersion, kind or metadata.name is a problem. */
-export function parseManifests(files: ManifestFiles): { manifests: Manifest[]; problems: string[] } {
+interface PatchEntry {
+  path?: string;
+  target?: { kind?: string; name?: string; labelSelector?: string };
+}
+
+const stringOf = (value: unknown): string => (typeof value === 'string' ? value : '');
+const isKustomization = (file: string) => /(^|\/)kustomization\.ya?ml$/.test(file);
+const folderOf = (file: string) => (file.includes('/') ? file.slice(0, file.lastIndexOf('/')) : '');
+const inFolder = (folder: string, path: string) => (folder ? `${folder}/${path}` : path);
+
+/** The `patches` of a kustomization, as written. */
+const patchEntries = (kustomization: Manifest): PatchEntry[] =>
+  Array.isArray(kustomization.doc.patches) ? (kustomization.doc.patches as PatchEntry[]) : [];
+
+/** The files that some kustomization names under `patches[].path`, by their path from the base. */
+function patchFiles(files: ManifestFiles): Set<string> {
+  const paths = new Set<string>();
+  for (const [file, text] of Object.entries(files)) {
+    if (!isKustomization(file)) continue;
+    for (const document of parseAllDocuments(text) as unknown as { toJS(): unknown }[]) {
+      const patches = (document.toJS() as { patches?: unknown } | null)?.patches;
+      if (!Array.isArray(patches)) continue;
+      for (const entry of patches as PatchEntry[])
+        if (typeof entry?.path === 'string') paths.add(inFolder(folderOf(file), entry.path));
+    }
+  }
+  return paths;
+}
+
+/**
+ * Every document of every file; a document without apiVersion, kind or metadata.name is a problem, unless it is
+ * a patch (which names its targets in the kustomization instead).
+ */
+export function parseManifests(files: ManifestFiles): {
+  manifests: Manifest[];
+  patches: Patch[];
+  problems: string[];
+} {
   const manifests: Manifest[] = [];
+  const patches: Patch[] = [];
   const problems: string[] = [];
+  const patchPaths = patchFiles(files);
   for (const [file, text] of Object.entries(files)) {
     const documents = parseAllDocuments(text);
     if (!Array.isArray(documents)) {
@@ -142,13 +192,17 @@ export function parseManifests(files: ManifestFiles): { manifests: Manifest[]; p
       }
       const doc = document.toJS() as Record<string, unknown> | null;
       if (doc === null) return;
+      if (patchPaths.has(file)) {
+        patches.push({ file, doc });
+        return;
+      }
       const metadata = doc.metadata as { name?: unknown } | undefined;
       const fields: [string, unknown][] = [
         ['apiVersion', doc.apiVersion],
         ['kind', doc.kind],
       ];
       // A kustomization names no object; everything else must.
-      if (!/(^|\/)kustomization\.ya?ml$/.test(file)) fields.push(['metadata.name', metadata?.name]);
+      if (!isKustomization(file)) fields.push(['metadata.name', metadata?.name]);
       for (const [field, value] of fields) {
         if (stringOf(value) === '') problems.push(`${where}: ${field} is missing`);
       }
@@ -161,15 +215,16 @@ export function parseManifests(files: ManifestFiles): { manifests: Manifest[]; p
       });
     });
   }
-  return { manifests, problems };
+  return { manifests, patches, problems };
 }
 
-const folderOf = (file: string) => (file.includes('/') ? file.slice(0, file.lastIndexOf('/')) : '');
-
-/** Each kustomization lists exactly the YAML files of its folder (subfolders are components of their own). */
+/**
+ * Each kustomization lists exactly the YAML files of its folder, as resources or patches (subfolders are
+ * components of their own).
+ */
 function checkKustomizations(files: ManifestFiles, manifests: Manifest[]): string[] {
   const problems: string[] = [];
-  const kustomizations = manifests.filter((m) => /(^|\/)kustomization\.ya?ml$/.test(m.file));
+  const kustomizations = manifests.filter((m) => isKustomization(m.file));
   if (!kustomizations.some((k) => k.file === 'kustomization.yaml' && k.kind === 'Kustomization')) {
     problems.push('kustomization.yaml: the base has no Kustomization');
   }
@@ -178,9 +233,10 @@ function checkKustomizations(files: ManifestFiles, manifests: Manifest[]): strin
     if (folder !== '' && kustomization.kind !== 'Component') {
       problems.push(`${kustomization.file}: an optional part must be a kustomize Component`);
     }
-    const listed = new Set(
-      ((kustomization.doc.resources as unknown[] | undefined) ?? []).map((r) => String(r)),
-    );
+    const listed = new Set([
+      ...((kustomization.doc.resources as unknown[] | undefined) ?? []).map((r) => String(r)),
+      ...patchEntries(kustomization).flatMap((entry) => (entry.path ? [entry.path] : [])),
+    ]);
     const present = Object.keys(files)
       .filter((file) => folderOf(file) === folder && file !== kustomization.file)
       .map((file) => (folder ? file.slice(folder.length + 1) : file));
@@ -339,10 +395,10 @@ function checkDeployment(
 
 /** The problems of the base and its optional components, given the app's facts; none means it is good. */
 export function checkManifests(files: ManifestFiles, app: AppFacts): string[] {
-  const { manifests, problems } = parseManifests(files);
+  const { manifests, patches, problems } = parseManifests(files);
   problems.push(...checkKustomizations(files, manifests));
   const base = manifests.filter((m) => !m.file.includes('/'));
-  const all = manifests.filter((m) => !/(^|\/)kustomization\.ya?ml$/.test(m.file));
+  const all = manifests.filter((m) => !isKustomization(m.file));
   const ofKind = (kind: string, list = all) => list.filter((m) => m.kind === kind);
 
   const configMaps = ofKind('ConfigMap', base);
@@ -465,6 +521,149 @@ export function checkManifests(files: ManifestFiles, app: AppFacts): string[] {
       const named = fromEnv ? `${fromEnv} (${address ?? 'not in the ConfigMap'})` : String(address);
       if (address !== redisAddress) {
         problems.push(`${scaled.file}: trigger address ${named} is not REDIS_URL's ${redisAddress}`);
+      }
+    }
+  }
+  problems.push(
+    ...checkOptionalRedis(
+      manifests,
+      patches,
+      [...roles.values()],
+      config.REDIS_URL,
+      scaledObjects.length > 0,
+    ),
+  );
+  return problems;
+}
+
+/** KEDA's operator as its chart installs it: it reads the queue depth from Redis for worker-autoscaling.yaml. */
+export const KEDA_OPERATOR = {
+  namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'keda' } },
+  podSelector: { matchLabels: { 'app.kubernetes.io/name': 'keda-operator' } },
+};
+
+interface NetworkPolicyPeer {
+  podSelector?: { matchLabels?: Record<string, string> };
+  namespaceSelector?: { matchLabels?: Record<string, string> };
+  ipBlock?: unknown;
+}
+interface NetworkPolicySpec {
+  podSelector?: { matchLabels?: Record<string, string> };
+  policyTypes?: string[];
+  ingress?: { from?: NetworkPolicyPeer[]; ports?: { port?: number | string }[] }[];
+}
+
+const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+/**
+ * The optional Redis (a StatefulSet of a component that runs a redis image): it requires a password from a
+ * Secret of its component; the component's patch gives every FreeFace Deployment a REDIS_URL with that password
+ * (REDIS_PASSWORD defined first, so that Kubernetes expands it); and a NetworkPolicy of the component lets only
+ * FreeFace's pods (and KEDA's operator, when a ScaledObject reads Redis) reach Redis's port, and nothing else.
+ */
+function checkOptionalRedis(
+  manifests: Manifest[],
+  patches: Patch[],
+  apps: RoleDeployment[],
+  redisUrl: string | undefined,
+  kedaReadsRedis: boolean,
+): string[] {
+  const problems: string[] = [];
+  const redisSets = manifests.filter(
+    (m) =>
+      m.kind === 'StatefulSet' &&
+      m.file.includes('/') &&
+      ((m.doc.spec as WorkloadSpec | undefined)?.template?.spec?.containers ?? []).some((c) =>
+        c.image?.startsWith('redis:'),
+      ),
+  );
+  const appPodLabels = apps.map((app) => app.spec.template?.metadata?.labels ?? {});
+  const appDeploymentLabels = apps.map((app) => app.manifest.doc.metadata?.labels ?? {});
+  for (const redis of redisSets) {
+    const folder = folderOf(redis.file);
+    const where = `${redis.file}: StatefulSet ${redis.name}`;
+    const spec = (redis.doc.spec ?? {}) as WorkloadSpec;
+    const container = (spec.template?.spec?.containers ?? []).find((c) => c.image?.startsWith('redis:'))!;
+    const podLabels = spec.template?.metadata?.labels ?? {};
+    const ofFolder = (kind: string) =>
+      manifests.filter((m) => m.kind === kind && folderOf(m.file) === folder);
+
+    // The password: from a Secret of the component, required by Redis.
+    const secretRef = container.env?.find((e) => e.name === 'REDIS_PASSWORD')?.valueFrom?.secretKeyRef;
+    const secret = ofFolder('Secret').find((m) => m.name === secretRef?.name);
+    const secretKeys = Object.keys({ ...secret?.doc.data, ...secret?.doc.stringData });
+    if (!secretRef?.key || !secret || !secretKeys.includes(secretRef.key))
+      problems.push(`${where}: REDIS_PASSWORD must come from a key of a Secret of ${folder}`);
+    const args = container.args ?? [];
+    if (args[args.indexOf('--requirepass') + 1] !== '$(REDIS_PASSWORD)' || !args.includes('--requirepass'))
+      problems.push(`${where}: Redis must require the password (args --requirepass $(REDIS_PASSWORD))`);
+
+    // The app's REDIS_URL: the ConfigMap's, with the password, on every FreeFace Deployment.
+    const kustomization = manifests.find((m) => isKustomization(m.file) && folderOf(m.file) === folder);
+    const appPatch = patchEntries(kustomization ?? ({ doc: {} } as Manifest))
+      .filter((entry) => entry.target?.kind === 'Deployment')
+      .map((entry) => ({ entry, patch: patches.find((p) => p.file === inFolder(folder, entry.path ?? '')) }))
+      .find(({ patch }) => JSON.stringify(patch?.doc ?? '').includes('REDIS_URL'));
+    if (!appPatch?.patch) {
+      problems.push(`${folder}: no patch gives the FreeFace Deployments a REDIS_URL with the Redis password`);
+    } else {
+      const patchFile = appPatch.patch.file;
+      const selector = Object.fromEntries(
+        (appPatch.entry.target?.labelSelector ?? '').split(',').map((pair) => pair.split('=')),
+      ) as Record<string, string>;
+      if (!appDeploymentLabels.every((labels) => matches(selector, labels)))
+        problems.push(
+          `${folder}/kustomization.yaml: the patch ${patchFile} must target every FreeFace Deployment`,
+        );
+      const env =
+        (appPatch.patch.doc as { spec?: WorkloadSpec }).spec?.template?.spec?.containers?.[0]?.env ?? [];
+      const password = env.findIndex((e) => e.name === 'REDIS_PASSWORD');
+      const url = env.findIndex((e) => e.name === 'REDIS_URL');
+      if (password < 0 || !sameJson(env[password]!.valueFrom?.secretKeyRef, secretRef))
+        problems.push(`${patchFile}: REDIS_PASSWORD must come from the Secret Redis takes its password from`);
+      const expected = redisUrl?.replace(/^(rediss?:\/\/)/, '$1:$(REDIS_PASSWORD)@');
+      if (url < 0 || url < password || env[url]!.value !== expected)
+        problems.push(
+          `${patchFile}: REDIS_URL must be ${expected}, after REDIS_PASSWORD (is ${env[url]?.value ?? 'missing'})`,
+        );
+    }
+
+    // Who may connect: FreeFace's pods, KEDA's operator when it reads the queue depth, on Redis's port.
+    const policies = ofFolder('NetworkPolicy').filter((m) =>
+      matches((m.doc.spec as NetworkPolicySpec | undefined)?.podSelector?.matchLabels, podLabels),
+    );
+    if (policies.length === 0) problems.push(`${where}: no NetworkPolicy of ${folder} selects its pods`);
+    const redisPort = container.ports?.find((p) => p.name === 'redis' || p.containerPort === 6379);
+    for (const policy of policies) {
+      const policyWhere = `${policy.file}: NetworkPolicy ${policy.name}`;
+      const policySpec = (policy.doc.spec ?? {}) as NetworkPolicySpec;
+      if (!policySpec.policyTypes?.includes('Ingress'))
+        problems.push(`${policyWhere}: policyTypes must include Ingress`);
+      for (const rule of policySpec.ingress ?? []) {
+        if (!rule.from?.length) problems.push(`${policyWhere}: a rule without from admits every pod`);
+        const ports = rule.ports ?? [];
+        if (
+          !ports.length ||
+          !ports.every((p) => p.port === redisPort?.name || p.port === redisPort?.containerPort)
+        )
+          problems.push(`${policyWhere}: a rule must name Redis's port alone`);
+        for (const peer of rule.from ?? []) {
+          const selector = peer.podSelector?.matchLabels;
+          const freefacePods =
+            !peer.ipBlock &&
+            !peer.namespaceSelector &&
+            appPodLabels.every((labels) => matches(selector, labels)) &&
+            !matches(selector, podLabels);
+          const keda =
+            kedaReadsRedis &&
+            !peer.ipBlock &&
+            sameJson(peer.namespaceSelector, KEDA_OPERATOR.namespaceSelector) &&
+            sameJson(peer.podSelector, KEDA_OPERATOR.podSelector);
+          if (!freefacePods && !keda)
+            problems.push(
+              `${policyWhere}: admits ${JSON.stringify(peer)}, which is neither FreeFace's pods nor KEDA's operator`,
+            );
+        }
       }
     }
   }

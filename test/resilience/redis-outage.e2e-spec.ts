@@ -28,7 +28,13 @@ describe('Redis outage and restart (api + worker, AOF everysec)', () => {
     ]);
     // JOB_LOCK_MS: a send whose outcome could not be recorded while Redis was away is taken up again when
     // its lock expires; a short lock keeps the test short (production: 30 s).
-    const env = { ...baseEnv(redis, sink), WORKER_CONCURRENCY: '2', JOB_LOCK_MS: '2000' };
+    const env = {
+      ...baseEnv(redis, sink),
+      WORKER_CONCURRENCY: '2',
+      JOB_LOCK_MS: '2000',
+      // The receiver is on loopback, which webhooks reach only when allowed.
+      WEBHOOK_ALLOWED_HOSTS: '127.0.0.1/32',
+    };
     // A slow sink keeps most of the accepted emails waiting in Redis when it stops.
     sink.delayMs = 200;
     [api, worker] = await Promise.all([

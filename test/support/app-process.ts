@@ -5,13 +5,19 @@ import { freePort, waitUntil } from './ports';
 /** The built app; FREEFACE_MAIN points elsewhere (e.g. a build in .dist-<name>/ of one's own). */
 const MAIN = process.env.FREEFACE_MAIN ?? join(__dirname, '..', '..', 'dist', 'main.js');
 
+/**
+ * The app's default is production; a test process runs in development unless the test sets ENVIRONMENT (to
+ * undefined for the app's own default, as a bare `node dist/main.js`).
+ */
+const TEST_ENVIRONMENT = { ENVIRONMENT: 'development' };
+
 /** Every child still running: killed when the test process exits, so a failed test leaves no orphan. */
 const running = new Set<ChildProcess>();
 process.on('exit', () => running.forEach((child) => child.kill('SIGKILL')));
 
 export interface AppOptions {
   role: string;
-  env: Record<string, string>;
+  env: Record<string, string | undefined>;
   /** Wait for this port's /health; default: the role's own port. */
   probePort?: number;
   /** Wait until /health/ready answers 200 too (default true; false when Redis is meant to be down). */
@@ -71,6 +77,7 @@ export class AppProcess {
       SMTP_HEALTH_PORT: String(smtpHealthPort),
       LOG_CONFIG: join(__dirname, '..', '..', 'config', 'logging.yaml'),
       TEMPLATES_DIR: join(__dirname, '..', '..', 'templates'),
+      ...TEST_ENVIRONMENT,
       ...options.env,
     };
     const child = spawn(process.execPath, [...(options.nodeArgs ?? []), MAIN], {
@@ -115,10 +122,10 @@ export class AppProcess {
 
   /** Runs the app to completion (for start-up failures): its exit code and output. */
   static async run(
-    env: Record<string, string>,
+    env: Record<string, string | undefined>,
   ): Promise<{ code: number | null; stdout: string; stderr: string }> {
     const child = spawn(process.execPath, [MAIN], {
-      env: { PATH: process.env.PATH ?? '', ...env },
+      env: { PATH: process.env.PATH ?? '', ...TEST_ENVIRONMENT, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

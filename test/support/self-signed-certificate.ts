@@ -9,6 +9,7 @@ import { generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:cry
 const DAY_MS = 86_400_000;
 const SHA256_WITH_RSA = '1.2.840.113549.1.1.11';
 const COMMON_NAME = '2.5.4.3';
+const SUBJECT_ALT_NAME = '2.5.29.17';
 
 function derLength(length: number): Buffer {
   if (length < 0x80) return Buffer.from([length]);
@@ -56,8 +57,22 @@ export interface SelfSignedCertificate {
   privateKey: KeyObject;
 }
 
-/** A fresh RSA key and a self-signed certificate for it, valid from a day ago for `validDays` days. */
-export function selfSignedCertificate(commonName = 'sns.test', validDays = 2): SelfSignedCertificate {
+/** The subjectAltName extension naming one IPv4 address, which TLS clients check an address they dial against. */
+function ipAddressExtension(ipv4: string): Buffer {
+  const address = Buffer.from(ipv4.split('.').map(Number));
+  const names = sequence(tlv(0x87, address)); // GeneralNames: one [7] iPAddress
+  return tlv(0xa3, sequence(sequence(objectId(SUBJECT_ALT_NAME), tlv(0x04, names))));
+}
+
+/**
+ * A fresh RSA key and a self-signed certificate for it, valid from a day ago for `validDays` days; with
+ * `ipAddress`, it is valid for a TLS server at that IPv4 address too.
+ */
+export function selfSignedCertificate(
+  commonName = 'sns.test',
+  validDays = 2,
+  ipAddress?: string,
+): SelfSignedCertificate {
   const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const algorithm = sequence(objectId(SHA256_WITH_RSA), derNull);
   const notBefore = new Date(Date.now() - DAY_MS);
@@ -69,6 +84,7 @@ export function selfSignedCertificate(commonName = 'sns.test', validDays = 2): S
     sequence(utcTime(notBefore), utcTime(new Date(notBefore.getTime() + validDays * DAY_MS))),
     name(commonName),
     publicKey.export({ type: 'spki', format: 'der' }),
+    ...(ipAddress ? [ipAddressExtension(ipAddress)] : []),
   );
   const der = sequence(tbs, algorithm, bitString(sign('sha256', tbs, privateKey)));
   const base64 = der.toString('base64').replace(/.{64}/g, '$&\n');

@@ -4,6 +4,8 @@ import { freePort, waitUntil } from './ports';
 
 export interface ReceivedMail {
   envelope: { from: string; to: string[] };
+  /** Whether the session was encrypted (STARTTLS) when the message came. */
+  secure: boolean;
   parsed: ParsedMail;
   raw: string;
   receivedAt: number;
@@ -49,7 +51,13 @@ export class SmtpSink {
    * gigabytes of the test's memory and most of its CPU).
    */
   static async start(
-    options: { auth?: { user: string; pass: string }; port?: number; keep?: boolean } = {},
+    options: {
+      auth?: { user: string; pass: string };
+      port?: number;
+      keep?: boolean;
+      /** Offer STARTTLS with this certificate and key (PEM); without it the sink offers none. */
+      tls?: { cert: string; key: string };
+    } = {},
   ): Promise<SmtpSink> {
     const port = options.port ?? (await freePort());
     // eslint-disable-next-line prefer-const -- assigned once the server it is passed to exists
@@ -58,7 +66,8 @@ export class SmtpSink {
       logger: false,
       // Stopping the sink must not wait for the workers' pooled connections to go away on their own.
       closeTimeout: 500,
-      disabledCommands: options.auth ? ['STARTTLS'] : ['STARTTLS', 'AUTH'],
+      ...(options.tls ? { cert: options.tls.cert, key: options.tls.key } : {}),
+      disabledCommands: [...(options.tls ? [] : ['STARTTLS']), ...(options.auth ? [] : ['AUTH'])],
       authOptional: !options.auth,
       onAuth(auth, _session, callback) {
         if (auth.username === options.auth?.user && auth.password === options.auth?.pass)
@@ -140,6 +149,7 @@ export class SmtpSink {
         from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
         to: session.envelope.rcptTo.map((r) => r.address),
       },
+      secure: session.secure,
       parsed: await simpleParser(raw),
       raw,
       receivedAt: Date.now(),

@@ -336,6 +336,24 @@ describe('SendEmailDto validation', () => {
       ]);
     });
 
+    it.each([
+      ['X-SES-CONFIGURATION-SET', 'would instruct the email provider'],
+      ['x-ses-message-tags', 'would instruct the email provider'],
+      ['X-SES-SOURCE-ARN', 'would instruct the email provider'],
+      ['X-SMTPAPI', 'would instruct the email provider'],
+      ['X-Mailgun-Variables', 'would instruct the email provider'],
+      ['X-SG-EID', 'would instruct the email provider'],
+      ['Received', 'is written by mail servers in transit'],
+      ['DKIM-Signature', 'is written by mail servers in transit'],
+      ['ARC-Seal', 'is written by mail servers in transit'],
+      ['Authentication-Results', 'is written by mail servers in transit'],
+      ['Resent-From', 'is written by mail servers in transit'],
+    ])('refuses %s, naming it', (name, why) => {
+      expect(problemsOf({ ...inline, headers: { 'X-Campaign': 'ok', [name]: 'x' } })).toEqual([
+        { field: 'headers', message: `header "${name}" ${why} and cannot be set` },
+      ]);
+    });
+
     it('refuses CR or LF in a header value', () => {
       expect(problemsOf({ ...inline, headers: { 'X-Campaign': 'a\r\nBcc: eve@example.com' } })).toEqual([
         { field: 'headers', message: 'value of "X-Campaign" must not contain line breaks' },

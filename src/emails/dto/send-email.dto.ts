@@ -17,7 +17,7 @@ import { PROVIDER_NAMES } from '../../config/env.schema';
 import { IsHeaderSafeString, IsMailAddress, IsStringMap, SatisfiesRule } from '../../common/validators';
 import { PRIORITIES, type Priority } from '../../queue/queue-names';
 import { TEMPLATE_NAME_PATTERN } from '../../templates/template-name';
-import { isReservedHeader } from '../reserved-headers';
+import { reservedHeaderProblem } from '../reserved-headers';
 
 export const MAX_RECIPIENTS = 50;
 /** RFC 3339 date-time with an explicit offset: no week dates or ordinal days, no time read in server-local zone. */
@@ -205,7 +205,9 @@ export class SendEmailDto {
   @ApiPropertyOptional({
     example: { 'X-Campaign': 'onboarding' },
     description:
-      'Extra headers; From, To, Cc, Bcc, Subject, Date, Message-ID, MIME-* and Content-* are reserved',
+      'Extra headers. Reserved: From, To, Cc, Bcc, Subject, Date, Message-ID, Reply-To, Sender, Return-Path, ' +
+      'X-Email-Id, MIME-*, Content-* (set by the service); X-SES-*, X-SMTPAPI, X-SG-*, X-Mailgun-* (provider ' +
+      'instructions); Received, DKIM-Signature, ARC-*, Authentication-Results, Resent-* (trace fields)',
   })
   @IsOptional()
   @IsStringMap({
@@ -213,8 +215,7 @@ export class SendEmailDto {
     keyPattern: /^[!-9;-~]{1,100}$/,
     keyDescription: 'a header name (printable ASCII without ":")',
     maxValueLength: 998,
-    forbiddenKey: (key) =>
-      isReservedHeader(key) ? `header "${key}" is set by the service and cannot be overridden` : undefined,
+    forbiddenKey: reservedHeaderProblem,
   })
   headers?: Record<string, string>;
 

@@ -26,6 +26,7 @@ const metrics = {
 function server(env: Record<string, string | undefined> = {}): { app: FastifyInstance; refused: string[] } {
   const config = loadConfig(
     {
+      ENVIRONMENT: 'development',
       LOG_CONFIG: join(dir, 'logging.yaml'),
       SERVICE_TOKEN_READER_PRIMARY: tokens.reader,
       SERVICE_TOKEN_READER_SCOPES: 'read',

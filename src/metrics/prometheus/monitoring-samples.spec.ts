@@ -65,6 +65,7 @@ let exported: Set<string>;
 beforeAll(async () => {
   const config = loadConfig(
     {
+      ENVIRONMENT: 'development',
       LOG_CONFIG: join(ROOT, 'config', 'logging.yaml'),
       SERVICE_AUTH_ENABLED: 'false',
       RATE_LIMIT_SMTP: '1/s',

@@ -29,6 +29,7 @@ function setUp(
 ) {
   const config = loadConfig(
     {
+      ENVIRONMENT: 'development',
       LOG_CONFIG: join(dir, 'logging.yaml'),
       SERVICE_TOKEN_BILLING_PRIMARY: tokens.billing,
       SERVICE_TOKEN_SIGN_UP_PRIMARY: tokens.signup,

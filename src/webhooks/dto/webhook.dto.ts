@@ -20,7 +20,9 @@ export type WebhookStatus = (typeof WEBHOOK_STATUSES)[number];
 export class CreateWebhookDto {
   @ApiProperty({
     example: 'https://hooks.example.com/freeface',
-    description: 'Where events are POSTed: https in production, a host allowed by WEBHOOK_ALLOWED_HOSTS',
+    description:
+      'Where events are POSTed: https outside development, a host allowed by WEBHOOK_ALLOWED_HOSTS; loopback, ' +
+      'private, CGNAT, NAT64 and link-local addresses are refused unless WEBHOOK_ALLOWED_HOSTS names them',
   })
   @IsString()
   @MaxLength(2048)

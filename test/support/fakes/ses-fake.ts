@@ -10,6 +10,11 @@ export interface SesAcceptedMessage {
   source: string;
   destinations: string[];
   tags: Record<string, string>;
+  /**
+   * The configuration set SES applied: `ConfigurationSetName`, else (as SES does) an X-SES-CONFIGURATION-SET
+   * header of the raw message; undefined for none.
+   */
+  configurationSet?: string;
   /** The SigV4 credential scope the request was signed for: `<key id>/<date>/<region>/ses/aws4_request`. */
   credential: string;
 }
@@ -18,6 +23,11 @@ export interface SesCredentials {
   region: string;
   accessKeyId: string;
   secretAccessKey: string;
+}
+
+export interface SesAccount {
+  /** The configuration sets the account has: a send naming another is refused (ConfigurationSetDoesNotExist). */
+  configurationSets?: readonly string[];
 }
 
 /** An answer as SES gives it on the Query API: an ErrorResponse of this code and message, with this status. */
@@ -67,12 +77,15 @@ export class SesFake {
   /** Parsing is asynchronous; tests wait for it through `waitForParsed`. */
   private readonly parsing: Promise<unknown>[] = [];
 
-  private constructor(private readonly credentials: SesCredentials) {
+  private constructor(
+    private readonly credentials: SesCredentials,
+    private readonly account: SesAccount,
+  ) {
     this.http = new HttpFake((request) => this.respond(request));
   }
 
-  static async start(credentials: SesCredentials): Promise<SesFake> {
-    const fake = new SesFake(credentials);
+  static async start(credentials: SesCredentials, account: SesAccount = {}): Promise<SesFake> {
+    const fake = new SesFake(credentials, account);
     await fake.http.start();
     return fake;
   }
@@ -142,6 +155,19 @@ export class SesFake {
           throw new WireError(400, 'InvalidParameterValue', `invalid tag name or value "${text}"`);
       tags[name] = value;
     }
+    const configurationSet = form.get('ConfigurationSetName') ?? rawHeader(raw, 'x-ses-configuration-set');
+    if (configurationSet !== undefined && !/^[A-Za-z0-9_-]{1,64}$/.test(configurationSet))
+      throw new WireError(
+        400,
+        'InvalidParameterValue',
+        `invalid configuration set name "${configurationSet}"`,
+      );
+    if (configurationSet !== undefined && !this.account.configurationSets?.includes(configurationSet))
+      throw new WireError(
+        400,
+        'ConfigurationSetDoesNotExist',
+        `Configuration set <${configurationSet}> does not exist.`,
+      );
 
     const messageId = `0102019${randomUUID().replace(/-/g, '').slice(0, 9)}-${randomUUID()}-000000`;
     this.parsing.push(
@@ -153,6 +179,7 @@ export class SesFake {
           source: form.get('Source') ?? '',
           destinations,
           tags,
+          ...(configurationSet !== undefined ? { configurationSet } : {}),
           credential,
         }),
       ),
@@ -230,6 +257,13 @@ export class SesFake {
       );
     return `${keyId}/${scope}`;
   }
+}
+
+/** The first value of a header in the raw message's header block (unfolded), if it has one. */
+function rawHeader(raw: string, name: string): string | undefined {
+  const header = raw.split(/\r?\n\r?\n/, 1)[0]!.replace(/\r?\n[ \t]+/g, ' ');
+  const line = header.split(/\r?\n/).find((l) => l.toLowerCase().startsWith(`${name}:`));
+  return line?.slice(name.length + 1).trim();
 }
 
 function members(form: URLSearchParams, prefix: string): string[] {
