@@ -66,7 +66,9 @@ describe('dashboard (api + worker + monitor processes)', () => {
 
   beforeAll(async () => {
     [redis, sink] = await Promise.all([PrivateRedis.start(), SmtpSink.start()]);
-    const env = { ...baseEnv(redis, sink), ...dashboardEnv() };
+    // Every route is tried with wrong credentials on purpose: the limit on failed logins is left to
+    // dashboard-logins.e2e-spec.ts.
+    const env = { ...baseEnv(redis, sink), ...dashboardEnv(), AUTH_FAILURE_LIMIT: 'off' };
     [api, worker, monitor] = await Promise.all([
       AppProcess.start({ role: 'api', env }),
       AppProcess.start({ role: 'worker', env }),
