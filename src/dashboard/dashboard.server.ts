@@ -5,6 +5,7 @@ import Fastify, {
   type FastifyRequest,
   type RouteHandlerMethod,
 } from 'fastify';
+import type { Socket } from 'node:net';
 import { UUID_PATTERN } from '../common/ids';
 import { sendProblem, toProblem } from '../common/problem-details.filter';
 import { ProblemError } from '../common/problem-error';
@@ -52,6 +53,8 @@ export class DashboardServer implements OnApplicationBootstrap, BeforeApplicatio
   private readonly verify?: (header: string | undefined) => BasicAuthResult;
   private assets: ReadonlyMap<string, Asset> = new Map();
   private assetUrls?: PageAssets;
+  /** Connections that have not carried a request yet; see beforeApplicationShutdown. */
+  private readonly unusedConnections = new Set<Socket>();
 
   constructor(
     private readonly config: AppConfig,
@@ -85,6 +88,13 @@ export class DashboardServer implements OnApplicationBootstrap, BeforeApplicatio
       void reply.header('referrer-policy', 'no-referrer');
       void reply.header('content-security-policy', CONTENT_SECURITY_POLICY);
     });
+    server.server.on('connection', (socket: Socket) => {
+      this.unusedConnections.add(socket);
+      socket.once('close', () => this.unusedConnections.delete(socket));
+    });
+    server.addHook('onRequest', async (request) => {
+      this.unusedConnections.delete(request.raw.socket);
+    });
     server.addHook('onRequest', (request, reply) => this.authenticate(request, reply));
     server.setErrorHandler((error, request, reply) => {
       const problem = toProblem(error);
@@ -113,9 +123,15 @@ export class DashboardServer implements OnApplicationBootstrap, BeforeApplicatio
     }
   }
 
-  /** Stops taking requests before Redis and the queues close; requests in flight finish first. */
+  /**
+   * Stops taking requests before Redis and the queues close; requests in flight finish first. A connection
+   * that never sent a request (a client's spare keep-alive connection, a TCP probe) is not idle to Node, so
+   * the close would wait for it until the shutdown deadline: it is ended here.
+   */
   async beforeApplicationShutdown(): Promise<void> {
-    await this.server?.close();
+    const closed = this.server?.close();
+    for (const socket of this.unusedConnections) socket.destroy();
+    await closed;
   }
 
   /**
