@@ -92,8 +92,9 @@ export class DashboardServer implements OnApplicationBootstrap, BeforeApplicatio
       this.unusedConnections.add(socket);
       socket.once('close', () => this.unusedConnections.delete(socket));
     });
-    server.addHook('onRequest', async (request) => {
+    server.addHook('onRequest', (request, _reply, done) => {
       this.unusedConnections.delete(request.raw.socket);
+      done();
     });
     server.addHook('onRequest', (request, reply) => this.authenticate(request, reply));
     server.setErrorHandler((error, request, reply) => {
