@@ -118,8 +118,14 @@ describe('dashboard (api + worker + monitor processes)', () => {
     });
     expect(post.status).toBe(401);
 
-    const failures = monitor.logs().filter((l) => l.msg === 'dashboard login failed');
-    expect(failures.length).toBeGreaterThanOrEqual(paths.length * 3);
+    // The log lines reach the test through the process's stdout, not always before the responses do.
+    const loginFailures = () => monitor.logs().filter((l) => l.msg === 'dashboard login failed');
+    await waitUntil(
+      () => loginFailures().length >= paths.length * 3,
+      5000,
+      'every failed login to be logged',
+    );
+    const failures = loginFailures();
     expect(failures).toContainEqual(expect.objectContaining({ user: 'admin', level: 'warn' }));
     expect(monitor.stdout.join('\n')).not.toContain(DASHBOARD.password);
     expect(monitor.stdout.join('\n')).not.toContain('not-the-password');
