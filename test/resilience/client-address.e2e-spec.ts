@@ -43,8 +43,8 @@ describe('the client address of failed authentications (api)', () => {
     beforeAll(async () => {
       redis = await PrivateRedis.start();
       inspect = redis.client();
-      const env = { ...baseEnv(redis), AUTH_FAILURE_LIMIT: '5/m' };
-      prefix = env.QUEUE_PREFIX;
+      const env: Record<string, string> = { ...baseEnv(redis), AUTH_FAILURE_LIMIT: '5/m' };
+      prefix = env.QUEUE_PREFIX!;
       api = await AppProcess.start({ role: 'api', env });
     });
 
@@ -86,8 +86,12 @@ describe('the client address of failed authentications (api)', () => {
     beforeAll(async () => {
       redis = await PrivateRedis.start();
       inspect = redis.client();
-      const env = { ...baseEnv(redis), AUTH_FAILURE_LIMIT: '5/m', TRUST_PROXY: '127.0.0.1' };
-      prefix = env.QUEUE_PREFIX;
+      const env: Record<string, string> = {
+        ...baseEnv(redis),
+        AUTH_FAILURE_LIMIT: '5/m',
+        TRUST_PROXY: '127.0.0.1',
+      };
+      prefix = env.QUEUE_PREFIX!;
       api = await AppProcess.start({ role: 'api', env });
     });
 
