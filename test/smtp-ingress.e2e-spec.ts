@@ -173,6 +173,36 @@ describe('SMTP ingress (api,smtp + worker processes, STARTTLS, a real SMTP sink)
     expect(front.stdout.join('\n')).not.toContain(TOKENS.signup);
   });
 
+  it('sends a client away (421) after 10 failed logins, yet lets a correct login in and queues its message', async () => {
+    const inspect = redis.client();
+    const failures = `${env.QUEUE_PREFIX}:auth-failures:127.0.0.1`;
+    try {
+      await inspect.del(failures);
+      const message = { from: 'x@freeface.test', to: 'ana@example.com', subject: 'Guess', text: 'no' };
+      const guess = transport({ auth: { user: 'billing', pass: 'st_dev_notarealtoken' } });
+      for (let i = 0; i < 10; i++)
+        expect([i, (await refusal(guess.sendMail(message))).code]).toEqual([i, 535]);
+      const refused = await refusal(guess.sendMail(message));
+      expect(refused).toMatchObject({ code: 421, kind: 'EAUTH' });
+      expect(refused.response).toMatch(/^421 4\.3\.2 Too many failed logins from this address/);
+
+      // AUTH_FAILURE_LIMIT slows guessing; a valid token is not a guess, so its session goes on as usual.
+      const info = await transport().sendMail({
+        from: 'billing@freeface.test',
+        to: 'ana@example.com',
+        subject: 'Past the failed-login limit',
+        text: 'x',
+      });
+      await waitForStatus(QUEUED.exec(info.response)![1]!, 'sent');
+      expect(front.logs().filter((l) => l.msg === 'client address refused until its window ends')).toEqual([
+        expect.objectContaining({ ip: '127.0.0.1', via: 'smtp', attempt: 'malformed' }),
+      ]);
+    } finally {
+      await inspect.del(failures);
+      inspect.disconnect();
+    }
+  });
+
   it('refuses a message over MAX_BODY_BYTES with 552 and queues nothing', async () => {
     const before = await emailCount();
     const tooBig = await refusal(

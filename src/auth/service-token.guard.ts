@@ -5,10 +5,14 @@ import { SCOPES, hasScope, type Scope } from './scopes';
 import { AppConfig } from '../config/app-config';
 import { ProblemError } from '../common/problem-error';
 import { AppLogger } from '../logging/app-logger';
-import { RequestLimiter, type AuthFailure } from '../rate-limit/request-limiter';
+import { AuthFailureLimiter } from '../rate-limit/auth-failure-limiter';
+import { RequestLimiter } from '../rate-limit/request-limiter';
 import type { AuthenticatedRequest, Caller } from './caller';
 import { IS_PUBLIC, NOT_RATE_LIMITED, REQUIRED_SCOPE } from './auth.decorators';
 import { ServiceTokenVerifier } from './service-token.verifier';
+
+/** Why a request failed authentication: each is a 401, and counts against its client address. */
+type AuthFailure = 'missing' | 'malformed' | 'unknown';
 
 const ANONYMOUS: Caller = { service: 'anonymous', scopes: new Set(SCOPES), isAdmin: true };
 
@@ -63,11 +67,11 @@ export function assertScope(caller: Caller, required: Scope): void {
 }
 
 /**
- * Runs on every route except those marked @Public(): authenticates the service token (401), applies the
- * request limits (429: the client address after too many failed authentications, whatever it presents; the
- * service over its API rate limit), and checks the route's scope (403). The token is checked in memory
- * first, so the limits cost at most one Redis call whatever the outcome (docs/RATE-LIMITS.md). A route
- * without @RequireScope needs `admin`, so a forgotten decorator fails closed.
+ * Runs on every route except those marked @Public(): authenticates the service token (401; 429 instead once
+ * the client address is past AUTH_FAILURE_LIMIT), applies the service's API rate limit (429), and checks the
+ * route's scope (403). The token is checked in memory first, so the limits cost at most one Redis call
+ * whatever the outcome (docs/RATE-LIMITS.md), and a valid token is never refused for its address's failures.
+ * A route without @RequireScope needs `admin`, so a forgotten decorator fails closed.
  */
 @Injectable()
 export class ServiceTokenGuard implements CanActivate {
@@ -75,6 +79,7 @@ export class ServiceTokenGuard implements CanActivate {
     private readonly reflector: Reflector,
     private readonly verifier: ServiceTokenVerifier,
     private readonly limiter: RequestLimiter,
+    private readonly failures: AuthFailureLimiter,
     private readonly config: AppConfig,
     private readonly logger: AppLogger,
   ) {
@@ -86,26 +91,21 @@ export class ServiceTokenGuard implements CanActivate {
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
     const http = context.switchToHttp();
     const request = http.getRequest<AuthenticatedRequest>();
-    const address = request.ip ?? 'unknown';
-    let caller: Caller | undefined;
-    let refusal: unknown;
+    const isLimited = !this.reflector.getAllAndOverride<boolean>(NOT_RATE_LIMITED, targets);
+    let caller: Caller;
     let failure: AuthFailure = 'missing';
     try {
       caller = authenticate(presentedToken(request.headers), this.verifier, this.config.auth, (reason) => {
         failure = reason;
       });
-    } catch (error) {
-      refusal = error;
-    }
-    if (caller) this.logger.assign({ service: caller.service });
-    if (!this.reflector.getAllAndOverride<boolean>(NOT_RATE_LIMITED, targets)) {
-      const outcome = caller ? { service: caller.service } : { failure };
-      await this.limiter.admit(address, outcome, http.getResponse<FastifyReply>());
-    }
-    if (!caller) {
+    } catch (refusal) {
+      const address = request.ip ?? 'unknown';
+      if (isLimited) await this.failures.countFailure(address, 'api', failure);
       if (failure !== 'missing') this.logger.warn({ reason: failure, ip: address }, 'service token refused');
       throw refusal;
     }
+    this.logger.assign({ service: caller.service });
+    if (isLimited) await this.limiter.admit(caller.service, http.getResponse<FastifyReply>());
     assertScope(caller, this.reflector.getAllAndOverride<Scope>(REQUIRED_SCOPE, targets) ?? 'admin');
     // Set only once every check passed: what follows (idempotency, the per-service call count) relies on it.
     request.caller = caller;

@@ -1,4 +1,10 @@
-import { parseApiRateLimit, parseAuthFailureLimit, parseDailyQuota, parseTrustProxy } from './api-limits';
+import {
+  parseApiRateLimit,
+  parseAuthFailureLimit,
+  parseDailyQuota,
+  parseTrustProxy,
+  TRUST_PROXY_HINT,
+} from './api-limits';
 
 describe('parseApiRateLimit', () => {
   it('makes a bucket of N calls refilled at N per unit', () => {
@@ -53,28 +59,62 @@ describe('parseDailyQuota', () => {
 });
 
 describe('parseTrustProxy', () => {
-  it('reads true and false', () => {
-    expect(parseTrustProxy('false')).toBe(false);
-    expect(parseTrustProxy(' TRUE ')).toBe(true);
+  it('reads false as nobody: the client address is the TCP peer', () => {
+    expect(parseTrustProxy('false')).toEqual({ hops: false });
+    expect(parseTrustProxy(' FALSE ')).toEqual({ hops: false });
   });
 
-  it('reads a comma list of addresses, CIDRs and range names', () => {
-    expect(parseTrustProxy('10.0.0.1')).toBe('10.0.0.1');
-    expect(parseTrustProxy('10.0.0.0/8, 172.16.0.0/12,loopback')).toBe('10.0.0.0/8,172.16.0.0/12,loopback');
-    expect(parseTrustProxy('fd00::/8,::1,uniquelocal,linklocal')).toBe('fd00::/8,::1,uniquelocal,linklocal');
+  it("reads a comma list of the proxies' own addresses, CIDRs and loopback", () => {
+    expect(parseTrustProxy('10.0.3.7')).toEqual({ hops: '10.0.3.7' });
+    expect(parseTrustProxy('10.0.3.0/28, 172.20.1.4,loopback')).toEqual({
+      hops: '10.0.3.0/28,172.20.1.4,loopback',
+    });
+    expect(parseTrustProxy('fd00:1::/64,::1,::ffff:10.0.3.7')).toEqual({
+      hops: 'fd00:1::/64,::1,::ffff:10.0.3.7',
+    });
   });
 
-  it('refuses hop counts, host names, bad prefixes and empty entries', () => {
+  it('refuses true, uniquelocal and linklocal, which would let whole populations choose their address', () => {
+    for (const [text, who] of [
+      ['true', 'every client'],
+      [' True ', 'every client'],
+      ['uniquelocal', 'every client in a private range'],
+      ['10.0.3.7,uniquelocal', 'every client in a private range'],
+      ['loopback,linklocal', 'every client on the local link'],
+    ] as const) {
+      const setting = parseTrustProxy(text);
+      expect(setting).toEqual({ refused: expect.stringContaining(`would trust ${who}`) as string });
+      expect(setting).toEqual({
+        refused: expect.stringMatching(
+          /could choose its address through X-Forwarded-For: name the proxies' own/,
+        ),
+      });
+    }
+  });
+
+  it('refuses a range that covers every address, IPv4-mapped ones included', () => {
+    for (const text of ['0.0.0.0/0', '::/0', '::ffff:0:0/96', '::ffff:0.0.0.0/90', '10.0.3.7,::/0'])
+      expect(parseTrustProxy(text)).toEqual({
+        refused: expect.stringContaining('a range covering every address would trust every client') as string,
+      });
+    expect(parseTrustProxy('::ffff:10.0.0.0/104')).toEqual({ hops: '::ffff:10.0.0.0/104' });
+  });
+
+  it('refuses hop counts, host names, netmasks, bad prefixes and empty entries, with what to write', () => {
     for (const text of [
       '2',
       'yes',
       'proxy.internal',
+      '10.0.0.0/255.0.0.0',
       '10.0.0.0/33',
       '::1/129',
       '10.0.0.1/8/1',
       '10.0.0.1,',
       '',
     ])
-      expect(parseTrustProxy(text)).toBeUndefined();
+      expect(parseTrustProxy(text)).toEqual({ refused: TRUST_PROXY_HINT });
+    expect(TRUST_PROXY_HINT).toBe(
+      "must be false or a comma list of the proxies' own addresses or CIDRs (e.g. 10.0.3.7,10.0.3.0/28,loopback)",
+    );
   });
 });

@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import { BlockList, isIP } from 'node:net';
 import { parseRate, type RateLimit } from '../delivery/rate-limit';
 import type { AuthFailureLimit } from './app-config';
 
@@ -41,29 +41,63 @@ export function parseDailyQuota(text: string): number | undefined {
   return quota >= 1 && Number.isSafeInteger(quota) ? quota : undefined;
 }
 
-const PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+/**
+ * What a value that trusts whole populations would let in: every client it names could write its own address
+ * into X-Forwarded-For, run up another's failed authentications or rotate its own past the limit.
+ */
+const BROAD_TRUST: Readonly<Record<string, string>> = {
+  true: 'every client',
+  uniquelocal: 'every client in a private range (10/8, 172.16/12, 192.168/16, fc00::/7)',
+  linklocal: 'every client on the local link (169.254/16, fe80::/10)',
+};
 
-/** An address, an address/prefix (CIDR), or one of proxy-addr's range names. */
-function isProxyAddress(text: string): boolean {
-  if (PROXY_RANGE_NAMES.has(text)) return true;
+/** proxy-addr's IPv6 form of an IPv4 address: a range of them at /96 or wider covers every IPv4 client. */
+const IPV4_MAPPED = new BlockList();
+IPV4_MAPPED.addSubnet('::ffff:0:0', 96, 'ipv6');
+
+export const TRUST_PROXY_HINT =
+  "must be false or a comma list of the proxies' own addresses or CIDRs (e.g. 10.0.3.7,10.0.3.0/28,loopback)";
+
+/** `TRUST_PROXY` as read: the hops whose X-Forwarded-For is believed (false: none), or why it is refused. */
+export type TrustProxySetting = { hops: false | string } | { refused: string };
+
+/** `loopback`, an address, or an address/prefix (CIDR); undefined if it is none of them. */
+function proxyRange(text: string): { coversEveryAddress: boolean } | undefined {
+  if (text === 'loopback') return { coversEveryAddress: false };
   const [address = '', prefix, ...rest] = text.split('/');
   const family = isIP(address);
-  if (family === 0 || rest.length > 0) return false;
-  if (prefix === undefined) return true;
-  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+  if (family === 0 || rest.length > 0) return undefined;
+  if (prefix === undefined) return { coversEveryAddress: false };
+  if (!/^\d{1,3}$/.test(prefix) || Number(prefix) > (family === 4 ? 32 : 128)) return undefined;
+  const bits = Number(prefix);
+  const isMapped = family === 6 && IPV4_MAPPED.check(address, 'ipv6');
+  return { coversEveryAddress: bits === 0 || (isMapped && bits <= 96) };
 }
 
+const broadTrust = (entry: string, who: string): TrustProxySetting => ({
+  refused:
+    `${entry} would trust ${who}, so any of them could choose its address through X-Forwarded-For: ` +
+    "name the proxies' own addresses or CIDRs instead (e.g. 10.0.3.7,10.0.3.0/28), or false",
+});
+
 /**
- * `TRUST_PROXY`, as fastify's `trustProxy` takes it: `false` (the client address is the socket's peer),
- * `true` (believe X-Forwarded-For whoever sends it: only when no client can reach the port but through the
- * proxy), or a comma list of the proxies' addresses, CIDRs or proxy-addr's names (`10.0.0.0/8,loopback`):
- * the client address is then the last one in X-Forwarded-For that is not a trusted proxy. (Fastify 5 no
- * longer honours a hop count, so none is offered.)
+ * `TRUST_PROXY`: whose X-Forwarded-For names the client address (fastify's `trustProxy`, for the API and the
+ * dashboard). `false`: nobody's, the client address is the TCP peer. Else a comma list of the proxies' own
+ * addresses or CIDRs, or `loopback` (a sidecar in the same pod or host): the client address is then the
+ * right-most one in X-Forwarded-For that is not a listed hop. Values that trust whole populations (`true`,
+ * `uniquelocal`, `linklocal`, a range covering every address) are refused, since any client they name could
+ * pick its own address. (Fastify 5 no longer honours a hop count, so none is offered.)
  */
-export function parseTrustProxy(text: string): boolean | string | undefined {
+export function parseTrustProxy(text: string): TrustProxySetting {
   const value = text.trim().toLowerCase();
-  if (value === 'false') return false;
-  if (value === 'true') return true;
+  if (value === 'false') return { hops: false };
   const entries = value.split(',').map((entry) => entry.trim());
-  return entries.length > 0 && entries.every(isProxyAddress) ? entries.join(',') : undefined;
+  for (const entry of entries) {
+    const who = BROAD_TRUST[entry];
+    if (who) return broadTrust(entry, who);
+    const range = proxyRange(entry);
+    if (!range) return { refused: TRUST_PROXY_HINT };
+    if (range.coversEveryAddress) return broadTrust('a range covering every address', 'every client');
+  }
+  return { hops: entries.join(',') };
 }

@@ -43,8 +43,8 @@ export abstract class AppConfig {
     readonly workerHealthPort: number;
     readonly monitorPort: number;
     readonly maxBodyBytes: number;
-    /** `TRUST_PROXY`, fastify's `trustProxy`: which X-Forwarded-For hops name the client address. */
-    readonly trustProxy: boolean | string;
+    /** `TRUST_PROXY`, fastify's `trustProxy`: the proxies whose X-Forwarded-For names the client address. */
+    readonly trustProxy: false | string;
   };
   abstract readonly redis: { readonly url: string; readonly keyPrefix: string };
   abstract readonly logging: {

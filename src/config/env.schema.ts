@@ -126,7 +126,7 @@ export class EnvSchema {
   @IsString()
   AUTH_FAILURE_LIMIT = '10/m';
 
-  /** Whose X-Forwarded-For names the client: false (nobody's), true (anyone's), or proxy addresses and CIDRs. */
+  /** Whose X-Forwarded-For names the client: false (nobody's), or the proxies' own addresses and CIDRs. */
   @IsString()
   TRUST_PROXY = 'false';
 

@@ -549,11 +549,18 @@ describe('loadConfig request limits', () => {
     ]);
   });
 
-  it('reads TRUST_PROXY as true, false or proxy addresses', () => {
-    expect(loadConfig(base({ TRUST_PROXY: 'true' }), ALL_ROLES).http.trustProxy).toBe(true);
-    expect(loadConfig(base({ TRUST_PROXY: '10.0.0.0/8, loopback' }), ALL_ROLES).http.trustProxy).toBe(
-      '10.0.0.0/8,loopback',
+  it("reads TRUST_PROXY as false or the proxies' own addresses, and refuses values that trust everyone", () => {
+    expect(loadConfig(base({ TRUST_PROXY: '10.0.3.0/28, loopback' }), ALL_ROLES).http.trustProxy).toBe(
+      '10.0.3.0/28,loopback',
     );
+    expect(problemsOf(base({ TRUST_PROXY: 'uniquelocal' }))).toEqual([
+      'TRUST_PROXY: uniquelocal would trust every client in a private range (10/8, 172.16/12, 192.168/16, ' +
+        "fc00::/7), so any of them could choose its address through X-Forwarded-For: name the proxies' own " +
+        'addresses or CIDRs instead (e.g. 10.0.3.7,10.0.3.0/28), or false',
+    ]);
+    expect(problemsOf(base({ TRUST_PROXY: 'true' }))).toEqual([
+      expect.stringMatching(/^TRUST_PROXY: true would trust every client, so any of them could choose/),
+    ]);
   });
 
   it('names every bad limit variable', () => {
@@ -570,7 +577,7 @@ describe('loadConfig request limits', () => {
     ).toEqual([
       'API_RATE_LIMIT: must look like 50/s, 600/m or 5000/h, or be unlimited',
       'AUTH_FAILURE_LIMIT: must look like 10/m (a whole number per s, m or h), or be off',
-      'TRUST_PROXY: must be false, true, or a comma list of proxy addresses, CIDRs or loopback, linklocal, uniquelocal',
+      "TRUST_PROXY: must be false or a comma list of the proxies' own addresses or CIDRs (e.g. 10.0.3.7,10.0.3.0/28,loopback)",
       'SERVICE_TOKEN_BILLING_API_RATE_LIMIT: must look like 50/s, 600/m or 5000/h, or be unlimited',
       'SERVICE_TOKEN_BILLING_API_DAILY_QUOTA: must be a whole number of emails of at least 1',
     ]);

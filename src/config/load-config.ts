@@ -132,10 +132,7 @@ export function loadConfig(rawEnv: Env, roles: ReadonlySet<Role>): AppConfig {
   if (!authFailures)
     errors.push('AUTH_FAILURE_LIMIT: must look like 10/m (a whole number per s, m or h), or be off');
   const trustProxy = parseTrustProxy(env.TRUST_PROXY);
-  if (trustProxy === undefined)
-    errors.push(
-      'TRUST_PROXY: must be false, true, or a comma list of proxy addresses, CIDRs or loopback, linklocal, uniquelocal',
-    );
+  if ('refused' in trustProxy) errors.push(`TRUST_PROXY: ${trustProxy.refused}`);
 
   // With a bad prefix every token would look malformed too: report the prefix alone.
   const prefixIsValid = /^st_(dev|live)_$/.test(env.SERVICE_TOKEN_PREFIX);
@@ -203,7 +200,7 @@ export function loadConfig(rawEnv: Env, roles: ReadonlySet<Role>): AppConfig {
       workerHealthPort: env.WORKER_HEALTH_PORT,
       monitorPort: env.MONITOR_PORT,
       maxBodyBytes: env.MAX_BODY_BYTES,
-      trustProxy: trustProxy ?? false,
+      trustProxy: 'hops' in trustProxy ? trustProxy.hops : false,
     },
     redis: { url: env.REDIS_URL, keyPrefix: env.QUEUE_PREFIX },
     logging: {

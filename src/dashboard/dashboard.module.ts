@@ -4,13 +4,15 @@ import { HealthModule } from '../health/health.module';
 import { ServiceMetricsModule } from '../metrics/service-metrics.module';
 import { QueueFiguresModule } from '../queue/queue-figures.module';
 import { QueueModule } from '../queue/queue.module';
+import { RateLimitModule } from '../rate-limit/rate-limit.module';
 import { SmtpIngressStatsModule } from '../smtp-ingress/smtp-ingress.module';
 import { DashboardServer } from './dashboard.server';
 import { DashboardOverviewService } from './overview.service';
 
 /**
  * The monitor role: the operators' dashboard on MONITOR_PORT. It reads through the same services as the API
- * (their modules without routes, so a monitor-only process serves no API) and runs its own HTTP server.
+ * (their modules without routes, so a monitor-only process serves no API) and runs its own HTTP server;
+ * failed logins count against the client address like failed API calls (RateLimitModule).
  */
 @Module({
   imports: [
@@ -20,6 +22,7 @@ import { DashboardOverviewService } from './overview.service';
     ServiceMetricsModule,
     HealthModule,
     SmtpIngressStatsModule,
+    RateLimitModule,
   ],
   providers: [DashboardOverviewService, DashboardServer],
 })

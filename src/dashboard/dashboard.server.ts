@@ -5,6 +5,7 @@ import Fastify, {
   type FastifyRequest,
   type RouteHandlerMethod,
 } from 'fastify';
+import type { Socket } from 'node:net';
 import { UUID_PATTERN } from '../common/ids';
 import { sendProblem, toProblem } from '../common/problem-details.filter';
 import { ProblemError } from '../common/problem-error';
@@ -15,6 +16,7 @@ import { notReadyProblem } from '../health/readiness-problem';
 import { ReadinessService } from '../health/readiness.service';
 import { AppLogger } from '../logging/app-logger';
 import { METRICS_PATH, MetricsEndpoint } from '../metrics/prometheus/metrics-endpoint';
+import { AuthFailureLimiter } from '../rate-limit/auth-failure-limiter';
 import { EmailQueue } from '../queue/email-queue';
 import { WebhookQueue } from '../queue/webhook-queue';
 import { basicAuthVerifier, WWW_AUTHENTICATE, type BasicAuthResult } from './basic-auth';
@@ -51,6 +53,8 @@ export class DashboardServer implements OnApplicationBootstrap, BeforeApplicatio
   private readonly verify?: (header: string | undefined) => BasicAuthResult;
   private assets: ReadonlyMap<string, Asset> = new Map();
   private assetUrls?: PageAssets;
+  /** Connections that have not carried a request yet; see beforeApplicationShutdown. */
+  private readonly unusedConnections = new Set<Socket>();
 
   constructor(
     private readonly config: AppConfig,
@@ -61,6 +65,7 @@ export class DashboardServer implements OnApplicationBootstrap, BeforeApplicatio
     private readonly webhookQueue: WebhookQueue,
     private readonly logger: AppLogger,
     private readonly metricsEndpoint: MetricsEndpoint,
+    private readonly failures: AuthFailureLimiter,
   ) {
     this.logger.setContext('dashboard');
     const credentials = config.dashboard.credentials;
@@ -70,12 +75,26 @@ export class DashboardServer implements OnApplicationBootstrap, BeforeApplicatio
   async onApplicationBootstrap(): Promise<void> {
     this.assets = loadDashboardAssets();
     this.assetUrls = pageAssets(this.assets);
-    const server = Fastify({ genReqId: requestIdFor, logger: false, bodyLimit: 64 * 1024 });
+    const server = Fastify({
+      genReqId: requestIdFor,
+      logger: false,
+      bodyLimit: 64 * 1024,
+      // The client address that failed logins count against, as on the API.
+      trustProxy: this.config.http.trustProxy,
+    });
     server.addHook('onRequest', async (request, reply) => {
       void reply.header('x-request-id', request.id);
       void reply.header('x-content-type-options', 'nosniff');
       void reply.header('referrer-policy', 'no-referrer');
       void reply.header('content-security-policy', CONTENT_SECURITY_POLICY);
+    });
+    server.server.on('connection', (socket: Socket) => {
+      this.unusedConnections.add(socket);
+      socket.once('close', () => this.unusedConnections.delete(socket));
+    });
+    server.addHook('onRequest', (request, _reply, done) => {
+      this.unusedConnections.delete(request.raw.socket);
+      done();
     });
     server.addHook('onRequest', (request, reply) => this.authenticate(request, reply));
     server.setErrorHandler((error, request, reply) => {
@@ -105,9 +124,15 @@ export class DashboardServer implements OnApplicationBootstrap, BeforeApplicatio
     }
   }
 
-  /** Stops taking requests before Redis and the queues close; requests in flight finish first. */
+  /**
+   * Stops taking requests before Redis and the queues close; requests in flight finish first. A connection
+   * that never sent a request (a client's spare keep-alive connection, a TCP probe) is not idle to Node, so
+   * the close would wait for it until the shutdown deadline: it is ended here.
+   */
   async beforeApplicationShutdown(): Promise<void> {
-    await this.server?.close();
+    const closed = this.server?.close();
+    for (const socket of this.unusedConnections) socket.destroy();
+    await closed;
   }
 
   /**
@@ -159,7 +184,13 @@ export class DashboardServer implements OnApplicationBootstrap, BeforeApplicatio
     server.get(path, handler);
   }
 
-  /** Basic auth for every route but the open ones; a failed login is logged with the user, never the password. */
+  /**
+   * Basic auth for every route but the open ones. A wrong or malformed login counts against the client
+   * address (AUTH_FAILURE_LIMIT, shared with the API and the SMTP ingress): within the limit it is logged with
+   * the user, never the password, and gets a 401; past it, a 429 with Retry-After until the window ends. The
+   * browser's first request, which carries no credentials, guesses nothing and is not counted; a correct
+   * login is never refused.
+   */
   private async authenticate(
     request: FastifyRequest,
     reply: FastifyReply,
@@ -170,6 +201,12 @@ export class DashboardServer implements OnApplicationBootstrap, BeforeApplicatio
     const result = this.verify(request.headers.authorization);
     if (result.outcome === 'ok') return undefined;
     if (result.outcome !== 'missing') {
+      try {
+        await this.failures.countFailure(request.ip, 'dashboard', result.outcome);
+      } catch (refusal) {
+        sendProblem(reply, toProblem(refusal), request.id);
+        return reply;
+      }
       this.logger.warn(
         {
           user: result.outcome === 'wrong' ? result.user.slice(0, 64) : undefined,

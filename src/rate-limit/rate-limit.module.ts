@@ -1,10 +1,16 @@
 import { Module } from '@nestjs/common';
+import { AuthFailureLimiter } from './auth-failure-limiter';
 import { DailyQuotaStore } from './daily-quota.store';
 import { RequestLimiter } from './request-limiter';
+import { UncheckedLimits } from './unchecked-limits';
 
 /**
- * The API's limits on its callers (docs/RATE-LIMITS.md): the per-service API rate limit and the slow-down of
- * failed authentication, applied by ServiceTokenGuard, and the daily email quota, taken by EmailsService.
+ * The limits on callers (docs/RATE-LIMITS.md): the per-service API rate limit, applied by ServiceTokenGuard;
+ * the slow-down of failed authentication per client address, for the API, the SMTP ingress and the
+ * dashboard; and the daily email quota, taken by EmailsService.
  */
-@Module({ providers: [RequestLimiter, DailyQuotaStore], exports: [RequestLimiter, DailyQuotaStore] })
+@Module({
+  providers: [RequestLimiter, AuthFailureLimiter, DailyQuotaStore, UncheckedLimits],
+  exports: [RequestLimiter, AuthFailureLimiter, DailyQuotaStore],
+})
 export class RateLimitModule {}

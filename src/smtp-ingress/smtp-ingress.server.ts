@@ -17,6 +17,7 @@ import { SendEmailDto } from '../emails/dto/send-email.dto';
 import { EmailsService } from '../emails/emails.service';
 import { AppLogger } from '../logging/app-logger';
 import { ServiceMetricsRecorder } from '../metrics/service-metrics.recorder';
+import { AuthFailureLimiter } from '../rate-limit/auth-failure-limiter';
 import { RequestLimiter } from '../rate-limit/request-limiter';
 import { inboundEmail, PARSER_OPTIONS } from './inbound-message';
 import { smtpLogin } from './smtp-authenticator';
@@ -49,6 +50,7 @@ export class SmtpIngressServer implements OnApplicationBootstrap, BeforeApplicat
     private readonly config: AppConfig,
     private readonly verifier: ServiceTokenVerifier,
     private readonly limiter: RequestLimiter,
+    private readonly failures: AuthFailureLimiter,
     private readonly emails: EmailsService,
     private readonly calls: ServiceMetricsRecorder,
     private readonly stats: SmtpIngressStats,
@@ -135,10 +137,9 @@ export class SmtpIngressServer implements OnApplicationBootstrap, BeforeApplicat
       { reason: login.reason, ip: address, user: auth.username?.slice(0, 64) },
       'smtp login refused',
     );
-    const failure = login.reason === 'malformed' ? 'malformed' : 'unknown';
     // Failed logins count against the address as on the API (AUTH_FAILURE_LIMIT); past it, the client is
-    // sent away (421) rather than told its password is wrong again.
-    await this.limiter.admit(address, { failure }, NO_HEADERS).catch(() => {
+    // sent away (421) rather than told its password is wrong again. A correct login never gets here.
+    await this.failures.countFailure(address, 'smtp', login.reason).catch(() => {
       throw smtpError(421, 'Too many failed logins from this address, try later');
     });
     throw smtpError(
@@ -166,7 +167,7 @@ export class SmtpIngressServer implements OnApplicationBootstrap, BeforeApplicat
       );
       if (typeof inbound === 'string') throw smtpError(554, `Message refused: ${inbound}`);
       this.calls.recordCall(caller.service, SMTP_ENDPOINT, Date.now());
-      await this.limiter.admit(session.remoteAddress, { service: caller.service }, NO_HEADERS);
+      await this.limiter.admit(caller.service, NO_HEADERS);
       const dto = (await validationPipe.transform(inbound.request, {
         type: 'body',
         metatype: SendEmailDto,

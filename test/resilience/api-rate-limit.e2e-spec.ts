@@ -23,8 +23,9 @@ function expectTooManyRequests(response: HttpResult): number {
 /**
  * The API's limits on its callers, held in Redis and shared by two api replicas: a service over its API rate
  * limit (30/h: a bucket of 30 calls refilled at one every two minutes, so nothing refills during the test), a
- * service over its daily quota, and a client address that keeps failing authentication. Then the defaults,
- * which throttle nothing, and a Redis outage, which must not turn calls into 429s.
+ * service over its daily quota, and a client address that keeps failing authentication (its failures refused,
+ * a valid token from it let in). Then the defaults, which throttle nothing, and a Redis outage, which must not
+ * turn calls into 429s.
  */
 describe('API rate limits, daily quota and failed-authentication slow-down (two api replicas)', () => {
   let redis: PrivateRedis;
@@ -145,7 +146,7 @@ describe('API rate limits, daily quota and failed-authentication slow-down (two 
     );
   });
 
-  it('refuses an address after 10 failed authentications, for everyone from it, logging once without tokens', async () => {
+  it('refuses failed authentications from an address after 10, never a valid token, logging once without tokens', async () => {
     const from = (i: number, address: string, token?: string) =>
       client(replica(i).baseUrl, token).get('/api/v1/templates', { 'x-forwarded-for': address });
     const badTokens = [undefined, STRANGER, 'st_dev_mistyped'];
@@ -158,8 +159,9 @@ describe('API rate limits, daily quota and failed-authentication slow-down (two 
     const retryAfter = expectTooManyRequests(refused);
     expect(retryAfter).toBeLessThanOrEqual(60);
     expect(refused.body.detail).toMatch(/^Too many failed authentications from this address/);
-    // The address is slowed down for everyone: a valid token from it waits too, on either replica.
-    for (let i = 0; i < 4; i++) expectTooManyRequests(await from(i, '198.51.100.23', TOKENS.reports));
+    // Every further failure from it is refused, on either replica; a valid token from it is let in.
+    for (let i = 0; i < 4; i++) expectTooManyRequests(await from(i, '198.51.100.23', badTokens[i % 3]));
+    for (let i = 0; i < 4; i++) expect((await from(i, '198.51.100.23', TOKENS.reports)).status).toBe(200);
 
     // Another address is not affected, and successful calls never count.
     for (let i = 0; i < 20; i++) expect((await from(i, '198.51.100.24', TOKENS.reports)).status).toBe(200);

@@ -14,6 +14,7 @@ export const METRIC_NAMES = {
   webhookPauses: 'freeface_webhook_pauses_total',
   smtpSessions: 'freeface_smtp_sessions_total',
   smtpMessages: 'freeface_smtp_messages_total',
+  authFailures: 'freeface_auth_failures_total',
   sendDuration: 'freeface_send_duration_seconds',
   rateLimitWaits: 'freeface_rate_limit_waits_total',
   httpRequestDuration: 'freeface_http_request_duration_seconds',

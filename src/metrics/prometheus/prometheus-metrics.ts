@@ -3,10 +3,12 @@ import { ModuleRef } from '@nestjs/core';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 import { AuditWriter } from '../../audit/audit.writer';
 import { AppConfig } from '../../config/app-config';
+import type { Role } from '../../config/roles';
 import { EmailEvents, type EmailEvent, type EmailEventListener } from '../../events/email-events';
 import { AppLogger } from '../../logging/app-logger';
 import { QueueFiguresService } from '../../queue/queue-figures.service';
 import { PRIORITIES } from '../../queue/queue-names';
+import type { AuthEntry } from '../../rate-limit/auth-failure-limiter';
 import { FiguresSnapshot, registerClusterGauges } from './cluster-gauges';
 import { methodLabel, priorityLabel, providerLabel, routeLabel, ServiceLabels } from './label-values';
 import { METRIC_NAMES } from './metric-names';
@@ -17,6 +19,13 @@ export const SEND_DURATION_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30]
 export const HTTP_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 type EmailLabels = 'service' | 'provider' | 'priority';
+
+/** The role that serves each entry where credentials are presented. */
+const AUTH_ENTRY_ROLES: Readonly<Record<AuthEntry, Role>> = {
+  api: 'api',
+  smtp: 'smtp',
+  dashboard: 'monitor',
+};
 
 /** Whether a process exports the cluster-wide figures (queue depths, circuits): the api and the monitor do. */
 export const exportsClusterFigures = (config: AppConfig): boolean =>
@@ -46,6 +55,7 @@ export class PrometheusMetrics implements EmailEventListener, OnModuleInit {
   private readonly webhookPauses: Counter<'service'>;
   private readonly smtpSessions: Counter<'outcome'>;
   private readonly smtpMessages: Counter<'outcome'>;
+  private readonly authFailures: Counter<'via' | 'outcome'>;
   private readonly sendDuration: Histogram<'provider' | 'outcome'>;
   private readonly rateLimitWaits: Counter<'provider'>;
   private readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>;
@@ -129,6 +139,14 @@ export class PrometheusMetrics implements EmailEventListener, OnModuleInit {
       labelNames: ['outcome'],
       registers,
     });
+    this.authFailures = new Counter({
+      name: METRIC_NAMES.authFailures,
+      help:
+        'Failed authentications by where they were made (via "api", "smtp" or "dashboard"): outcome ' +
+        '"counted" (refused as wrong: 401, 535) or "refused" (the client address is past AUTH_FAILURE_LIMIT: 429, 421)',
+      labelNames: ['via', 'outcome'],
+      registers,
+    });
     this.sendDuration = new Histogram({
       name: METRIC_NAMES.sendDuration,
       help: 'Time a provider took to take (or refuse) one email, in seconds',
@@ -171,6 +189,10 @@ export class PrometheusMetrics implements EmailEventListener, OnModuleInit {
         for (const reason of ['foreign_recipient', 'rate_limited'])
           this.callbacksRejected.inc({ provider, reason }, 0);
       this.callbacksRejected.inc({ provider: 'mailgun', reason: 'replayed' }, 0);
+    }
+    for (const [via, role] of Object.entries(AUTH_ENTRY_ROLES)) {
+      if (config.roles.has(role))
+        for (const outcome of ['counted', 'refused']) this.authFailures.inc({ via, outcome }, 0);
     }
     if (config.roles.has('worker')) {
       for (const provider of config.providers.enabled) {
@@ -247,6 +269,11 @@ export class PrometheusMetrics implements EmailEventListener, OnModuleInit {
     if (what === 'sessions') this.smtpSessions.inc({ outcome: 'opened' });
     else if (what === 'authFailures') this.smtpSessions.inc({ outcome: 'auth_failed' });
     else this.smtpMessages.inc({ outcome: what });
+  }
+
+  /** A failed authentication at `via`: refused as wrong (`counted`), or refused for its address (`refused`). */
+  recordAuthFailure(via: AuthEntry, outcome: 'counted' | 'refused'): void {
+    this.authFailures.inc({ via, outcome });
   }
 
   /** An email found no token in `provider`'s bucket and waits for its turn (not an attempt). */
