@@ -185,11 +185,11 @@ export class DashboardServer implements OnApplicationBootstrap, BeforeApplicatio
   }
 
   /**
-   * Basic auth for every route but the open ones. A wrong or malformed login counts against the client
-   * address (AUTH_FAILURE_LIMIT, shared with the API and the SMTP ingress): within the limit it is logged with
-   * the user, never the password, and gets a 401; past it, a 429 with Retry-After until the window ends. The
-   * browser's first request, which carries no credentials, guesses nothing and is not counted; a correct
-   * login is never refused.
+   * Basic auth for every route but the open ones. Failed sign-ins count against the client address
+   * (AUTH_FAILURE_LIMIT, a count of the dashboard's own): within the limit a failure is logged with the user,
+   * never the password, and gets a 401; once the limit is reached every sign-in from that address gets a 429
+   * with Retry-After until the window ends, before its password is looked at, so guessing gains nothing. The
+   * browser's first request, which carries no credentials, guesses nothing and is not counted.
    */
   private async authenticate(
     request: FastifyRequest,
@@ -198,25 +198,27 @@ export class DashboardServer implements OnApplicationBootstrap, BeforeApplicatio
     if (!this.verify) return undefined;
     const route = request.routeOptions.url;
     if (route !== undefined && this.openRoutes.has(route)) return undefined;
-    const result = this.verify(request.headers.authorization);
-    if (result.outcome === 'ok') return undefined;
-    if (result.outcome !== 'missing') {
-      try {
+    const header = request.headers.authorization;
+    try {
+      if (header) await this.failures.admitSignIn(request.ip);
+      const result = this.verify(header);
+      if (result.outcome === 'ok') return undefined;
+      if (result.outcome !== 'missing') {
         await this.failures.countFailure(request.ip, 'dashboard', result.outcome);
-      } catch (refusal) {
-        sendProblem(reply, toProblem(refusal), request.id);
-        return reply;
+        this.logger.warn(
+          {
+            user: result.outcome === 'wrong' ? result.user.slice(0, 64) : undefined,
+            reason: result.outcome === 'wrong' ? 'wrong user or password' : 'malformed Authorization header',
+            ip: request.ip,
+            path: request.url.split('?')[0]!.slice(0, 200),
+            requestId: request.id,
+          },
+          'dashboard login failed',
+        );
       }
-      this.logger.warn(
-        {
-          user: result.outcome === 'wrong' ? result.user.slice(0, 64) : undefined,
-          reason: result.outcome === 'wrong' ? 'wrong user or password' : 'malformed Authorization header',
-          ip: request.ip,
-          path: request.url.split('?')[0]!.slice(0, 200),
-          requestId: request.id,
-        },
-        'dashboard login failed',
-      );
+    } catch (refusal) {
+      sendProblem(reply, toProblem(refusal), request.id);
+      return reply;
     }
     void reply.header('www-authenticate', WWW_AUTHENTICATE);
     sendProblem(

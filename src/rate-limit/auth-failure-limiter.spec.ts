@@ -71,17 +71,15 @@ describe('AuthFailureLimiter (real Redis)', () => {
 
   it('refuses the failures past the limit with 429 until the window ends, logging the first refusal only', async () => {
     const { limiter, logger, metrics } = limiterOn(redis);
-    for (let i = 0; i < 3; i++) await limiter.countFailure('203.0.113.7', 'dashboard', 'wrong');
+    for (let i = 0; i < 3; i++) await limiter.countFailure('203.0.113.7', 'smtp', 'wrong');
     await redis.pexpire(keys.authFailures('203.0.113.7'), 42_000);
 
-    const first = await refusal(limiter.countFailure('203.0.113.7', 'dashboard', 'wrong'));
+    const first = await refusal(limiter.countFailure('203.0.113.7', 'smtp', 'wrong'));
     expect(first.getStatus()).toBe(429);
     expect(first.problemType).toBe('rate-limited');
     expect(first.headers).toEqual({ 'retry-after': '42' });
     expect(first.detail).toBe('Too many failed authentications from this address; retry after 42 s.');
-    expect((await refusal(limiter.countFailure('203.0.113.7', 'dashboard', 'malformed'))).getStatus()).toBe(
-      429,
-    );
+    expect((await refusal(limiter.countFailure('203.0.113.7', 'smtp', 'malformed'))).getStatus()).toBe(429);
 
     // Refusals do not move the end of the window.
     expect(await redis.pttl(keys.authFailures('203.0.113.7'))).toBeLessThanOrEqual(42_000);
@@ -89,7 +87,7 @@ describe('AuthFailureLimiter (real Redis)', () => {
     expect(logger.warn).toHaveBeenCalledWith(
       {
         ip: '203.0.113.7',
-        via: 'dashboard',
+        via: 'smtp',
         reason: 'too many failed authentications',
         failures: '3/m',
         refusedForSeconds: 42,
@@ -97,20 +95,48 @@ describe('AuthFailureLimiter (real Redis)', () => {
       },
       'client address refused until its window ends',
     );
-    expect(metrics.recordAuthFailure).toHaveBeenLastCalledWith('dashboard', 'refused');
+    expect(metrics.recordAuthFailure).toHaveBeenLastCalledWith('smtp', 'refused');
     expect(metrics.recordAuthFailure.mock.calls.filter(([, outcome]) => outcome === 'refused')).toHaveLength(
       2,
     );
   });
 
-  it('counts each address on its own, whatever entry the failures come through', async () => {
+  it('counts each address on its own, API and SMTP together, dashboard sign-ins apart', async () => {
     const { limiter } = limiterOn(redis);
     await limiter.countFailure('203.0.113.7', 'api', 'missing');
     await limiter.countFailure('203.0.113.7', 'smtp', 'wrong-service');
     await limiter.countFailure('203.0.113.7', 'dashboard', 'wrong');
+    await limiter.countFailure('203.0.113.7', 'api', 'unknown');
     expect((await refusal(limiter.countFailure('203.0.113.7', 'api', 'unknown'))).getStatus()).toBe(429);
+    await expect(limiter.admitSignIn('203.0.113.7')).resolves.toBeUndefined();
     await expect(limiter.countFailure('203.0.113.8', 'api', 'unknown')).resolves.toBeUndefined();
     expect(await redis.get(keys.authFailures('203.0.113.8'))).toBe('1');
+    expect(await redis.get(keys.dashboardSignInFailures('203.0.113.7'))).toBe('1');
+  });
+
+  it('refuses every dashboard sign-in once its failures reach the limit, logging the first refusal only', async () => {
+    const { limiter, logger, metrics } = limiterOn(redis);
+    for (let i = 0; i < 3; i++) {
+      await limiter.admitSignIn('203.0.113.7');
+      await limiter.countFailure('203.0.113.7', 'dashboard', 'wrong');
+    }
+    await redis.pexpire(keys.dashboardSignInFailures('203.0.113.7'), 42_000);
+    for (let i = 0; i < 3; i++) {
+      const refused = await refusal(limiter.admitSignIn('203.0.113.7'));
+      expect([refused.getStatus(), refused.headers]).toEqual([429, { 'retry-after': '42' }]);
+    }
+    await expect(limiter.admitSignIn('203.0.113.8')).resolves.toBeUndefined();
+    expect(await redis.pttl(keys.dashboardSignInFailures('203.0.113.7'))).toBeLessThanOrEqual(42_000);
+    expect(logger.warn).toHaveBeenCalledTimes(1);
+    expect(logger.warn).toHaveBeenCalledWith(
+      expect.objectContaining({ ip: '203.0.113.7', via: 'dashboard', attempt: 'sign-in past the limit' }),
+      'client address refused until its window ends',
+    );
+    expect(metrics.recordAuthFailure.mock.calls.filter(([, outcome]) => outcome === 'refused')).toEqual([
+      ['dashboard', 'refused'],
+      ['dashboard', 'refused'],
+      ['dashboard', 'refused'],
+    ]);
   });
 
   it('gives a counter left without an expiry the window again, so no address is refused forever', async () => {

@@ -188,6 +188,11 @@ export class RedisKeys {
     return `${this.prefix}:auth-failures:${address}`;
   }
 
+  /** Failed dashboard sign-ins from one client address in the current window; expires with the window. */
+  dashboardSignInFailures(address: string): string {
+    return `${this.prefix}:dashboard-sign-in-failures:${address}`;
+  }
+
   /** Emails a service had accepted on one UTC day (`2026-05-01`); expires two days later. */
   dailyQuota(service: string, day: string): string {
     return `${this.prefix}:daily-quota:${service}:${day}`;
