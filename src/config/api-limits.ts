@@ -41,6 +41,16 @@ export function parseDailyQuota(text: string): number | undefined {
   return quota >= 1 && Number.isSafeInteger(quota) ? quota : undefined;
 }
 
+export const DAILY_BYTE_QUOTA_HINT = 'must be a whole number of bytes of at least 1, or unlimited';
+
+/**
+ * `DAILY_BYTE_QUOTA`, `SERVICE_TOKEN_<NAME>_DAILY_BYTE_QUOTA`: a whole number of bytes of at least 1, or
+ * `unlimited`; undefined for anything else.
+ */
+export function parseDailyByteQuota(text: string): number | 'unlimited' | undefined {
+  return NO_LIMIT.test(text) ? 'unlimited' : parseDailyQuota(text);
+}
+
 const PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
 
 /** An address, an address/prefix (CIDR), or one of proxy-addr's range names. */
