@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { Caller } from '../auth/caller';
 import { AppConfig } from '../config/app-config';
 import { decodeCursor, encodeCursor } from '../common/cursor';
+import { assertDataWithin } from '../common/data-limit';
 import { uuidv7 } from '../common/ids';
 import { notFound, ProblemError, type FieldError } from '../common/problem-error';
 import { EmailEvents } from '../events/email-events';
@@ -61,6 +62,7 @@ export class EmailsService {
   async accept(caller: Caller, dto: SendEmailDto, requestId: string): Promise<EmailAcceptedDto> {
     // LOG_LEVELS=emails=debug: one "accept timing" line per email shows where its time went.
     const timer = StepTimer.start(this.logger);
+    assertDataWithin(this.config.email.maxDataBytes, [['data', dto.data]]);
     const email = this.prepare(caller, dto, requestId, Date.now());
     timer.lap(dto.template ? 'render' : 'prepare');
     const { record } = email;
@@ -87,6 +89,10 @@ export class EmailsService {
 
   /** Accepts every email of a batch, or none: all are validated and rendered before anything is written. */
   async acceptBatch(caller: Caller, dtos: SendEmailDto[], requestId: string): Promise<BatchAcceptedDto> {
+    assertDataWithin(
+      this.config.email.maxDataBytes,
+      dtos.map((dto, index) => [`emails[${index}].data`, dto.data]),
+    );
     const now = Date.now();
     const problems: FieldError[] = [];
     const emails: Prepared[] = [];
@@ -112,11 +118,15 @@ export class EmailsService {
   async acceptGroup(caller: Caller, dto: SendGroupDto, requestId: string): Promise<GroupAcceptedDto> {
     const now = Date.now();
     const recipients: GroupMember[] = dto.recipients ?? (await this.groups.membersOf(dto.group!));
+    const field = dto.recipients ? 'recipients' : `group(${dto.group})`;
+    assertDataWithin(this.config.email.maxDataBytes, [
+      ['data', dto.data],
+      ...recipients.map((recipient, index) => [`${field}[${index}].data`, recipient.data] as const),
+    ]);
     const schedule = this.schedule(dto.sendAt, now);
     const groupId = uuidv7(now);
     const problems: FieldError[] = [];
     const emails: Prepared[] = [];
-    const field = dto.recipients ? 'recipients' : `group(${dto.group})`;
     recipients.forEach((recipient, index) => {
       const data = mergeGroupData(dto.data, recipient);
       let rendered: RenderedTemplate;
