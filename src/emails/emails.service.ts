@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Caller } from '../auth/caller';
 import { AppConfig } from '../config/app-config';
 import { decodeCursor, encodeCursor } from '../common/cursor';
-import { assertDataWithin } from '../common/data-limit';
+import { assertDataWithin, sizedJson } from '../common/data-limit';
 import { uuidv7 } from '../common/ids';
 import { notFound, ProblemError, type FieldError } from '../common/problem-error';
 import { EmailEvents } from '../events/email-events';
@@ -22,11 +23,11 @@ import type { SendEmailDto } from './dto/send-email.dto';
 import {
   composeGroupMessage,
   composeMessage,
-  mergeGroupData,
+  groupDataMerger,
   resolveSchedule,
   type Schedule,
 } from './email-composer';
-import type { EmailRecord, NewEmail } from './email-record';
+import type { EmailRecord, NewEmail, SharedGroupData } from './email-record';
 import type { EmailStatus } from './email-status';
 import { EmailRepository } from './email.repository';
 
@@ -34,6 +35,8 @@ const isoOrNull = (ms: number | undefined) => (ms === undefined ? null : new Dat
 /** How many per-recipient problems a refused group lists (the count says how many there were in all). */
 const MAX_LISTED_PROBLEMS = 100;
 const DEFAULT_PAGE = 20;
+/** Group recipients rendered between two yields to the event loop, so that other requests are not held up. */
+const RENDER_CHUNK = 500;
 
 interface Prepared extends NewEmail {
   delayMs: number;
@@ -113,7 +116,8 @@ export class EmailsService {
   /**
    * One template to many recipients: shared `data` merged with each recipient's own (theirs wins), one
    * personalised email each, all sharing a `groupId`. A recipient whose data does not render refuses the
-   * whole group, naming each such recipient, so nobody is silently left out.
+   * whole group, naming each such recipient, so nobody is silently left out. The shared data is stored once
+   * for the group and merged again at delivery: each email keeps only its recipient's own data.
    */
   async acceptGroup(caller: Caller, dto: SendGroupDto, requestId: string): Promise<GroupAcceptedDto> {
     const now = Date.now();
@@ -125,24 +129,31 @@ export class EmailsService {
     ]);
     const schedule = this.schedule(dto.sendAt, now);
     const groupId = uuidv7(now);
+    const shared: SharedGroupData | undefined =
+      dto.data && Object.keys(dto.data).length > 0
+        ? { groupId, data: sizedJson(dto.data), members: recipients.length }
+        : undefined;
     const problems: FieldError[] = [];
     const emails: Prepared[] = [];
-    recipients.forEach((recipient, index) => {
-      const data = mergeGroupData(dto.data, recipient);
+    const merge = groupDataMerger(dto.data);
+    for (const [index, recipient] of recipients.entries()) {
+      if (index > 0 && index % RENDER_CHUNK === 0) await nextTurn();
+      const data = merge(recipient);
       let rendered: RenderedTemplate;
       try {
         rendered = this.templates.render(dto.template, data);
       } catch (error) {
         problems.push(...prefixed(toTemplateProblem(error, `${field}[${index}].data`), ''));
-        return;
+        continue;
       }
       const subject = dto.subject ?? rendered.subject;
       const message = composeGroupMessage(recipient, this.config.email.from, subject, {
         template: dto.template,
-        data,
+        ...(shared ? { data: recipient.data ?? {}, shared: { groupId, member: index } } : { data }),
       });
-      emails.push(this.newEmail(caller, message, schedule, requestId, now, { ...dto, groupId }));
-    });
+      const email = this.newEmail(caller, message, schedule, requestId, now, { ...dto, groupId });
+      emails.push(shared ? { ...email, shared } : email);
+    }
     if (problems.length > 0)
       throw refusedWhole('group', problems.slice(0, MAX_LISTED_PROBLEMS), problems.length);
     await this.store(caller, emails);
