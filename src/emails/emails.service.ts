@@ -20,6 +20,7 @@ import { TemplateRegistry, type RenderedTemplate } from '../templates/template-r
 import type { EmailAcceptedDto, EmailListDto, EmailStatusDto } from './dto/email-response.dto';
 import type { BatchAcceptedDto, GroupAcceptedDto, SendGroupDto } from './dto/send-many.dto';
 import type { SendEmailDto } from './dto/send-email.dto';
+import { storedBytes } from './stored-bytes';
 import {
   composeGroupMessage,
   composeMessage,
@@ -69,7 +70,7 @@ export class EmailsService {
     const email = this.prepare(caller, dto, requestId, Date.now());
     timer.lap(dto.template ? 'render' : 'prepare');
     const { record } = email;
-    const reservation = await this.quota.take(caller.service, 1);
+    const reservation = await this.quota.take(caller.service, 1, storedBytes([email]));
     try {
       // Issued back to back on the one shared connection, so the record reaches Redis before its job.
       await Promise.all([
@@ -260,7 +261,7 @@ export class EmailsService {
    * records are removed and the quota given back: all or none.
    */
   private async store(caller: Caller, emails: Prepared[]): Promise<void> {
-    const reservation = await this.quota.take(caller.service, emails.length);
+    const reservation = await this.quota.take(caller.service, emails.length, storedBytes(emails));
     const written = this.repository.createMany(emails);
     const queued = this.queue.enqueueMany(
       emails.map(({ record, delayMs }) => ({ id: record.id, priority: record.priority, delayMs })),

@@ -172,4 +172,9 @@ export class RedisKeys {
   dailyQuota(service: string, day: string): string {
     return `${this.prefix}:daily-quota:${service}:${day}`;
   }
+
+  /** Bytes stored for the emails a service had accepted on one UTC day; expires two days later. */
+  dailyByteQuota(service: string, day: string): string {
+    return `${this.prefix}:daily-bytes:${service}:${day}`;
+  }
 }
