@@ -7,6 +7,7 @@ import { RedisKeys } from '../redis/redis-keys';
 import type { SuppressedRecipient } from '../suppressions/suppression.store';
 import type { EmailRecord, NewEmail, SharedGroupData } from './email-record';
 import type { EmailStatus } from './email-status';
+import { messageJson } from './stored-bytes';
 
 const DAY_MS = 86_400_000;
 /** Emails written per MULTI when many are accepted at once: large enough to be cheap, small enough not to stall Redis. */
@@ -315,7 +316,7 @@ export class EmailRepository {
         this.ttlMs(record),
         record.sendAt ?? '',
         record.id,
-        JSON.stringify(message),
+        messageJson(message),
         fields.length / 2,
         ...fields,
       );

@@ -1,6 +1,6 @@
 import { sizedJson } from '../common/data-limit';
 import type { EmailRecord, NewEmail, SharedGroupData } from './email-record';
-import { storedBytes } from './stored-bytes';
+import { messageJson, storedBytes } from './stored-bytes';
 import type { OutboundMessage } from '../providers/outbound-email';
 
 const message = (subject: string): OutboundMessage => ({
@@ -36,5 +36,14 @@ describe('storedBytes', () => {
     const other: SharedGroupData = { groupId: 'h', data: sizedJson({ notes: 'y' }), members: 1 };
     const emails = [email('a', shared), email('b', shared), email('c', shared), email('d', other)];
     expect(storedBytes(emails)).toBe(4 * bytesOf(message('a')) + shared.data.bytes + other.data.bytes);
+  });
+
+  it('serializes each message once: what is counted is what is written', () => {
+    const counted = email('a');
+    const stringify = jest.spyOn(JSON, 'stringify');
+    storedBytes([counted]);
+    expect(messageJson(counted.message)).toBe(JSON.stringify(message('a')));
+    expect(stringify.mock.calls.filter(([value]) => value === counted.message)).toHaveLength(1);
+    stringify.mockRestore();
   });
 });
