@@ -7,7 +7,7 @@ const DESCRIPTIONS: Readonly<Record<number, string>> = {
   401: 'Not authenticated (a provider callback: its signature did not verify)',
   404: 'No such resource, or it belongs to another service',
   409: 'Conflicts with the current state',
-  413: 'Body larger than MAX_BODY_BYTES',
+  413: 'Body larger than MAX_BODY_BYTES, or template data larger than MAX_DATA_BYTES (`errors` names each)',
   415: 'Body is not application/json',
   422: 'Template missing or failing to render with the data',
   503: 'Redis unreachable; retry after the Retry-After seconds',

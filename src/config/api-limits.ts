@@ -41,6 +41,16 @@ export function parseDailyQuota(text: string): number | undefined {
   return quota >= 1 && Number.isSafeInteger(quota) ? quota : undefined;
 }
 
+export const DAILY_BYTE_QUOTA_HINT = 'must be a whole number of bytes of at least 1, or unlimited';
+
+/**
+ * `DAILY_BYTE_QUOTA`, `SERVICE_TOKEN_<NAME>_DAILY_BYTE_QUOTA`: a whole number of bytes of at least 1, or
+ * `unlimited`; undefined for anything else.
+ */
+export function parseDailyByteQuota(text: string): number | 'unlimited' | undefined {
+  return NO_LIMIT.test(text) ? 'unlimited' : parseDailyQuota(text);
+}
+
 /**
  * What a value that trusts whole populations would let in: every client it names could write its own address
  * into X-Forwarded-For, run up another's failed authentications or rotate its own past the limit.

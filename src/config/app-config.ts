@@ -21,6 +21,8 @@ export interface ServiceCredentials {
   rateLimit?: RateLimit;
   /** `SERVICE_TOKEN_<NAME>_DAILY_QUOTA`: emails it may have accepted per UTC day; absent: no quota. */
   dailyQuota?: number;
+  /** `SERVICE_TOKEN_<NAME>_DAILY_BYTE_QUOTA`, else `DAILY_BYTE_QUOTA`: bytes stored per UTC day; absent: none. */
+  dailyByteQuota?: number;
 }
 
 /** `AUTH_FAILURE_LIMIT`: failed authentications from one client address per window before it is refused. */
@@ -64,6 +66,8 @@ export abstract class AppConfig {
     readonly api?: RateLimit;
     /** `AUTH_FAILURE_LIMIT`; absent: failed authentications are never slowed down. */
     readonly authFailures?: AuthFailureLimit;
+    /** `DAILY_BYTE_QUOTA`: the byte quota of services without their own (and of `anonymous`); absent: none. */
+    readonly dailyByteQuota?: number;
   };
   abstract readonly email: {
     readonly from: MailAddress;
@@ -73,6 +77,8 @@ export abstract class AppConfig {
     readonly auditRetentionDays: number;
     /** 0: suppressions never expire. */
     readonly suppressionTtlDays: number;
+    /** `MAX_DATA_BYTES`: the largest template data (an email's, a group's shared, one recipient's) as JSON. */
+    readonly maxDataBytes: number;
   };
   abstract readonly providers: Readonly<ProviderSettings>;
   /** What verifies providers' event callbacks; a provider without its setting has its callbacks refused. */

@@ -19,6 +19,9 @@ export type Environment = (typeof ENVIRONMENTS)[number];
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+/** What one service may have stored per UTC day unless configured otherwise (DAILY_BYTE_QUOTA). */
+export const DEFAULT_DAILY_BYTE_QUOTA = 1024 * 1024 * 1024;
+
 /** The providers an email can be delivered through. */
 export const PROVIDER_NAMES = ['smtp', 'sendgrid', 'mailgun', 'ses'] as const;
 export type ProviderName = (typeof PROVIDER_NAMES)[number];
@@ -121,6 +124,13 @@ export class EnvSchema {
   @IsOptional()
   @IsString()
   API_RATE_LIMIT?: string;
+
+  /**
+   * Bytes stored for delivery (messages, a group's shared data once) per service per UTC day, for every
+   * service without its own SERVICE_TOKEN_<NAME>_DAILY_BYTE_QUOTA; `unlimited` for none. Read by `api-limits.ts`.
+   */
+  @IsString()
+  DAILY_BYTE_QUOTA = String(DEFAULT_DAILY_BYTE_QUOTA);
 
   /** Failed authentications from one client address per s, m or h before it gets 429; `off` for none. */
   @IsString()
@@ -392,6 +402,13 @@ export class EnvSchema {
   @Min(1024)
   @Max(100 * 1024 * 1024)
   MAX_BODY_BYTES = 10 * 1024 * 1024;
+
+  /** The largest template `data` (of an email, a group, or one recipient), in bytes of JSON. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1024)
+  @Max(10 * 1024 * 1024)
+  MAX_DATA_BYTES = 64 * 1024;
 
   /** Basic-auth user of the operators' dashboard (monitor role); required outside development. */
   @IsOptional()

@@ -81,10 +81,18 @@ describe('loadConfig defaults', () => {
         enabled: true,
         tokenPrefix: 'st_dev_',
         services: [
-          { service: 'billing-api', tokenDigests: [sha256(token)], scopes: new Set(['send', 'read']) },
+          {
+            service: 'billing-api',
+            tokenDigests: [sha256(token)],
+            scopes: new Set(['send', 'read']),
+            dailyByteQuota: 1024 ** 3,
+          },
         ],
       },
-      rateLimits: { authFailures: { maxFailures: 10, windowMs: 60_000, text: '10/m' } },
+      rateLimits: {
+        authFailures: { maxFailures: 10, windowMs: 60_000, text: '10/m' },
+        dailyByteQuota: 1024 ** 3,
+      },
       email: {
         from: { email: 'noreply@example.com', name: 'FreeFace' },
         maxScheduleDays: 30,
@@ -92,6 +100,7 @@ describe('loadConfig defaults', () => {
         idempotencyTtlHours: 24,
         auditRetentionDays: 30,
         suppressionTtlDays: 0,
+        maxDataBytes: 64 * 1024,
       },
       providerEvents: {
         sesTopicArns: [],
@@ -326,7 +335,12 @@ describe('loadConfig secrets from <NAME>_FILE', () => {
       ALL_ROLES,
     );
     expect(config.auth.services).toEqual([
-      { service: 'crm', tokenDigests: [sha256(crm)], scopes: new Set(['send', 'read']) },
+      {
+        service: 'crm',
+        tokenDigests: [sha256(crm)],
+        scopes: new Set(['send', 'read']),
+        dailyByteQuota: 1024 ** 3,
+      },
     ]);
   });
 
@@ -484,14 +498,51 @@ describe('loadConfig service tokens', () => {
 });
 
 describe('loadConfig request limits', () => {
-  it('leaves every service unlimited and slows failed authentication at 10/m by default', () => {
+  it('leaves every service unlimited but for 1 GiB stored a day, and slows failed authentication at 10/m by default', () => {
     const config = loadConfig(base(), ALL_ROLES);
     expect(config.rateLimits).toEqual({
       authFailures: { maxFailures: 10, windowMs: 60_000, text: '10/m' },
+      dailyByteQuota: 1024 ** 3,
     });
     expect(config.auth.services[0]!.rateLimit).toBeUndefined();
     expect(config.auth.services[0]!.dailyQuota).toBeUndefined();
+    expect(config.auth.services[0]!.dailyByteQuota).toBe(1024 ** 3);
+    expect(config.email.maxDataBytes).toBe(65_536);
     expect(config.http.trustProxy).toBe(false);
+  });
+
+  it('gives DAILY_BYTE_QUOTA to every service without its own, and to nobody that says unlimited', () => {
+    const crm = generateToken('dev');
+    const ops = generateToken('dev');
+    const config = loadConfig(
+      base({
+        DAILY_BYTE_QUOTA: '500000000',
+        SERVICE_TOKEN_CRM_PRIMARY: crm,
+        SERVICE_TOKEN_CRM_DAILY_BYTE_QUOTA: '2000000000',
+        SERVICE_TOKEN_OPS_PRIMARY: ops,
+        SERVICE_TOKEN_OPS_DAILY_BYTE_QUOTA: 'unlimited',
+      }),
+      ALL_ROLES,
+    );
+    expect(config.rateLimits.dailyByteQuota).toBe(500_000_000);
+    expect(Object.fromEntries(config.auth.services.map((s) => [s.service, s.dailyByteQuota]))).toEqual({
+      'billing-api': 500_000_000,
+      crm: 2_000_000_000,
+      ops: undefined,
+    });
+    const unlimited = loadConfig(base({ DAILY_BYTE_QUOTA: 'unlimited' }), ALL_ROLES);
+    expect(unlimited.rateLimits.dailyByteQuota).toBeUndefined();
+    expect(unlimited.auth.services[0]!.dailyByteQuota).toBeUndefined();
+  });
+
+  it('reads MAX_DATA_BYTES between 1 KiB and 10 MiB', () => {
+    expect(loadConfig(base({ MAX_DATA_BYTES: '1048576' }), ALL_ROLES).email.maxDataBytes).toBe(1_048_576);
+    expect(problemsOf(base({ MAX_DATA_BYTES: '512' }))).toEqual([
+      'MAX_DATA_BYTES: must not be less than 1024',
+    ]);
+    expect(problemsOf(base({ MAX_DATA_BYTES: '64k' }))).toEqual([
+      expect.stringMatching(/^MAX_DATA_BYTES: .*must be an integer number$/),
+    ]);
   });
 
   it('gives API_RATE_LIMIT to every service without its own, and to nobody that says unlimited', () => {
@@ -526,7 +577,9 @@ describe('loadConfig request limits', () => {
       windowMs: 3_600_000,
       text: '100/h',
     });
-    expect(loadConfig(base({ AUTH_FAILURE_LIMIT: 'off' }), ALL_ROLES).rateLimits).toEqual({});
+    expect(
+      loadConfig(base({ AUTH_FAILURE_LIMIT: 'off' }), ALL_ROLES).rateLimits.authFailures,
+    ).toBeUndefined();
   });
 
   it('reads the provider callbacks’ own body limit and rate limit, unlimited included, and refuses bad ones', () => {
@@ -572,14 +625,18 @@ describe('loadConfig request limits', () => {
           TRUST_PROXY: '2',
           SERVICE_TOKEN_BILLING_API_RATE_LIMIT: '10/d',
           SERVICE_TOKEN_BILLING_API_DAILY_QUOTA: '0',
+          SERVICE_TOKEN_BILLING_API_DAILY_BYTE_QUOTA: '1GB',
+          DAILY_BYTE_QUOTA: '-1',
         }),
       ),
     ).toEqual([
       'API_RATE_LIMIT: must look like 50/s, 600/m or 5000/h, or be unlimited',
+      'DAILY_BYTE_QUOTA: must be a whole number of bytes of at least 1, or unlimited',
       'AUTH_FAILURE_LIMIT: must look like 10/m (a whole number per s, m or h), or be off',
       "TRUST_PROXY: must be false or a comma list of the proxies' own addresses or CIDRs (e.g. 10.0.3.7,10.0.3.0/28,loopback)",
       'SERVICE_TOKEN_BILLING_API_RATE_LIMIT: must look like 50/s, 600/m or 5000/h, or be unlimited',
       'SERVICE_TOKEN_BILLING_API_DAILY_QUOTA: must be a whole number of emails of at least 1',
+      'SERVICE_TOKEN_BILLING_API_DAILY_BYTE_QUOTA: must be a whole number of bytes of at least 1, or unlimited',
     ]);
   });
 

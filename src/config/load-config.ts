@@ -5,7 +5,14 @@ import { validateSync, type ValidationError } from 'class-validator';
 import { parse as parseYaml } from 'yaml';
 import { parseMailbox } from '../common/mail-address';
 import { defaultLogLevel, levelsFromDocument, parseLogLevels } from '../logging/log-levels';
-import { API_RATE_LIMIT_HINT, parseApiRateLimit, parseAuthFailureLimit, parseTrustProxy } from './api-limits';
+import {
+  API_RATE_LIMIT_HINT,
+  DAILY_BYTE_QUOTA_HINT,
+  parseApiRateLimit,
+  parseAuthFailureLimit,
+  parseDailyByteQuota,
+  parseTrustProxy,
+} from './api-limits';
 import type { AppConfig, MailAddress } from './app-config';
 import { EnvSchema } from './env.schema';
 import { EXAMPLE_TOKEN } from './example-token';
@@ -128,6 +135,9 @@ export function loadConfig(rawEnv: Env, roles: ReadonlySet<Role>): AppConfig {
   const apiRateLimit = env.API_RATE_LIMIT ? parseApiRateLimit(env.API_RATE_LIMIT) : 'unlimited';
   if (!apiRateLimit) errors.push(`API_RATE_LIMIT: ${API_RATE_LIMIT_HINT}`);
   const defaultRateLimit = apiRateLimit === 'unlimited' ? undefined : apiRateLimit;
+  const dailyByteQuota = parseDailyByteQuota(env.DAILY_BYTE_QUOTA);
+  if (!dailyByteQuota) errors.push(`DAILY_BYTE_QUOTA: ${DAILY_BYTE_QUOTA_HINT}`);
+  const defaultByteQuota = dailyByteQuota === 'unlimited' ? undefined : dailyByteQuota;
   const authFailures = parseAuthFailureLimit(env.AUTH_FAILURE_LIMIT);
   if (!authFailures)
     errors.push('AUTH_FAILURE_LIMIT: must look like 10/m (a whole number per s, m or h), or be off');
@@ -137,7 +147,13 @@ export function loadConfig(rawEnv: Env, roles: ReadonlySet<Role>): AppConfig {
   // With a bad prefix every token would look malformed too: report the prefix alone.
   const prefixIsValid = /^st_(dev|live)_$/.test(env.SERVICE_TOKEN_PREFIX);
   const services = prefixIsValid
-    ? readServiceCredentials(resolvedEnv, env.SERVICE_TOKEN_PREFIX, errors, defaultRateLimit)
+    ? readServiceCredentials(
+        resolvedEnv,
+        env.SERVICE_TOKEN_PREFIX,
+        errors,
+        defaultRateLimit,
+        defaultByteQuota,
+      )
     : [];
   if (!isDevelopment && Object.values(resolvedEnv).some((value) => value.trim() === EXAMPLE_TOKEN)) {
     errors.push('SERVICE_TOKEN_*: the sample token of .env.example is for development only');
@@ -213,6 +229,7 @@ export function loadConfig(rawEnv: Env, roles: ReadonlySet<Role>): AppConfig {
     rateLimits: {
       ...(defaultRateLimit ? { api: defaultRateLimit } : {}),
       ...(authFailures && authFailures !== 'off' ? { authFailures } : {}),
+      ...(defaultByteQuota ? { dailyByteQuota: defaultByteQuota } : {}),
     },
     email: {
       from,
@@ -221,6 +238,7 @@ export function loadConfig(rawEnv: Env, roles: ReadonlySet<Role>): AppConfig {
       idempotencyTtlHours: env.IDEMPOTENCY_TTL_HOURS,
       auditRetentionDays: env.AUDIT_RETENTION_DAYS,
       suppressionTtlDays: env.SUPPRESSION_TTL_DAYS,
+      maxDataBytes: env.MAX_DATA_BYTES,
     },
     providers,
     providerEvents,

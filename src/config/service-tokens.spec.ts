@@ -5,9 +5,14 @@ import { isServiceTokenVariable, readServiceCredentials, serviceNameOf, tokenDig
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest();
 
-function read(env: Record<string, string | undefined>, prefix = 'st_dev_', defaultRateLimit?: RateLimit) {
+function read(
+  env: Record<string, string | undefined>,
+  prefix = 'st_dev_',
+  defaultRateLimit?: RateLimit,
+  defaultByteQuota?: number,
+) {
   const errors: string[] = [];
-  const services = readServiceCredentials(env, prefix, errors, defaultRateLimit);
+  const services = readServiceCredentials(env, prefix, errors, defaultRateLimit, defaultByteQuota);
   return { services, errors };
 }
 
@@ -217,6 +222,28 @@ describe('readServiceCredentials', () => {
     });
     expect(errors).toEqual([]);
     expect(services[0]!.dailyQuota).toBe(1000);
+  });
+
+  it('reads DAILY_BYTE_QUOTA as bytes or unlimited, else gives the default', () => {
+    const { services, errors } = read(
+      {
+        SERVICE_TOKEN_BILLING_PRIMARY: billing,
+        SERVICE_TOKEN_BILLING_DAILY_BYTE_QUOTA: '2048',
+        SERVICE_TOKEN_CRM_PRIMARY: crm,
+        SERVICE_TOKEN_OPS_PRIMARY: billingNext,
+        SERVICE_TOKEN_OPS_DAILY_BYTE_QUOTA: 'unlimited',
+      },
+      'st_dev_',
+      undefined,
+      1000,
+    );
+    expect(errors).toEqual([]);
+    expect(services.map((s) => [s.service, s.dailyByteQuota])).toEqual([
+      ['billing', 2048],
+      ['crm', 1000],
+      ['ops', undefined],
+    ]);
+    expect('dailyByteQuota' in services[2]!).toBe(false);
   });
 
   it('names a bad RATE_LIMIT or DAILY_QUOTA by its variable, without the value', () => {

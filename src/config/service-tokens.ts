@@ -2,7 +2,13 @@ import { createHash } from 'node:crypto';
 import { DEFAULT_SCOPES, isScope, type Scope } from '../auth/scopes';
 import { isWellFormedToken } from '../auth/token-format';
 import type { RateLimit } from '../delivery/rate-limit';
-import { API_RATE_LIMIT_HINT, parseApiRateLimit, parseDailyQuota } from './api-limits';
+import {
+  API_RATE_LIMIT_HINT,
+  DAILY_BYTE_QUOTA_HINT,
+  parseApiRateLimit,
+  parseDailyByteQuota,
+  parseDailyQuota,
+} from './api-limits';
 import type { ServiceCredentials } from './app-config';
 
 /** The settings of one calling service, `SERVICE_TOKEN_<NAME>_<PART>`, and the field each is read into. */
@@ -12,6 +18,7 @@ const PARTS = {
   SCOPES: 'scopes',
   RATE_LIMIT: 'rateLimit',
   DAILY_QUOTA: 'dailyQuota',
+  DAILY_BYTE_QUOTA: 'dailyByteQuota',
 } as const;
 type Part = keyof typeof PARTS;
 
@@ -34,15 +41,17 @@ export function serviceNameOf(variableName: string): string {
 type RawService = Partial<Record<(typeof PARTS)[Part], string>>;
 
 /**
- * Reads every `SERVICE_TOKEN_<NAME>_{PRIMARY,SECONDARY,SCOPES,RATE_LIMIT,DAILY_QUOTA}` variable; a service
- * without its own RATE_LIMIT gets `defaultRateLimit` (API_RATE_LIMIT). Problems are appended to `errors` by
- * variable name, never with the value.
+ * Reads every `SERVICE_TOKEN_<NAME>_{PRIMARY,SECONDARY,SCOPES,RATE_LIMIT,DAILY_QUOTA,DAILY_BYTE_QUOTA}`
+ * variable; a service without its own RATE_LIMIT gets `defaultRateLimit` (API_RATE_LIMIT), one without its own
+ * DAILY_BYTE_QUOTA `defaultByteQuota` (DAILY_BYTE_QUOTA). Problems are appended to `errors` by variable name,
+ * never with the value.
  */
 export function readServiceCredentials(
   env: Readonly<Record<string, string | undefined>>,
   tokenPrefix: string,
   errors: string[],
   defaultRateLimit?: RateLimit,
+  defaultByteQuota?: number,
 ): ServiceCredentials[] {
   const byName = new Map<string, RawService>();
   for (const [key, value] of Object.entries(env)) {
@@ -89,12 +98,16 @@ export function readServiceCredentials(
     const dailyQuota = raw.dailyQuota ? parseDailyQuota(raw.dailyQuota) : undefined;
     if (raw.dailyQuota && !dailyQuota)
       errors.push(`${variable('DAILY_QUOTA')}: must be a whole number of emails of at least 1`);
+    const byteQuota = raw.dailyByteQuota ? parseDailyByteQuota(raw.dailyByteQuota) : defaultByteQuota;
+    if (raw.dailyByteQuota && !byteQuota)
+      errors.push(`${variable('DAILY_BYTE_QUOTA')}: ${DAILY_BYTE_QUOTA_HINT}`);
     services.push({
       service: serviceNameOf(name),
       tokenDigests,
       scopes,
       ...(rateLimit && rateLimit !== 'unlimited' ? { rateLimit } : {}),
       ...(dailyQuota ? { dailyQuota } : {}),
+      ...(byteQuota && byteQuota !== 'unlimited' ? { dailyByteQuota: byteQuota } : {}),
     });
   }
   return services;

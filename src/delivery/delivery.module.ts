@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { EmailRecordsModule } from '../emails/email-records.module';
 import { ProvidersModule } from '../providers/providers.module';
 import { QueueModule } from '../queue/queue.module';
 import { SuppressionsModule } from '../suppressions/suppressions.module';
@@ -9,7 +10,7 @@ import { DeliveryWorker } from './delivery.worker';
 
 /** The worker role: job processing. Only a worker process imports it, so an api process never takes jobs. */
 @Module({
-  imports: [QueueModule, ProvidersModule, TemplateRegistryModule, SuppressionsModule],
+  imports: [QueueModule, ProvidersModule, TemplateRegistryModule, SuppressionsModule, EmailRecordsModule],
   providers: [DeliveryStore, DeliveryService, DeliveryWorker],
   exports: [DeliveryWorker],
 })

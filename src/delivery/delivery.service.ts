@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { performance } from 'node:perf_hooks';
 import { AppConfig } from '../config/app-config';
+import { mergeGroupData } from '../emails/email-composer';
+import { EmailRepository } from '../emails/email.repository';
 import { EmailEvents, type EmailEvent } from '../events/email-events';
 import { AppLogger } from '../logging/app-logger';
 import { createLineScrubber } from '../logging/redaction';
@@ -43,6 +45,7 @@ export class DeliveryService {
     private readonly templates: TemplateRegistry,
     private readonly events: EmailEvents,
     private readonly suppressions: SuppressionStore,
+    private readonly records: EmailRepository,
     config: AppConfig,
   ) {
     this.logger.setContext('delivery');
@@ -50,17 +53,27 @@ export class DeliveryService {
   }
 
   /**
-   * The email as providers take it: a group email's template rendered with its data (a failure is permanent:
-   * the same data will not render later), and the text part made from the HTML when the template had none.
+   * The email as providers take it: a group email's template rendered with its data, the group's shared data
+   * merged in as at accept time (a failure is permanent: the same data will not render later), and the text
+   * part made from the HTML when the template had none.
    */
-  private readyToSend(id: string, message: OutboundMessage, provider: string): OutboundEmail {
+  private readyToSend(
+    id: string,
+    message: OutboundMessage,
+    provider: string,
+    shared: Record<string, unknown> | undefined,
+  ): OutboundEmail {
     const { render, textFromHtml, ...content } = message;
     let email: OutboundEmail = { id, ...content };
     let textFromHtmlNeeded = textFromHtml === true;
     if (render) {
       let rendered: RenderedTemplate;
       try {
-        rendered = this.templates.render(render.template, render.data);
+        // A group email's one recipient is the `recipient` of its data, as at accept time.
+        const data = render.shared
+          ? mergeGroupData(shared, { ...message.to[0]!, data: render.data })
+          : render.data;
+        rendered = this.templates.render(render.template, data);
       } catch (error) {
         throw new PermanentDeliveryError(provider, error instanceof Error ? error.message : String(error), {
           cause: error,
@@ -74,6 +87,39 @@ export class DeliveryService {
       textFromHtmlNeeded = rendered.text === undefined;
     }
     return textFromHtmlNeeded ? { ...email, text: htmlToText(email.html ?? '') } : email;
+  }
+
+  /**
+   * The shared data of a group email's group (undefined for any other email). Gone while the email still
+   * needs it, the email cannot be rendered as accepted: a permanent failure, never an email with holes.
+   */
+  private async sharedDataOf(
+    message: OutboundMessage,
+    provider: string,
+  ): Promise<Record<string, unknown> | undefined> {
+    const group = message.render?.shared;
+    if (!group) return undefined;
+    const shared = await this.records.sharedData(group.groupId);
+    if (!shared)
+      throw new PermanentDeliveryError(provider, `the shared data of group ${group.groupId} has expired`);
+    return shared;
+  }
+
+  /**
+   * The email no longer needs its group's shared data (sent, or every recipient suppressed). Not releasing
+   * only keeps the data until it expires, so a failure here is logged and the delivery stands.
+   */
+  private async releaseSharedData(message: OutboundMessage): Promise<void> {
+    const group = message.render?.shared;
+    if (!group) return;
+    await this.records
+      .releaseSharedData(group.groupId, group.member)
+      .catch((error: unknown) =>
+        this.logger.warn(
+          { groupId: group.groupId, error: error instanceof Error ? error.message : String(error) },
+          'group shared data not released; it will expire instead',
+        ),
+      );
   }
 
   /**
@@ -108,6 +154,7 @@ export class DeliveryService {
     });
     if (remainingCount > 0) return remaining;
     this.logger.info({ recipients: suppressed.length }, 'email suppressed: every recipient is suppressed');
+    await this.releaseSharedData(message);
     return undefined;
   }
 
@@ -162,7 +209,8 @@ export class DeliveryService {
           claim.provider,
           `provider ${claim.provider} is not configured on this worker`,
         );
-      const email = this.readyToSend(emailId, message, claim.provider);
+      const shared = await this.sharedDataOf(message, claim.provider);
+      const email = this.readyToSend(emailId, message, claim.provider, shared);
       timer.lap('prepare');
       const sendStarted = performance.now();
       const { providerMessageId } = await provider.send(email);
@@ -170,6 +218,7 @@ export class DeliveryService {
       const latencyMs = Math.round(performance.now() - sendStarted);
       timer.lap('send');
       await this.store.markSent(emailId, { provider: claim.provider, providerMessageId, sentAt: Date.now() });
+      await this.releaseSharedData(message);
       timer.lap('record');
       timer.done('delivery timing', { outcome: 'sent', provider: claim.provider, attempt: claim.attempt });
       this.events.emit({
@@ -187,6 +236,8 @@ export class DeliveryService {
       const reason = this.redact(failure.message);
       const isLast = failure.permanent || claim.attempt >= claim.maxAttempts;
       const status = isLast ? 'dead' : 'retrying';
+      // Before the message's own lifetime is renewed: the shared data must never go before it.
+      if (message.render?.shared) await this.records.keepSharedData(message.render.shared.groupId);
       await this.store.markFailed(emailId, {
         status,
         provider: claim.provider,

@@ -1,6 +1,12 @@
 import type { MailAddress } from '../config/app-config';
 import type { SendEmailDto } from './dto/send-email.dto';
-import { composeGroupMessage, composeMessage, mergeGroupData, resolveSchedule } from './email-composer';
+import {
+  composeGroupMessage,
+  composeMessage,
+  groupDataMerger,
+  mergeGroupData,
+  resolveSchedule,
+} from './email-composer';
 
 const DEFAULT_FROM: MailAddress = { email: 'noreply@example.com', name: 'FreeFace' };
 const DAY_MS = 86_400_000;
@@ -173,6 +179,53 @@ describe('mergeGroupData', () => {
 
   it('lets the data replace recipient when it has one', () => {
     expect(mergeGroupData({ recipient: 'x' }, { email: 'a@example.com' })).toEqual({ recipient: 'x' });
+  });
+});
+
+describe('groupDataMerger', () => {
+  /** The definition: what mergeGroupData has always returned, key order included. */
+  const spread = (
+    shared: Record<string, unknown> | undefined,
+    r: { email: string; name?: string; data?: Record<string, unknown> },
+  ) => ({ recipient: { email: r.email, ...(r.name ? { name: r.name } : {}) }, ...shared, ...r.data });
+  const cases: [string, Record<string, unknown> | undefined, Parameters<typeof spread>[1][]][] = [
+    ['no shared data', undefined, [{ email: 'a@x.example' }, { email: 'b@x.example', data: { z: 1, a: 2 } }]],
+    [
+      'shared data without recipient',
+      { product: 'FreeFace', url: 'https://shared', nested: { deep: [1, 2] } },
+      [
+        { email: 'a@x.example', name: 'A' },
+        { email: 'b@x.example', name: '', data: { url: 'https://own', extra: true } },
+        { email: 'c@x.example', data: { recipient: 'own recipient' } },
+      ],
+    ],
+    [
+      'shared data with recipient',
+      { first: 1, recipient: 'shared recipient', last: 2 },
+      [{ email: 'a@x.example' }, { email: 'b@x.example', data: { recipient: 'own', first: 0 } }],
+    ],
+    [
+      'shared data of many keys',
+      Object.fromEntries(Array.from({ length: 600 }, (_, i) => [`k${i}`, i])),
+      [{ email: 'a@x.example', data: { k5: 'own', k599: null } }],
+    ],
+  ];
+
+  it.each(cases)('returns what spreading would, values and key order, with %s', (_, shared, recipients) => {
+    const merge = groupDataMerger(shared);
+    for (const recipient of recipients) {
+      const merged = merge(recipient);
+      expect(merged).toEqual(spread(shared, recipient));
+      expect(Object.keys(merged)).toEqual(Object.keys(spread(shared, recipient)));
+    }
+  });
+
+  it("gives each recipient an object of its own: one recipient's data never shows in another's", () => {
+    const merge = groupDataMerger({ product: 'FreeFace' });
+    const first = merge({ email: 'a@x.example', data: { only: 'a' } });
+    const second = merge({ email: 'b@x.example' });
+    expect(second).toEqual({ recipient: { email: 'b@x.example' }, product: 'FreeFace' });
+    expect(first).not.toBe(second);
   });
 });
 

@@ -52,7 +52,7 @@ export function composeGroupMessage(
   recipient: { email: string; name?: string },
   from: MailAddress,
   subject: string,
-  render: { template: string; data: Record<string, unknown> },
+  render: NonNullable<OutboundMessage['render']>,
 ): OutboundMessage {
   return {
     from,
@@ -68,16 +68,37 @@ export function composeGroupMessage(
   };
 }
 
+type GroupRecipient = { email: string; name?: string; data?: Record<string, unknown> };
+
 /**
  * A group recipient's template data: the shared data, then the recipient's own on top (key by key), and
- * `recipient` ({ email, name }) unless either already has that key.
+ * `recipient` ({ email, name }) unless either already has that key. The result is
+ * `{ recipient, ...shared, ...recipient.data }`, keys in that order.
  */
 export function mergeGroupData(
   shared: Record<string, unknown> | undefined,
-  recipient: { email: string; name?: string; data?: Record<string, unknown> },
+  recipient: GroupRecipient,
 ): Record<string, unknown> {
-  const own = { email: recipient.email, ...(recipient.name ? { name: recipient.name } : {}) };
-  return { recipient: own, ...shared, ...recipient.data };
+  return groupDataMerger(shared)(recipient);
+}
+
+/**
+ * mergeGroupData for many recipients of one group. Each recipient needs a copy of the shared keys, but V8
+ * clones an object that a literal spreads first as one block, while spreading the shared data after
+ * `recipient` copies it key by key: with many shared keys and many recipients, that was most of a group's
+ * accept time. So `{ recipient, ...shared }` is built once, and each recipient's data is a clone of it.
+ */
+export function groupDataMerger(
+  shared: Record<string, unknown> | undefined,
+): (recipient: GroupRecipient) => Record<string, unknown> {
+  const base: Record<string, unknown> = { recipient: undefined, ...shared };
+  const sharedHasRecipient = shared !== undefined && Object.hasOwn(shared, 'recipient');
+  return (recipient) => {
+    const merged = { ...base, ...recipient.data };
+    if (!sharedHasRecipient && !(recipient.data && Object.hasOwn(recipient.data, 'recipient')))
+      merged['recipient'] = { email: recipient.email, ...(recipient.name ? { name: recipient.name } : {}) };
+    return merged;
+  };
 }
 
 export type Schedule = { delayMs: number; sendAt?: number } | { problem: string };

@@ -1,6 +1,7 @@
 import type { Priority } from '../queue/queue-names';
 import type { OutboundMessage } from '../providers/outbound-email';
 import type { SuppressedRecipient } from '../suppressions/suppression.store';
+import type { SizedJson } from '../common/data-limit';
 import type { EmailStatus } from './email-status';
 
 /** What the service keeps about an email for status queries; the message itself is kept apart until sent. */
@@ -33,7 +34,17 @@ export interface EmailRecord {
   suppressed?: SuppressedRecipient[];
 }
 
+/** A group notification's shared template data, stored once for every email of the group. */
+export interface SharedGroupData {
+  groupId: string;
+  data: SizedJson;
+  /** How many emails of the group refer to it (each by its place, `OutboundMessage.render.shared.member`). */
+  members: number;
+}
+
 export interface NewEmail {
   record: EmailRecord;
   message: OutboundMessage;
+  /** A group email's shared data: one object for all the group's emails, written once with the first. */
+  shared?: SharedGroupData;
 }

@@ -7,8 +7,9 @@ import { RedisConnections } from '../redis/redis-connections';
 import { RedisKeys } from '../redis/redis-keys';
 import { SortedSetPager, type Page, type SortedSetEntry } from '../redis/sorted-set-page';
 import type { SuppressedRecipient } from '../suppressions/suppression.store';
-import type { EmailRecord, NewEmail } from './email-record';
+import type { EmailRecord, NewEmail, SharedGroupData } from './email-record';
 import type { EmailStatus } from './email-status';
+import { messageJson } from './stored-bytes';
 
 const DAY_MS = 86_400_000;
 /** Emails written per MULTI when many are accepted at once: large enough to be cheap, small enough not to stall Redis. */
@@ -95,6 +96,28 @@ redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', cutoff)
 return (#KEYS - 2) / 3
 `;
 
+/**
+ * Drops one group email's claim on the group's shared data (its bit); the last claim dropped drops the data.
+ * Releasing a member twice, or after the data has expired, changes nothing (and creates no key).
+ * KEYS[1] shared data, KEYS[2] members bitmap. ARGV[1] the member's place. Returns 1 when it held a claim.
+ */
+const RELEASE_SHARED_SCRIPT = `
+if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
+local held = redis.call('SETBIT', KEYS[2], ARGV[1], 0)
+if held == 1 and redis.call('BITCOUNT', KEYS[2]) == 0 then redis.call('DEL', KEYS[1], KEYS[2]) end
+return held
+`;
+
+/**
+ * Makes every key given live at least ARGV[1] ms from now; never shortens a lifetime, never revives a key.
+ */
+const EXTEND_SCRIPT = `
+for _, key in ipairs(KEYS) do
+  local ttl = redis.call('PTTL', key)
+  if ttl >= 0 and ttl < tonumber(ARGV[1]) then redis.call('PEXPIRE', key, ARGV[1]) end
+end
+`;
+
 interface ScriptedRedis extends Redis {
   freefaceCancelEmail(
     emailKey: string,
@@ -104,6 +127,8 @@ interface ScriptedRedis extends Redis {
     now: number,
   ): Promise<EmailStatus | null>;
   freefaceWriteEmails(...keysAndArgs: (string | number)[]): Promise<number>;
+  freefaceReleaseShared(dataKey: string, membersKey: string, member: number): Promise<number>;
+  freefaceExtend(...keysAndArgs: (string | number)[]): Promise<null>;
 }
 
 const optional = (value: string | null | undefined) => (value ? value : undefined);
@@ -114,6 +139,8 @@ const optionalNumber = (value: string | null | undefined) => (value ? Number(val
  * until it is sent; plus, for listing, one sorted set of ids by creation time per service and one for all. Records
  * expire EMAIL_RETENTION_DAYS after their last change and index entries older than that are trimmed on each
  * write, so Redis stays bounded without a cleanup job.
+ * A group notification's shared data is kept once for the group, with a bitmap of the emails that may still
+ * need it: it goes when the last of them is sent, or expires no sooner than any of their messages.
  */
 @Injectable()
 export class EmailRepository {
@@ -132,6 +159,8 @@ export class EmailRepository {
     if (!this.redis.freefaceCancelEmail) {
       this.redis.defineCommand('freefaceCancelEmail', { numberOfKeys: 3, lua: CANCEL_SCRIPT });
       this.redis.defineCommand('freefaceWriteEmails', { lua: WRITE_SCRIPT });
+      this.redis.defineCommand('freefaceReleaseShared', { numberOfKeys: 2, lua: RELEASE_SHARED_SCRIPT });
+      this.redis.defineCommand('freefaceExtend', { lua: EXTEND_SCRIPT });
     }
   }
 
@@ -142,25 +171,67 @@ export class EmailRepository {
 
   /**
    * Writes many new emails (a batch or a group) in script calls of WRITE_CHUNK emails, all sent at once
-   * without waiting for each other: about one round trip, whatever the count.
+   * without waiting for each other: about one round trip, whatever the count. A group's shared data goes
+   * first, on the same connection, so Redis has it before any of its emails (and their jobs).
    */
   async createMany(emails: readonly NewEmail[]): Promise<void> {
     const writes: Promise<void>[] = [];
+    const shared = new Set<SharedGroupData>();
+    for (const email of emails) {
+      if (!email.shared || shared.has(email.shared)) continue;
+      shared.add(email.shared);
+      writes.push(this.writeShared(email.shared, this.ttlMs(email.record)));
+    }
     for (let start = 0; start < emails.length; start += WRITE_CHUNK)
       writes.push(this.write(emails.slice(start, start + WRITE_CHUNK)));
     await Promise.all(writes);
   }
 
-  /** Removes records that were written but whose jobs could not be queued (nothing else refers to them). */
+  /**
+   * Removes records that were written but whose jobs could not be queued (nothing else refers to them), and
+   * their group's shared data.
+   */
   async discard(records: readonly EmailRecord[]): Promise<void> {
     const pipeline = this.redis.pipeline();
+    const groups = new Set<string>();
     for (const record of records) {
       pipeline.del(this.keys.email(record.id), this.keys.emailMessage(record.id));
       pipeline.zrem(this.keys.emailsOf(record.service), record.id);
       pipeline.zrem(this.keys.allEmails(), record.id);
       pipeline.zrem(this.keys.scheduled(), record.id);
+      if (record.groupId) groups.add(record.groupId);
     }
+    for (const groupId of groups)
+      pipeline.del(this.keys.groupData(groupId), this.keys.groupDataMembers(groupId));
     await pipeline.exec();
+  }
+
+  /** A group's shared data, or undefined when it is gone (expired, or every email of the group was sent). */
+  async sharedData(groupId: string): Promise<Record<string, unknown> | undefined> {
+    const json = await this.redis.get(this.keys.groupData(groupId));
+    return json === null ? undefined : (JSON.parse(json) as Record<string, unknown>);
+  }
+
+  /**
+   * Keeps a group's shared data for the retention from now, as a failed attempt keeps its email's message
+   * (for a retry), so that the data never goes before a message that needs it.
+   */
+  async keepSharedData(groupId: string): Promise<void> {
+    await this.redis.freefaceExtend(
+      2,
+      this.keys.groupData(groupId),
+      this.keys.groupDataMembers(groupId),
+      this.retentionMs,
+    );
+  }
+
+  /** Tells the group that one of its emails no longer needs the shared data (sent, or suppressed). */
+  async releaseSharedData(groupId: string, member: number): Promise<void> {
+    await this.redis.freefaceReleaseShared(
+      this.keys.groupData(groupId),
+      this.keys.groupDataMembers(groupId),
+      member,
+    );
   }
 
   async find(id: string): Promise<EmailRecord | undefined> {
@@ -225,19 +296,42 @@ export class EmailRepository {
         this.keys.emailsOf(record.service),
       );
       const fields = Object.entries({ ...serialize(record), ...copiedRecipients(message) }).flat();
-      const ttlMs = this.retentionMs + Math.max(0, (record.sendAt ?? 0) - record.createdAt);
       args.push(
         record.createdAt,
-        ttlMs,
+        this.ttlMs(record),
         record.sendAt ?? '',
         record.id,
-        JSON.stringify(message),
+        messageJson(message),
         fields.length / 2,
         ...fields,
       );
     }
     await this.redis.freefaceWriteEmails(keys.length, ...keys, ...args);
   }
+
+  /**
+   * The shared data and one set bit per member, with the members' lifetime. Plain commands rather than a
+   * script, so that they reach Redis in the order issued even when a script must first be loaded. Should
+   * only the data be written, it is never released but still expires.
+   */
+  private async writeShared(shared: SharedGroupData, ttlMs: number): Promise<void> {
+    await Promise.all([
+      this.redis.set(this.keys.groupData(shared.groupId), shared.data.json, 'PX', ttlMs),
+      this.redis.set(this.keys.groupDataMembers(shared.groupId), memberBits(shared.members), 'PX', ttlMs),
+    ]);
+  }
+
+  /** A new email's record and message live for the retention, counted from its sendAt when it has one. */
+  private ttlMs(record: EmailRecord): number {
+    return this.retentionMs + Math.max(0, (record.sendAt ?? 0) - record.createdAt);
+  }
+}
+
+/** A bitmap with bits 0 to count - 1 set (Redis numbers a string's bits from the first byte's highest bit). */
+function memberBits(count: number): Buffer {
+  const bits = Buffer.alloc(Math.ceil(count / 8), 0xff);
+  if (count % 8 !== 0) bits[bits.length - 1] = (0xff << (8 - (count % 8))) & 0xff;
+  return bits;
 }
 
 function parseRecord(id: string, values: (string | null)[]): EmailRecord {

@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Caller } from '../auth/caller';
 import { AppConfig } from '../config/app-config';
 import { decodeCursor, nextCursorOf } from '../common/cursor';
+import { assertDataWithin, sizedJson } from '../common/data-limit';
 import { uuidv7 } from '../common/ids';
 import { notFound, ProblemError, type FieldError } from '../common/problem-error';
 import { EmailEvents } from '../events/email-events';
@@ -18,14 +20,15 @@ import { TemplateRegistry, type RenderedTemplate } from '../templates/template-r
 import type { EmailAcceptedDto, EmailListDto, EmailStatusDto } from './dto/email-response.dto';
 import type { BatchAcceptedDto, GroupAcceptedDto, SendGroupDto } from './dto/send-many.dto';
 import type { SendEmailDto } from './dto/send-email.dto';
+import { storedBytes } from './stored-bytes';
 import {
   composeGroupMessage,
   composeMessage,
-  mergeGroupData,
+  groupDataMerger,
   resolveSchedule,
   type Schedule,
 } from './email-composer';
-import type { EmailRecord, NewEmail } from './email-record';
+import type { EmailRecord, NewEmail, SharedGroupData } from './email-record';
 import type { EmailStatus } from './email-status';
 import { EmailRepository } from './email.repository';
 
@@ -33,6 +36,8 @@ const isoOrNull = (ms: number | undefined) => (ms === undefined ? null : new Dat
 /** How many per-recipient problems a refused group lists (the count says how many there were in all). */
 const MAX_LISTED_PROBLEMS = 100;
 const DEFAULT_PAGE = 20;
+/** Group recipients rendered between two yields to the event loop, so that other requests are not held up. */
+const RENDER_CHUNK = 500;
 
 interface Prepared extends NewEmail {
   delayMs: number;
@@ -61,10 +66,11 @@ export class EmailsService {
   async accept(caller: Caller, dto: SendEmailDto, requestId: string): Promise<EmailAcceptedDto> {
     // LOG_LEVELS=emails=debug: one "accept timing" line per email shows where its time went.
     const timer = StepTimer.start(this.logger);
+    assertDataWithin(this.config.email.maxDataBytes, [['data', dto.data]]);
     const email = this.prepare(caller, dto, requestId, Date.now());
     timer.lap(dto.template ? 'render' : 'prepare');
     const { record } = email;
-    const reservation = await this.quota.take(caller.service, 1);
+    const reservation = await this.quota.take(caller.service, 1, storedBytes([email]));
     try {
       // Issued back to back on the one shared connection, so the record reaches Redis before its job.
       await Promise.all([
@@ -87,6 +93,10 @@ export class EmailsService {
 
   /** Accepts every email of a batch, or none: all are validated and rendered before anything is written. */
   async acceptBatch(caller: Caller, dtos: SendEmailDto[], requestId: string): Promise<BatchAcceptedDto> {
+    assertDataWithin(
+      this.config.email.maxDataBytes,
+      dtos.map((dto, index) => [`emails[${index}].data`, dto.data]),
+    );
     const now = Date.now();
     const problems: FieldError[] = [];
     const emails: Prepared[] = [];
@@ -107,32 +117,44 @@ export class EmailsService {
   /**
    * One template to many recipients: shared `data` merged with each recipient's own (theirs wins), one
    * personalised email each, all sharing a `groupId`. A recipient whose data does not render refuses the
-   * whole group, naming each such recipient, so nobody is silently left out.
+   * whole group, naming each such recipient, so nobody is silently left out. The shared data is stored once
+   * for the group and merged again at delivery: each email keeps only its recipient's own data.
    */
   async acceptGroup(caller: Caller, dto: SendGroupDto, requestId: string): Promise<GroupAcceptedDto> {
     const now = Date.now();
     const recipients: GroupMember[] = dto.recipients ?? (await this.groups.membersOf(dto.group!));
+    const field = dto.recipients ? 'recipients' : `group(${dto.group})`;
+    assertDataWithin(this.config.email.maxDataBytes, [
+      ['data', dto.data],
+      ...recipients.map((recipient, index) => [`${field}[${index}].data`, recipient.data] as const),
+    ]);
     const schedule = this.schedule(dto.sendAt, now);
     const groupId = uuidv7(now);
+    const shared: SharedGroupData | undefined =
+      dto.data && Object.keys(dto.data).length > 0
+        ? { groupId, data: sizedJson(dto.data), members: recipients.length }
+        : undefined;
     const problems: FieldError[] = [];
     const emails: Prepared[] = [];
-    const field = dto.recipients ? 'recipients' : `group(${dto.group})`;
-    recipients.forEach((recipient, index) => {
-      const data = mergeGroupData(dto.data, recipient);
+    const merge = groupDataMerger(dto.data);
+    for (const [index, recipient] of recipients.entries()) {
+      if (index > 0 && index % RENDER_CHUNK === 0) await nextTurn();
+      const data = merge(recipient);
       let rendered: RenderedTemplate;
       try {
         rendered = this.templates.render(dto.template, data);
       } catch (error) {
         problems.push(...prefixed(toTemplateProblem(error, `${field}[${index}].data`), ''));
-        return;
+        continue;
       }
       const subject = dto.subject ?? rendered.subject;
       const message = composeGroupMessage(recipient, this.config.email.from, subject, {
         template: dto.template,
-        data,
+        ...(shared ? { data: recipient.data ?? {}, shared: { groupId, member: index } } : { data }),
       });
-      emails.push(this.newEmail(caller, message, schedule, requestId, now, { ...dto, groupId }));
-    });
+      const email = this.newEmail(caller, message, schedule, requestId, now, { ...dto, groupId });
+      emails.push(shared ? { ...email, shared } : email);
+    }
     if (problems.length > 0)
       throw refusedWhole('group', problems.slice(0, MAX_LISTED_PROBLEMS), problems.length);
     await this.store(caller, emails);
@@ -234,7 +256,7 @@ export class EmailsService {
    * records are removed and the quota given back: all or none.
    */
   private async store(caller: Caller, emails: Prepared[]): Promise<void> {
-    const reservation = await this.quota.take(caller.service, emails.length);
+    const reservation = await this.quota.take(caller.service, emails.length, storedBytes(emails));
     const written = this.repository.createMany(emails);
     const queued = this.queue.enqueueMany(
       emails.map(({ record, delayMs }) => ({ id: record.id, priority: record.priority, delayMs })),

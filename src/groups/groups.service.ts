@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { notFound, ProblemError } from '../common/problem-error';
+import { AppConfig } from '../config/app-config';
+import { assertDataWithin } from '../common/data-limit';
 import { AppLogger } from '../logging/app-logger';
 import type { GroupDto, GroupListDto, GroupMemberDto } from './dto/group.dto';
 import { GroupRepository, type GroupMember } from './group.repository';
@@ -12,12 +14,17 @@ export class GroupsService {
   constructor(
     private readonly groups: GroupRepository,
     private readonly logger: AppLogger,
+    private readonly config: AppConfig,
   ) {
     this.logger.setContext('groups');
   }
 
-  /** Creates or replaces a group; returns it and whether it is new. */
+  /** Creates or replaces a group; returns it and whether it is new. Each member's data is held to MAX_DATA_BYTES. */
   async put(name: string, members: GroupMemberDto[]): Promise<{ group: GroupDto; created: boolean }> {
+    assertDataWithin(
+      this.config.email.maxDataBytes,
+      members.map((member, index) => [`members[${index}].data`, member.data]),
+    );
     const stored = { members: members.map(toMember), updatedAt: Date.now() };
     const created = await this.groups.put(name, stored);
     this.logger.info({ group: name, members: members.length, created }, 'group saved');

@@ -25,7 +25,16 @@ export interface OutboundMessage {
    * data is checked at accept time, and keeping it instead of the rendered result makes a 10,000-recipient
    * group a few hundred bytes per recipient in Redis rather than the whole HTML).
    */
-  render?: { template: string; data: Record<string, unknown> };
+  render?: {
+    template: string;
+    /** With `shared`, the recipient's own data only; else all of it (as earlier versions stored every group email). */
+    data: Record<string, unknown>;
+    /**
+     * The group whose shared data, stored once for the whole group, is merged with `data` at delivery (see
+     * mergeGroupData), and this email's place in the group.
+     */
+    shared?: { groupId: string; member: number };
+  };
   headers: Record<string, string>;
   attachments: OutboundAttachment[];
   tags: string[];

@@ -58,6 +58,27 @@ export function dailyQuotaReached(quota: number, used: number, count: number, no
   );
 }
 
+/** 429 for a send that would take a service over its daily byte quota; it may send again at 00:00 UTC. */
+export function dailyByteQuotaReached(
+  quota: number,
+  used: number,
+  count: number,
+  bytes: number,
+  now: number,
+): ProblemError {
+  const emails = `${count} email${count === 1 ? '' : 's'}`;
+  const state =
+    used >= quota
+      ? `The daily quota of ${quota} bytes stored is reached`
+      : `These ${emails} (${bytes} bytes to store) would exceed the daily quota of ${quota} bytes`;
+  return new ProblemError(
+    429,
+    'rate-limited',
+    `${state} (${used} bytes accepted today, UTC); nothing was accepted. The quota resets at 00:00 UTC.`,
+    { headers: { 'retry-after': String(wholeSeconds(msUntilNextUtcDay(now))) } },
+  );
+}
+
 /** The UTC day of `now` as `2026-05-01`: the quota counter's name. */
 export const utcDay = (now: number): string => new Date(now).toISOString().slice(0, 10);
 

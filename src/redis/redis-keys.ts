@@ -15,6 +15,16 @@ export class RedisKeys {
     return `${this.prefix}:email:${id}:message`;
   }
 
+  /** A group notification's shared template data (JSON), stored once for all its emails. */
+  groupData(groupId: string): string {
+    return `${this.prefix}:group-data:${groupId}`;
+  }
+
+  /** One bit per email of a group, set while that email may still need the group's shared data. */
+  groupDataMembers(groupId: string): string {
+    return `${this.prefix}:group-data:${groupId}:members`;
+  }
+
   /** Sorted set of one service's email ids by creation time, for listing. */
   emailsOf(service: string): string {
     return `${this.prefix}:emails:${service}`;
@@ -196,5 +206,10 @@ export class RedisKeys {
   /** Emails a service had accepted on one UTC day (`2026-05-01`); expires two days later. */
   dailyQuota(service: string, day: string): string {
     return `${this.prefix}:daily-quota:${service}:${day}`;
+  }
+
+  /** Bytes stored for the emails a service had accepted on one UTC day; expires two days later. */
+  dailyByteQuota(service: string, day: string): string {
+    return `${this.prefix}:daily-bytes:${service}:${day}`;
   }
 }

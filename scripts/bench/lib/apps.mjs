@@ -47,6 +47,8 @@ export async function startProduct({
       ENVIRONMENT: 'development',
       EMAIL_FROM: `${EMAIL_FROM.name} <${EMAIL_FROM.email}>`,
       [`SERVICE_TOKEN_${BENCH_SERVICE.toUpperCase()}_PRIMARY`]: token,
+      // Checked on every accept as with the default, but out of reach of a fast machine's long run.
+      DAILY_BYTE_QUOTA: String(2 ** 50),
       LOG_LEVEL: 'warn',
       ...env,
     },

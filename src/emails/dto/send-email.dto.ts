@@ -175,7 +175,10 @@ export class SendEmailDto {
   @Matches(TEMPLATE_NAME_PATTERN, { message: 'must be a template name: lower-case letters, digits, - and _' })
   template?: string;
 
-  @ApiPropertyOptional({ example: { name: 'Ana' }, description: "The template's variables" })
+  @ApiPropertyOptional({
+    example: { name: 'Ana' },
+    description: "The template's variables (at most MAX_DATA_BYTES, 64 KiB, of JSON)",
+  })
   @IsOptional()
   @IsObject({ message: 'must be an object' })
   @SatisfiesRule('data', (_value, o) => (hasTemplate(o) ? undefined : 'is only used with template'))

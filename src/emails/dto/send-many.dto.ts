@@ -70,7 +70,8 @@ export class SendGroupDto {
 
   @ApiPropertyOptional({
     example: { product: 'FreeFace', actionUrl: 'https://app.example.com' },
-    description: "Data for every recipient; each recipient's own data wins, key by key",
+    description:
+      "Data for every recipient (at most MAX_DATA_BYTES, 64 KiB, of JSON); each recipient's own data wins, key by key",
   })
   @IsOptional()
   @IsObject({ message: 'must be an object' })

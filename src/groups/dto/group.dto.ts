@@ -20,7 +20,7 @@ export class GroupMemberDto {
 
   @ApiPropertyOptional({
     example: { firstName: 'Ana', plan: 'pro' },
-    description: "This recipient's template data",
+    description: "This recipient's template data (at most MAX_DATA_BYTES, 64 KiB, of JSON)",
   })
   @IsOptional()
   @IsObject({ message: 'must be an object' })
