@@ -90,7 +90,13 @@ export class Reconciler implements OnApplicationBootstrap, BeforeApplicationShut
     const forget: string[] = [];
     const seen: { id: string; at: number }[] = [];
     let repaired = 0;
-    for (const { id, email } of overdue) {
+    for (const { id, email, unreadable } of overdue) {
+      if (unreadable) {
+        // Looked at again one bound later, so that it never holds up the others.
+        seen.push({ id, at: now });
+        this.logger.warn({ emailId: id, reason: unreadable }, 'reconciler cannot read an email record');
+        continue;
+      }
       const job = jobOf.get(id) ?? 'missing';
       const verdict = verdictOn(email, job, now);
       if (verdict.kind === 'forget') forget.push(id);

@@ -78,6 +78,16 @@ describe('ReconcilerStore (real Redis)', () => {
     expect((await store.overdue(500, 10)).map((e) => e.id)).toEqual([ids[2]]);
   });
 
+  it('reads past a record Redis refuses to read, saying why, and takes an unknown priority for medium', async () => {
+    const broken = `${ID.slice(0, -1)}e`;
+    await redis.zadd(keys.unfinishedEmails(), 100, broken, 200, ID);
+    await redis.set(keys.email(broken), 'not a hash');
+    await record(ID, { status: 'queued', priority: 'urgent' });
+    const [first, second] = await store.overdue(500, 10);
+    expect(first).toEqual({ id: broken, email: undefined, unreadable: expect.stringMatching(/^WRONGTYPE/) });
+    expect(second!.email?.priority).toBe('medium');
+  });
+
   it('marks as seen only emails still unfinished', async () => {
     await store.seen([{ id: ID, at: 1000 }]);
     expect(await redis.zcard(keys.unfinishedEmails())).toBe(0);

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { AppConfig } from '../config/app-config';
 import type { EmailStatus } from '../emails/email-status';
-import type { Priority } from '../queue/queue-names';
+import { PRIORITIES, type Priority } from '../queue/queue-names';
 import { RedisConnections } from '../redis/redis-connections';
 import { RedisKeys } from '../redis/redis-keys';
 import type { UnfinishedEmail } from './reconcile-verdict';
@@ -68,6 +68,14 @@ const FIELDS = [
   'sendAt',
 ] as const;
 
+/** An unfinished email that has made no progress for a while, as the reconciler reads it. */
+export interface OverdueEmail {
+  id: string;
+  email: UnfinishedEmail | undefined;
+  /** Why its record could not be read (a key of the wrong type): it is neither judged nor forgotten. */
+  unreadable?: string;
+}
+
 interface ScriptedRedis extends Redis {
   freefaceReconcilerLead(key: string, token: string, leaseMs: number): Promise<0 | 1>;
   freefaceReconcilerResign(key: string, token: string): Promise<number>;
@@ -116,12 +124,10 @@ export class ReconcilerStore {
 
   /**
    * Up to `limit` unfinished emails last seen at or before `seenBefore`, longest-waiting first, each with its
-   * record (undefined when it has expired or was removed). Two round trips, however many emails are unfinished.
+   * record (undefined when it has expired or was removed, or `unreadable` when Redis refused to read it).
+   * Two round trips, however many emails are unfinished.
    */
-  async overdue(
-    seenBefore: number,
-    limit: number,
-  ): Promise<{ id: string; email: UnfinishedEmail | undefined }[]> {
+  async overdue(seenBefore: number, limit: number): Promise<OverdueEmail[]> {
     const ids = await this.redis.zrange(
       this.keys.unfinishedEmails(),
       '-inf',
@@ -137,7 +143,7 @@ export class ReconcilerStore {
     const results = (await pipeline.exec()) ?? [];
     return ids.map((id, i) => {
       const [error, values] = results[i] ?? [new Error('no reply')];
-      if (error) throw error;
+      if (error) return { id, email: undefined, unreadable: error.message };
       return { id, email: parseEmail(id, values as (string | null)[]) };
     });
   }
@@ -188,7 +194,7 @@ function parseEmail(id: string, values: (string | null)[]): UnfinishedEmail | un
   return {
     id,
     status: status as EmailStatus,
-    priority: (priority ?? 'medium') as Priority,
+    priority: PRIORITIES.includes(priority as Priority) ? (priority as Priority) : 'medium',
     service: service ?? '',
     ...(requestId ? { requestId } : {}),
     ...(provider ? { provider } : {}),
