@@ -20,6 +20,7 @@ import { LoggingModule } from './logging/logging.module';
 import { PrometheusModule } from './metrics/prometheus/prometheus.module';
 import { ServiceMetricsModule } from './metrics/service-metrics.module';
 import { QueueFiguresModule } from './queue/queue-figures.module';
+import { ReconcilerModule } from './reconciler/reconciler.module';
 import { RateLimitModule } from './rate-limit/rate-limit.module';
 import { RedisModule } from './redis/redis.module';
 import { SmtpIngressModule } from './smtp-ingress/smtp-ingress.module';
@@ -63,7 +64,7 @@ export class AppModule {
               ProviderEventsModule,
             ]
           : []),
-        ...(config.roles.has('worker') ? [DeliveryModule] : []),
+        ...(config.roles.has('worker') ? [DeliveryModule, ReconcilerModule] : []),
         ...(serveApi || config.roles.has('worker')
           ? [WebhooksModule.forRoles({ routes: serveApi, deliver: config.roles.has('worker') })]
           : []),

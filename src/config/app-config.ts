@@ -99,6 +99,14 @@ export abstract class AppConfig {
     readonly retryBackoffMs: number;
     /** A worker's claim on a job; a dead worker's jobs are taken over within one to two of these. */
     readonly jobLockMs: number;
+    /** How long an email pinned to a provider this worker lacks waits for a worker that has it; then it is dead. */
+    readonly pinnedProviderWaitMs: number;
+  };
+  /** The reconciler: re-queues (or dead-letters) unfinished emails that no job carries any more. */
+  abstract readonly reconciler: {
+    readonly intervalMs: number;
+    /** How long an unfinished email may go without progress before its job is checked. */
+    readonly staleMs: number;
   };
   /** The SMTP ingress (role smtp). */
   abstract readonly smtpIngress: {

@@ -397,6 +397,33 @@ export class EnvSchema {
   @Max(600_000)
   JOB_LOCK_MS = 30_000;
 
+  /**
+   * How long an email pinned to a provider that a worker does not have waits for a worker that has it (during a
+   * rollout, workers may differ); past it the email is dead, with the reason. 0: dead at once.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(86_400_000)
+  PINNED_PROVIDER_WAIT_MS = 300_000;
+
+  /** How often the reconciler (worker role, one leader at a time) looks for unfinished emails left without a job. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  @Max(3_600_000)
+  RECONCILER_INTERVAL_MS = 60_000;
+
+  /**
+   * How long an unfinished email (scheduled past its sendAt, queued, sending, retrying) may go without progress
+   * before the reconciler checks that a job still carries it, and repairs it when none does.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1000)
+  @Max(86_400_000)
+  RECONCILER_STALE_MS = 300_000;
+
   @Type(() => Number)
   @IsInt()
   @Min(1024)

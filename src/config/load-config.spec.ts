@@ -116,7 +116,14 @@ describe('loadConfig defaults', () => {
         circuit: { failureThreshold: 5, cooldownMs: 30_000 },
       },
       smtp: { host: 'localhost', port: 587, secure: false, requireTls: false, poolSize: 5 },
-      delivery: { concurrency: 3, maxAttempts: 3, retryBackoffMs: 2000, jobLockMs: 30_000 },
+      delivery: {
+        concurrency: 3,
+        maxAttempts: 3,
+        retryBackoffMs: 2000,
+        jobLockMs: 30_000,
+        pinnedProviderWaitMs: 300_000,
+      },
+      reconciler: { intervalMs: 60_000, staleMs: 300_000 },
       templates: { dir: resolve('templates') },
       smtpIngress: { port: 2525, healthPort: 3002 },
       webhooks: {
@@ -168,11 +175,29 @@ describe('loadConfig defaults', () => {
       maxAttempts: 5,
       retryBackoffMs: 500,
       jobLockMs: 30_000,
+      pinnedProviderWaitMs: 300_000,
     });
     expect(config.email.maxScheduleDays).toBe(7);
     expect(config.templates.dir).toBe('/srv/templates');
     expect(config.shutdownTimeoutMs).toBe(1000);
     expect(config.logging.format).toBe('pretty');
+  });
+
+  it('reads the reconciler and the pinned-provider wait, and names values out of range', () => {
+    const config = loadConfig(
+      base({ RECONCILER_INTERVAL_MS: '500', RECONCILER_STALE_MS: '2000', PINNED_PROVIDER_WAIT_MS: '0' }),
+      ALL_ROLES,
+    );
+    expect(config.reconciler).toEqual({ intervalMs: 500, staleMs: 2000 });
+    expect(config.delivery.pinnedProviderWaitMs).toBe(0);
+    const error = configError(
+      base({ RECONCILER_INTERVAL_MS: '10', RECONCILER_STALE_MS: 'soon', PINNED_PROVIDER_WAIT_MS: '-1' }),
+    );
+    expect(error.problems).toEqual([
+      expect.stringMatching(/^PINNED_PROVIDER_WAIT_MS: /),
+      expect.stringMatching(/^RECONCILER_INTERVAL_MS: /),
+      expect.stringMatching(/^RECONCILER_STALE_MS: /),
+    ]);
   });
 
   it('treats an empty value as unset', () => {

@@ -255,7 +255,9 @@ export function loadConfig(rawEnv: Env, roles: ReadonlySet<Role>): AppConfig {
       maxAttempts: env.MAX_ATTEMPTS,
       retryBackoffMs: env.RETRY_BACKOFF_MS,
       jobLockMs: env.JOB_LOCK_MS,
+      pinnedProviderWaitMs: env.PINNED_PROVIDER_WAIT_MS,
     },
+    reconciler: { intervalMs: env.RECONCILER_INTERVAL_MS, staleMs: env.RECONCILER_STALE_MS },
     smtpIngress: {
       port: env.SMTP_INGRESS_PORT,
       healthPort: env.SMTP_HEALTH_PORT,

@@ -31,23 +31,35 @@ const FIELDS = [
 ] as const;
 
 /**
- * Puts a dead email back to `queued` with fresh attempts, atomically: only a dead one, once. Returns its
- * priority, or false when it is not dead (already retried, or gone).
- * KEYS[1] email; KEYS[2] dead letters. ARGV[1] id.
+ * Puts a dead email back to `queued` with fresh attempts, atomically: only a dead one, once. It joins the
+ * unfinished emails as of now, so that if its job is not queued after all (the caller fails or dies before
+ * that), the reconciler queues it. Returns its priority and service, or false when it is not dead (already
+ * retried, or gone).
+ * A script stops at a failing command without undoing the ones before, so the writes are ordered to leave
+ * something whole wherever one fails: the unfinished entry first (fails: nothing changed), then the record
+ * (from then on the reconciler has it), then the dead-letter list.
+ * KEYS[1] email; KEYS[2] dead letters; KEYS[3] unfinished emails. ARGV[1] id, ARGV[2] now (ms).
  */
 const REVIVE_SCRIPT = `
 if redis.call('HGET', KEYS[1], 'status') ~= 'dead' then
   redis.call('ZREM', KEYS[2], ARGV[1])
   return false
 end
-redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
 redis.call('HSET', KEYS[1], 'status', 'queued', 'attempts', 0)
-redis.call('HDEL', KEYS[1], 'deadAt', 'reservedProvider', 'reservedUntil')
+redis.call('HDEL', KEYS[1], 'deadAt', 'reservedProvider', 'reservedUntil', 'unroutableSince')
+redis.call('ZREM', KEYS[2], ARGV[1])
 return redis.call('HMGET', KEYS[1], 'priority', 'service')
 `;
 
 interface RevivingRedis extends Redis {
-  freefaceReviveDead(emailKey: string, deadLettersKey: string, id: string): Promise<[string, string] | null>;
+  freefaceReviveDead(
+    emailKey: string,
+    deadLettersKey: string,
+    unfinishedKey: string,
+    id: string,
+    now: number,
+  ): Promise<[string, string] | null>;
 }
 
 /** The dead-letter list: ids in a sorted set by time of death, the details in each email's record. */
@@ -63,7 +75,7 @@ export class DeadLetterRepository {
     this.redis = connections.client as RevivingRedis;
     this.pager = new SortedSetPager(this.redis);
     if (!this.redis.freefaceReviveDead) {
-      this.redis.defineCommand('freefaceReviveDead', { numberOfKeys: 2, lua: REVIVE_SCRIPT });
+      this.redis.defineCommand('freefaceReviveDead', { numberOfKeys: 3, lua: REVIVE_SCRIPT });
     }
   }
 
@@ -85,9 +97,21 @@ export class DeadLetterRepository {
     });
   }
 
+  /** The priority of a dead email (the queue its job is in), or undefined when it is not dead. */
+  async priorityOf(id: string): Promise<string | undefined> {
+    const [status, priority] = await this.redis.hmget(this.keys.email(id), 'status', 'priority');
+    return status === 'dead' ? (priority ?? 'medium') : undefined;
+  }
+
   /** Moves a dead email back to `queued`; returns its priority and service, or undefined when it was not dead. */
-  async revive(id: string): Promise<{ priority: string; service: string } | undefined> {
-    const revived = await this.redis.freefaceReviveDead(this.keys.email(id), this.keys.deadLetters(), id);
+  async revive(id: string, now: number): Promise<{ priority: string; service: string } | undefined> {
+    const revived = await this.redis.freefaceReviveDead(
+      this.keys.email(id),
+      this.keys.deadLetters(),
+      this.keys.unfinishedEmails(),
+      id,
+      now,
+    );
     return revived ? { priority: revived[0], service: revived[1] } : undefined;
   }
 

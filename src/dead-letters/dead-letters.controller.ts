@@ -57,9 +57,13 @@ export class DeadLettersController {
   @ApiIdempotencyKey()
   @HttpCode(202)
   @RequireScope('admin')
-  @ApiOperation({ summary: 'Queue one dead letter again with fresh attempts; it keeps its id' })
+  @ApiOperation({
+    summary: 'Queue one dead letter again with fresh attempts; it keeps its id',
+    description:
+      'A 409 while a worker still holds its last job (it is finishing): retry a few seconds later.',
+  })
   @ApiAcceptedResponse({ type: RetriedDto })
-  @ApiProblemResponses(404, 503)
+  @ApiProblemResponses(404, 409, 503)
   retry(@Param('id') id: string): Promise<RetriedDto> {
     checkId(id);
     return this.deadLetters.retry(id);

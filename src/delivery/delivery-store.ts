@@ -24,31 +24,36 @@ const DAY_MS = 86_400_000;
  *    without a token, it keeps its place and looks again when the next token is due). Waiting spends no
  *    attempt, and the slots keep waiting emails from all waking at once;
  * 4. the status becomes `sending`, the attempt is counted, and the message is returned.
+ * An email pinned to a provider this worker does not have waits (no attempt) for a worker that has it, from
+ * the first time a worker found it so, for up to the pinned-provider wait; then it is dead, with the reason.
  * Time is Redis's clock, the same for every worker.
  *
  * KEYS[1] email; KEYS[2] the set of scheduled emails; KEYS[2i + 1], KEYS[2i + 2]: circuit and bucket of
- * provider i (i = 1..n); last, the email's message.
+ * provider i (i = 1..n); then the dead letters, the unfinished emails, and last, the email's message.
  * ARGV[1] n; ARGV[2] the chain's length (the first providers are the chain, in order; the rest are enabled
- * outside it, usable when pinned); then per provider i: name, tokens per ms (0: no limit), burst;
- * then the claimable statuses.
+ * outside it, usable when pinned); ARGV[3] the pinned-provider wait (ms), ARGV[4] how long such an email
+ * waits before it looks again (ms), ARGV[5] the record's retention (ms); then per provider i: name, tokens
+ * per ms (0: no limit), burst; then the claimable statuses.
  */
 const CLAIM_SCRIPT = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local email = KEYS[1]
+local id = string.match(email, '[^:]+$')
 local status = redis.call('HGET', email, 'status')
 if not status then return false end
 local n = tonumber(ARGV[1])
 local chainLength = tonumber(ARGV[2])
+local P = 5
 local claimable = false
-for i = 3 + 3 * n, #ARGV do
+for i = P + 1 + 3 * n, #ARGV do
   if status == ARGV[i] then claimable = true end
 end
 if not claimable then return {'final', status} end
 
 local f = redis.call('HMGET', email, 'pinnedProvider', 'provider', 'reservedProvider', 'reservedUntil')
 local pinned, last, reservedProvider, reservedUntil = f[1], f[2], f[3], tonumber(f[4])
-local function name(i) return ARGV[3 + 3 * (i - 1)] end
+local function name(i) return ARGV[P + 1 + 3 * (i - 1)] end
 
 local candidates = {}
 if pinned then
@@ -60,7 +65,27 @@ else
   end
   for k = 0, chainLength - 1 do candidates[#candidates + 1] = (start - 1 + k) % chainLength + 1 end
 end
-if #candidates == 0 then return {'final', 'no-provider'} end
+if #candidates == 0 then
+  local since = tonumber(redis.call('HGET', email, 'unroutableSince'))
+  if not since then
+    since = now
+    redis.call('HSET', email, 'unroutableSince', now)
+  end
+  local deadline = since + tonumber(ARGV[3])
+  if now < deadline then
+    return {'wait', math.min(deadline, now + tonumber(ARGV[4])), 'provider', pinned, since == now and 1 or 0}
+  end
+  local reason = 'provider ' .. pinned .. ' is not configured on the workers that took this email'
+  redis.call('HSET', email, 'status', 'dead', 'lastError', reason, 'deadAt', now)
+  redis.call('HDEL', email, 'unroutableSince', 'reservedProvider', 'reservedUntil')
+  redis.call('PEXPIRE', email, ARGV[5])
+  redis.call('PEXPIRE', KEYS[#KEYS], ARGV[5])
+  redis.call('ZREM', KEYS[2], id)
+  redis.call('ZADD', KEYS[#KEYS - 2], now, id)
+  redis.call('ZREM', KEYS[#KEYS - 1], id)
+  local m = redis.call('HMGET', email, 'attempts', 'service', 'requestId', 'priority')
+  return {'unroutable', pinned, reason, m[1], m[2], m[3], m[4]}
+end
 
 local chosen, reopensAt = nil, nil
 for _, i in ipairs(candidates) do
@@ -90,9 +115,9 @@ if reservedProvider and reservedProvider ~= provider then
   redis.call('HDEL', email, 'reservedProvider', 'reservedUntil')
   reservedProvider = nil
 end
-local rate = tonumber(ARGV[3 + 3 * (chosen - 1) + 1])
+local rate = tonumber(ARGV[P + 1 + 3 * (chosen - 1) + 1])
 if rate > 0 then
-  local burst = tonumber(ARGV[3 + 3 * (chosen - 1) + 2])
+  local burst = tonumber(ARGV[P + 1 + 3 * (chosen - 1) + 2])
   local bucket = KEYS[2 * chosen + 2]
   local b = redis.call('HMGET', bucket, 'tokens', 'updatedAt', 'nextSlot')
   local tokens = tonumber(b[1]) or burst
@@ -117,9 +142,10 @@ if rate > 0 then
   if waitUntil then return {'wait', waitUntil, 'rate', provider} end
 end
 
-if status == 'scheduled' then redis.call('ZREM', KEYS[2], string.match(email, '[^:]+$')) end
+if status == 'scheduled' then redis.call('ZREM', KEYS[2], id) end
 local attempt = redis.call('HINCRBY', email, 'attempts', 1)
 redis.call('HSET', email, 'status', 'sending', 'provider', provider, 'attemptAt', now)
+if pinned then redis.call('HDEL', email, 'unroutableSince') end
 local m = redis.call('HMGET', email, 'maxAttempts', 'service', 'requestId', 'priority')
 -- An email accepted before the message had a key of its own keeps it in its record.
 local message = redis.call('GET', KEYS[#KEYS]) or redis.call('HGET', email, 'message')
@@ -147,12 +173,12 @@ return 0
 `;
 
 /**
- * Records a successful send, drops the message (it is not needed again) and closes the provider's circuit;
- * for a provider whose events may name only its own message id, keeps that id's way back to the email for as
- * long as the record lives.
+ * Records a successful send, drops the message (it is not needed again), takes the email off the unfinished
+ * ones and closes the provider's circuit; for a provider whose events may name only its own message id, keeps
+ * that id's way back to the email for as long as the record lives.
  * KEYS[1] email, KEYS[2] the email's message, KEYS[3] the provider's circuit, KEYS[4] the provider message
- * id's entry; ARGV[1] provider, ARGV[2] provider message id, ARGV[3] sentAt, ARGV[4] retention ms, ARGV[5]
- * the email's id to write in KEYS[4], or '' for none.
+ * id's entry, KEYS[5] the unfinished emails; ARGV[1] provider, ARGV[2] provider message id, ARGV[3] sentAt,
+ * ARGV[4] retention ms, ARGV[5] the email's id to write in KEYS[4], or '' for none; ARGV[6] the email's id.
  */
 const MARK_SENT_SCRIPT = `
 redis.call('HSET', KEYS[1], 'status', 'sent', 'provider', ARGV[1], 'providerMessageId', ARGV[2], 'sentAt', ARGV[3])
@@ -160,6 +186,7 @@ redis.call('PEXPIRE', KEYS[1], ARGV[4])
 redis.call('DEL', KEYS[2])
 redis.call('HDEL', KEYS[1], 'message')
 redis.call('HDEL', KEYS[3], 'failures', 'openUntil', 'trialUntil')
+redis.call('ZREM', KEYS[5], ARGV[6])
 if ARGV[5] ~= '' then redis.call('SET', KEYS[4], ARGV[5], 'PX', ARGV[4]) end
 `;
 
@@ -170,10 +197,15 @@ if ARGV[5] ~= '' then redis.call('SET', KEYS[4], ARGV[5], 'PX', ARGV[4]) end
  */
 const INDEXED_PROVIDERS: ReadonlySet<ProviderName> = new Set(['ses']);
 
+/** How often an email pinned to a provider this worker lacks looks again for a worker that has it. */
+const UNROUTABLE_LOOK_AGAIN_MS = 5000;
+
 type ClaimReply =
   | null
   | ['final', string]
   | ['wait', number, 'circuit' | 'rate', string?]
+  | ['wait', number, 'provider', string, 0 | 1]
+  | ['unroutable', string, string, string, string, string | null, Priority]
   | ['claimed', EmailStatus, number, string, string, string | null, ProviderName, string | null, Priority];
 
 interface ScriptedRedis extends Redis {
@@ -187,6 +219,18 @@ export type DeliveryClaim =
   | { kind: 'missing' }
   | { kind: 'final'; status: string }
   | { kind: 'wait'; untilMs: number; reason: 'circuit' | 'rate'; provider?: ProviderName }
+  /** Pinned to a provider this worker does not have: it waits for a worker that has it (`first`: from now). */
+  | { kind: 'wait'; untilMs: number; reason: 'provider'; provider: string; first: boolean }
+  /** Pinned to a provider no worker that took it had, for longer than the wait: the email is now dead. */
+  | {
+      kind: 'unroutable';
+      provider: string;
+      reason: string;
+      attempts: number;
+      service: string;
+      requestId?: string;
+      priority: Priority;
+    }
   | {
       kind: 'claimed';
       previousStatus: EmailStatus;
@@ -226,6 +270,9 @@ export class DeliveryStore {
     this.providerArgs = [
       this.order.length,
       chain.length,
+      config.delivery.pinnedProviderWaitMs,
+      UNROUTABLE_LOOK_AGAIN_MS,
+      this.retentionMs,
       ...this.order.flatMap((name) => [
         name,
         rateLimits[name]?.tokensPerMs ?? 0,
@@ -236,7 +283,7 @@ export class DeliveryStore {
     if (!this.redis.freefaceClaimForDelivery) {
       this.redis.defineCommand('freefaceClaimForDelivery', { lua: CLAIM_SCRIPT });
       this.redis.defineCommand('freefaceCircuitFailure', { numberOfKeys: 1, lua: CIRCUIT_FAILURE_SCRIPT });
-      this.redis.defineCommand('freefaceMarkSent', { numberOfKeys: 4, lua: MARK_SENT_SCRIPT });
+      this.redis.defineCommand('freefaceMarkSent', { numberOfKeys: 5, lua: MARK_SENT_SCRIPT });
     }
   }
 
@@ -246,6 +293,8 @@ export class DeliveryStore {
       this.keys.email(emailId),
       this.keys.scheduled(),
       ...this.providerKeys,
+      this.keys.deadLetters(),
+      this.keys.unfinishedEmails(),
       this.keys.emailMessage(emailId),
     ];
     const reply = await this.redis.freefaceClaimForDelivery(keys.length, ...keys, ...this.providerArgs);
@@ -254,12 +303,32 @@ export class DeliveryStore {
       case 'final':
         return { kind: 'final', status: reply[1] };
       case 'wait':
+        if (reply[2] === 'provider')
+          return {
+            kind: 'wait',
+            untilMs: Number(reply[1]),
+            reason: 'provider',
+            provider: reply[3],
+            first: reply[4] === 1,
+          };
         return {
           kind: 'wait',
           untilMs: Number(reply[1]),
           reason: reply[2],
           ...(reply[3] ? { provider: reply[3] as ProviderName } : {}),
         };
+      case 'unroutable': {
+        const [, provider, reason, attempts, service, requestId, priority] = reply;
+        return {
+          kind: 'unroutable',
+          provider,
+          reason,
+          attempts: Number(attempts ?? 0),
+          service,
+          ...(requestId ? { requestId } : {}),
+          priority,
+        };
+      }
       case 'claimed': {
         const [, previousStatus, attempt, maxAttempts, service, requestId, provider, message, priority] =
           reply;
@@ -288,11 +357,13 @@ export class DeliveryStore {
       this.keys.emailMessage(emailId),
       this.keys.circuit(sent.provider),
       this.keys.providerMessage(sent.provider, sent.providerMessageId),
+      this.keys.unfinishedEmails(),
       sent.provider,
       sent.providerMessageId,
       sent.sentAt,
       this.retentionMs,
       INDEXED_PROVIDERS.has(sent.provider) ? emailId : '',
+      emailId,
     );
   }
 
@@ -320,7 +391,10 @@ export class DeliveryStore {
     if (failure.permanent)
       transaction.hdel(this.keys.circuit(failure.provider), 'failures', 'openUntil', 'trialUntil');
     if (failure.status === 'dead')
-      transaction.hset(key, 'deadAt', failure.at).zadd(this.keys.deadLetters(), failure.at, emailId);
+      transaction
+        .hset(key, 'deadAt', failure.at)
+        .zadd(this.keys.deadLetters(), failure.at, emailId)
+        .zrem(this.keys.unfinishedEmails(), emailId);
     await transaction.exec().then(throwIfAnyFailed);
   }
 
@@ -340,7 +414,8 @@ export class DeliveryStore {
         .hset(key, 'status', 'suppressed')
         .pexpire(key, this.retentionMs)
         .del(this.keys.emailMessage(emailId))
-        .hdel(key, 'message');
+        .hdel(key, 'message')
+        .zrem(this.keys.unfinishedEmails(), emailId);
     await transaction.exec().then(throwIfAnyFailed);
   }
 

@@ -23,7 +23,8 @@ import { DeliveryStore, type DeliveryClaim } from './delivery-store';
 export type DeliveryOutcome =
   | { kind: 'sent'; provider: string }
   | { kind: 'skipped'; reason: string }
-  | { kind: 'retry'; reason: string }
+  /** A failed attempt (the `attempt`-th) that will be retried. */
+  | { kind: 'retry'; reason: string; attempt: number }
   | { kind: 'dead'; reason: string }
   | Extract<DeliveryClaim, { kind: 'wait' }>;
 
@@ -172,11 +173,19 @@ export class DeliveryService {
         this.logger.debug({ status: claim.status }, 'email needs no delivery; skipping');
         return { kind: 'skipped', reason: claim.status };
       case 'wait':
-        this.logger.debug(
-          { reason: claim.reason, provider: claim.provider, untilMs: claim.untilMs },
-          'email waits',
-        );
+        if (claim.reason === 'provider' && claim.first)
+          this.logger.warn(
+            { provider: claim.provider, untilMs: claim.untilMs },
+            'email pinned to a provider this worker does not have: waiting for a worker that has it',
+          );
+        else
+          this.logger.debug(
+            { reason: claim.reason, provider: claim.provider, untilMs: claim.untilMs },
+            'email waits',
+          );
         return claim;
+      case 'unroutable':
+        return this.deadForWantOfProvider(emailId, claim);
     }
 
     this.logger.assign({
@@ -278,8 +287,32 @@ export class DeliveryService {
         detail: { attempt: claim.attempt, nextAttempt: claim.attempt + 1, reason },
       });
       this.logger.warn(fields, 'delivery attempt failed; will retry');
-      return { kind: 'retry', reason };
+      return { kind: 'retry', reason, attempt: claim.attempt };
     }
+  }
+
+  /** The claim made the email dead: no worker that took it had its pinned provider (see DeliveryStore). */
+  private deadForWantOfProvider(
+    emailId: string,
+    claim: Extract<DeliveryClaim, { kind: 'unroutable' }>,
+  ): DeliveryOutcome {
+    const fields = {
+      provider: claim.provider,
+      attempts: claim.attempts,
+      permanent: true,
+      reason: claim.reason,
+    };
+    this.events.emit({
+      emailId,
+      service: claim.service,
+      requestId: claim.requestId,
+      provider: claim.provider,
+      priority: claim.priority,
+      event: 'dead_lettered',
+      detail: fields,
+    });
+    this.logger.error(fields, 'email dead: its pinned provider is not configured on the workers');
+    return { kind: 'dead', reason: claim.reason };
   }
 }
 

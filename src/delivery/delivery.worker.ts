@@ -5,8 +5,12 @@ import { AppLogger } from '../logging/app-logger';
 import { PrometheusMetrics } from '../metrics/prometheus/prometheus-metrics';
 import { ProviderRegistry } from '../providers/provider-registry';
 import { EmailQueue } from '../queue/email-queue';
+import { retryDelayMs, RETRY_DELAY_CAP_MS } from './backoff';
 import { DeliveryService } from './delivery.service';
 import { PriorityDispatcher, type JobOutcome } from './priority-dispatcher';
+
+/** An error of ours (not a provider's answer) puts a job back at least this long: Redis may be struggling. */
+const HANDLER_ERROR_MIN_DELAY_MS = 1000;
 
 /**
  * The worker role's job loop: takes email jobs high before medium before low, `WORKER_CONCURRENCY` at a
@@ -25,10 +29,15 @@ export class DeliveryWorker implements OnApplicationBootstrap, BeforeApplication
     private readonly metrics: PrometheusMetrics,
   ) {
     this.logger.setContext('delivery');
+    const { retryBackoffMs } = config.delivery;
     this.dispatcher = new PriorityDispatcher(
       queue.inPriorityOrder(),
       (job) => this.process(job),
-      { concurrency: config.delivery.concurrency },
+      {
+        concurrency: config.delivery.concurrency,
+        handlerErrorDelayMs: () =>
+          retryDelayMs(1, Math.max(HANDLER_ERROR_MIN_DELAY_MS, retryBackoffMs), RETRY_DELAY_CAP_MS),
+      },
       this.logger,
     );
   }
@@ -77,7 +86,10 @@ export class DeliveryWorker implements OnApplicationBootstrap, BeforeApplication
     }
   }
 
-  /** One email job: a retry goes back to Bull for backoff; a wait (rate limit, open circuit) spends no attempt. */
+  /**
+   * One email job: a retry waits the backoff of the record's attempt; a wait (rate limit, open circuit, a
+   * provider this worker lacks) spends no attempt. The record alone decides when the email is dead.
+   */
   private process(job: Job): Promise<JobOutcome> {
     const emailId = String(job.id);
     return this.logger.runInContext(
@@ -85,7 +97,11 @@ export class DeliveryWorker implements OnApplicationBootstrap, BeforeApplication
         const outcome = await this.delivery.deliver(emailId);
         switch (outcome.kind) {
           case 'retry':
-            return { kind: 'retry', reason: outcome.reason };
+            return {
+              kind: 'retry',
+              reason: outcome.reason,
+              delayMs: retryDelayMs(outcome.attempt, this.config.delivery.retryBackoffMs, RETRY_DELAY_CAP_MS),
+            };
           case 'wait':
             if (outcome.reason === 'rate' && outcome.provider)
               this.metrics.recordRateLimitWait(outcome.provider);

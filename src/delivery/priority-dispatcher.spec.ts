@@ -14,6 +14,17 @@ async function until(check: () => boolean, timeoutMs = 10_000): Promise<void> {
   }
 }
 
+/** The state a job ends in (completed or failed), within ten seconds. */
+async function settledState(queue: Queue, id: Job['id']): Promise<string> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const state = await (await queue.getJob(id))?.getState();
+    if (state === 'completed' || state === 'failed') return state;
+    if (Date.now() > deadline) throw new Error(`job ${id} still ${state}`);
+    await sleep(20);
+  }
+}
+
 describe('PriorityDispatcher (real Redis, Bull queues)', () => {
   let server: PrivateRedis;
   let high: Queue;
@@ -69,6 +80,50 @@ describe('PriorityDispatcher (real Redis, Bull queues)', () => {
     // One fetch per queue to start (high is empty, low has the first job), and none per job after that.
     expect(fetchesByLastJob).toBe(2);
     expect(await low.getCompletedCount()).toBe(20);
+  });
+
+  it("runs a job whose handler keeps throwing again and again, past Bull's attempts, until it is done", async () => {
+    // Bull's default is one attempt: a job that Bull failed on the handler's account would stay failed.
+    const job = await low.add({ n: 1 });
+    let runs = 0;
+    dispatcher = new PriorityDispatcher(
+      [high, low],
+      (): Promise<JobOutcome> => {
+        runs++;
+        if (runs <= 3) return Promise.reject(new Error('Command timed out'));
+        return Promise.resolve({ kind: 'done', result: 'ok' });
+      },
+      { concurrency: 1, idlePollMs: 50, handlerErrorDelayMs: () => 20 },
+      silent,
+    );
+    await dispatcher.start();
+    expect(await settledState(low, job.id)).toBe('completed');
+    expect(runs).toBe(4);
+    expect(await low.getFailedCount()).toBe(0);
+  });
+
+  it("puts a retried job back for its delay without spending Bull's attempts", async () => {
+    const job = await low.add({ n: 1 });
+    const startedAt: number[] = [];
+    dispatcher = new PriorityDispatcher(
+      [high, low],
+      (): Promise<JobOutcome> => {
+        startedAt.push(Date.now());
+        return Promise.resolve(
+          startedAt.length < 3
+            ? { kind: 'retry', reason: '451 try later', delayMs: 300 }
+            : { kind: 'done', result: 'sent' },
+        );
+      },
+      { concurrency: 1, idlePollMs: 50 },
+      silent,
+    );
+    await dispatcher.start();
+    expect(await settledState(low, job.id)).toBe('completed');
+    expect(startedAt).toHaveLength(3);
+    expect(startedAt[1]! - startedAt[0]!).toBeGreaterThanOrEqual(300);
+    expect(startedAt[2]! - startedAt[1]!).toBeGreaterThanOrEqual(300);
+    expect((await low.getJob(job.id))!.attemptsMade).toBe(0);
   });
 
   it('does not take the next low job along a completion while a high one is waiting', async () => {

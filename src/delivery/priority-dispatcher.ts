@@ -1,9 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Job, Queue } from 'bull';
 
-/** What became of a job: done, retried by Bull with backoff (an attempt), or put back until a time (no attempt). */
+/**
+ * What became of a job: done, or put back to run again, after a failed attempt (`retry`, after `delayMs`) or
+ * a wait that was no attempt (`wait`, until a time). Neither spends one of Bull's attempts: whoever handles
+ * the job keeps count of its own.
+ */
 export type JobOutcome =
-  { kind: 'done'; result: string } | { kind: 'retry'; reason: string } | { kind: 'wait'; untilMs: number };
+  | { kind: 'done'; result: string }
+  | { kind: 'retry'; reason: string; delayMs: number }
+  | { kind: 'wait'; untilMs: number };
 
 export type JobHandler = (job: Job) => Promise<JobOutcome>;
 
@@ -39,6 +45,12 @@ export interface DispatcherOptions {
   idlePollMs?: number;
   /** How long to wait before fetching again after Redis failed. */
   errorBackoffMs?: number;
+  /**
+   * How long a job whose handler threw (an error of ours, such as Redis timing out) waits before it runs
+   * again; default errorBackoffMs. It is put back like any retry, however often it happens: Bull never
+   * fails it for that.
+   */
+  handlerErrorDelayMs?: () => number;
 }
 
 /**
@@ -48,7 +60,8 @@ export interface DispatcherOptions {
  * waiting job on them, and a job done in the highest queue with work fetches its successor in the same
  * script call that completes it (as Bull's own `process()` does), so a busy queue costs no round trip
  * per job for fetching. Each job keeps its Bull lock renewed while it runs and ends in one of three ways
- * (see JobOutcome) through Bull's Job methods.
+ * (see JobOutcome) through Bull's Job methods; none of them is `moveToFailed`, so Bull never gives up on a
+ * job before its handler does.
  */
 export class PriorityDispatcher {
   private readonly queues: BullQueueInternals[];
@@ -57,6 +70,7 @@ export class PriorityDispatcher {
   private readonly slots: Promise<void>[] = [];
   private readonly idlePollMs: number;
   private readonly errorBackoffMs: number;
+  private readonly handlerErrorDelayMs: () => number;
   private running = false;
   private inFlight = 0;
   private wakeIdleSlots: () => void = () => undefined;
@@ -73,6 +87,7 @@ export class PriorityDispatcher {
     this.announcements = queues.map(() => 0);
     this.idlePollMs = options.idlePollMs ?? 1000;
     this.errorBackoffMs = options.errorBackoffMs ?? 1000;
+    this.handlerErrorDelayMs = options.handlerErrorDelayMs ?? (() => this.errorBackoffMs);
     this.resetIdleSignal();
   }
 
@@ -158,7 +173,9 @@ export class PriorityDispatcher {
     try {
       outcome = await this.handler(job);
     } catch (error) {
-      outcome = { kind: 'retry', reason: error instanceof Error ? error.message : String(error) };
+      const delayMs = this.handlerErrorDelayMs();
+      this.log.warn({ err: error, jobId: job.id, delayMs }, 'job handler failed; the job runs again later');
+      outcome = { kind: 'retry', reason: error instanceof Error ? error.message : String(error), delayMs };
     } finally {
       clearInterval(renewal);
     }
@@ -166,7 +183,7 @@ export class PriorityDispatcher {
       case 'done':
         return this.complete(job, outcome.result);
       case 'retry':
-        await job.moveToFailed({ message: outcome.reason });
+        await job.moveToDelayed(Date.now() + outcome.delayMs);
         return null;
       case 'wait':
         await job.moveToDelayed(outcome.untilMs);

@@ -45,7 +45,8 @@ type RecordFields = Record<(typeof RECORD_FIELDS)[number], string | null>;
  * Cancels an email if it has not started going out: only from `scheduled`, `queued` or `retrying`, atomically
  * against a worker's claim (which moves it to `sending` in a script of its own), and drops its message.
  * Returns the status it had.
- * KEYS[1] email, KEYS[2] scheduled set, KEYS[3] the email's message. ARGV[1] id, ARGV[2] now (ms).
+ * KEYS[1] email, KEYS[2] scheduled set, KEYS[3] the email's message, KEYS[4] unfinished emails. ARGV[1] id,
+ * ARGV[2] now (ms).
  */
 const CANCEL_SCRIPT = `
 local status = redis.call('HGET', KEYS[1], 'status')
@@ -55,20 +56,22 @@ if status == 'scheduled' or status == 'queued' or status == 'retrying' then
   redis.call('HDEL', KEYS[1], 'reservedProvider', 'reservedUntil', 'message')
   redis.call('DEL', KEYS[3])
   redis.call('ZREM', KEYS[2], ARGV[1])
+  redis.call('ZREM', KEYS[4], ARGV[1])
 end
 return status
 `;
 
 /**
  * Writes new emails: for each, its record (HSET, with an expiry), its message (SET, same expiry), its entries
- * in its service's index and the index of all, and the scheduled set when it has a sendAt. One script call
- * carries a whole chunk, which costs a fraction of the ioredis work of five commands per email (measured:
- * 10,000 emails in ~0.1 s instead of ~0.9 s of command building).
+ * in its service's index and the index of all, the scheduled set when it has a sendAt, and the unfinished
+ * emails, scored by when it is due (the reconciler looks at it if it has not gone out a while later). One
+ * script call carries a whole chunk, which costs a fraction of the ioredis work of five commands per email
+ * (measured: 10,000 emails in ~0.1 s instead of ~0.9 s of command building).
  * The message has a key of its own because one long value turns a whole hash into a hash table, at about 60
  * bytes per field: apart, the record stays a compact listpack (docs/BENCHMARKS.md, "Footprint").
  * Index entries older than the retention (their records have expired) are trimmed on the way.
  * KEYS[1] index of all, KEYS[2] scheduled set, then per email i: KEYS[3i] record, KEYS[3i+1] message,
- * KEYS[3i+2] service index.
+ * KEYS[3i+2] service index; last, the unfinished emails.
  * ARGV[1] the retention cut-off (ms); then per email: createdAt, ttlMs, sendAt ('' for none), id, message,
  * field count n, then n field/value pairs.
  */
@@ -76,7 +79,8 @@ const WRITE_SCRIPT = `
 local cutoff = '(' .. ARGV[1]
 local trimmed = {}
 local a = 2
-for i = 1, (#KEYS - 2) / 3 do
+local count = (#KEYS - 3) / 3
+for i = 1, count do
   local key, messageKey, index = KEYS[3 * i], KEYS[3 * i + 1], KEYS[3 * i + 2]
   local createdAt, ttlMs, sendAt, id = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
   local n = tonumber(ARGV[a + 5])
@@ -86,6 +90,7 @@ for i = 1, (#KEYS - 2) / 3 do
   redis.call('ZADD', index, createdAt, id)
   redis.call('ZADD', KEYS[1], createdAt, id)
   if sendAt ~= '' then redis.call('ZADD', KEYS[2], sendAt, id) end
+  redis.call('ZADD', KEYS[#KEYS], sendAt ~= '' and sendAt or createdAt, id)
   if not trimmed[index] then
     redis.call('ZREMRANGEBYSCORE', index, '-inf', cutoff)
     trimmed[index] = true
@@ -93,7 +98,7 @@ for i = 1, (#KEYS - 2) / 3 do
   a = a + 6 + 2 * n
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', cutoff)
-return (#KEYS - 2) / 3
+return count
 `;
 
 /**
@@ -123,6 +128,7 @@ interface ScriptedRedis extends Redis {
     emailKey: string,
     scheduledKey: string,
     messageKey: string,
+    unfinishedKey: string,
     id: string,
     now: number,
   ): Promise<EmailStatus | null>;
@@ -157,22 +163,18 @@ export class EmailRepository {
     this.retentionMs = config.email.retentionDays * DAY_MS;
     this.pager = new SortedSetPager(this.redis);
     if (!this.redis.freefaceCancelEmail) {
-      this.redis.defineCommand('freefaceCancelEmail', { numberOfKeys: 3, lua: CANCEL_SCRIPT });
+      this.redis.defineCommand('freefaceCancelEmail', { numberOfKeys: 4, lua: CANCEL_SCRIPT });
       this.redis.defineCommand('freefaceWriteEmails', { lua: WRITE_SCRIPT });
       this.redis.defineCommand('freefaceReleaseShared', { numberOfKeys: 2, lua: RELEASE_SHARED_SCRIPT });
       this.redis.defineCommand('freefaceExtend', { lua: EXTEND_SCRIPT });
     }
   }
 
-  /** Writes a new record, its message and its index entries: one script call. */
-  async create(email: NewEmail): Promise<void> {
-    await this.write([email]);
-  }
-
   /**
-   * Writes many new emails (a batch or a group) in script calls of WRITE_CHUNK emails, all sent at once
-   * without waiting for each other: about one round trip, whatever the count. A group's shared data goes
-   * first, on the same connection, so Redis has it before any of its emails (and their jobs).
+   * Writes new emails (one, a batch or a group) in script calls of WRITE_CHUNK emails, all sent at once
+   * without waiting for each other: one script call for one email, about one round trip whatever the count.
+   * A group's shared data goes first, on the same connection, so Redis has it before any of its emails (and
+   * their jobs).
    */
   async createMany(emails: readonly NewEmail[]): Promise<void> {
     const writes: Promise<void>[] = [];
@@ -188,8 +190,8 @@ export class EmailRepository {
   }
 
   /**
-   * Removes records that were written but whose jobs could not be queued (nothing else refers to them), and
-   * their group's shared data.
+   * Removes what `createMany` wrote for emails whose jobs could not be queued (nothing else refers to them yet):
+   * records, messages, every index entry, and their group's shared data.
    */
   async discard(records: readonly EmailRecord[]): Promise<void> {
     const pipeline = this.redis.pipeline();
@@ -199,11 +201,12 @@ export class EmailRepository {
       pipeline.zrem(this.keys.emailsOf(record.service), record.id);
       pipeline.zrem(this.keys.allEmails(), record.id);
       pipeline.zrem(this.keys.scheduled(), record.id);
+      pipeline.zrem(this.keys.unfinishedEmails(), record.id);
       if (record.groupId) groups.add(record.groupId);
     }
     for (const groupId of groups)
       pipeline.del(this.keys.groupData(groupId), this.keys.groupDataMembers(groupId));
-    await pipeline.exec();
+    await pipeline.exec().then(throwIfAnyFailed);
   }
 
   /** A group's shared data, or undefined when it is gone (expired, or every email of the group was sent). */
@@ -280,6 +283,7 @@ export class EmailRepository {
         this.keys.email(id),
         this.keys.scheduled(),
         this.keys.emailMessage(id),
+        this.keys.unfinishedEmails(),
         id,
         now,
       )) ?? undefined
@@ -306,6 +310,7 @@ export class EmailRepository {
         ...fields,
       );
     }
+    keys.push(this.keys.unfinishedEmails());
     await this.redis.freefaceWriteEmails(keys.length, ...keys, ...args);
   }
 
@@ -332,6 +337,11 @@ function memberBits(count: number): Buffer {
   const bits = Buffer.alloc(Math.ceil(count / 8), 0xff);
   if (count % 8 !== 0) bits[bits.length - 1] = (0xff << (8 - (count % 8))) & 0xff;
   return bits;
+}
+
+function throwIfAnyFailed(results: [Error | null, unknown][] | null): void {
+  const failure = results?.find(([error]) => error)?.[0];
+  if (failure) throw failure;
 }
 
 function parseRecord(id: string, values: (string | null)[]): EmailRecord {

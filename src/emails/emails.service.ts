@@ -70,17 +70,7 @@ export class EmailsService {
     const email = this.prepare(caller, dto, requestId, Date.now());
     timer.lap(dto.template ? 'render' : 'prepare');
     const { record } = email;
-    const reservation = await this.quota.take(caller.service, 1, storedBytes([email]));
-    try {
-      // Issued back to back on the one shared connection, so the record reaches Redis before its job.
-      await Promise.all([
-        this.repository.create(email),
-        this.queue.enqueue(record.id, record.priority, email.delayMs, record.maxAttempts),
-      ]);
-    } catch (error) {
-      await reservation?.release().catch(() => undefined);
-      throw error;
-    }
+    await this.store(caller, [email]);
     timer.lap('store');
     this.announce(email);
     timer.done('accept timing', { emailId: record.id });
@@ -250,25 +240,34 @@ export class EmailsService {
   }
 
   /**
-   * Takes the emails from the caller's daily quota (429 for all of them if they do not fit), then writes the
-   * records and queues the jobs, the jobs issued right behind the records on the one shared connection (so
-   * Redis has every record before its job, and neither waits for the other's answer). If either fails, the
-   * records are removed and the quota given back: all or none.
+   * The one way emails are stored, whether one (REST or SMTP ingress), a batch or a group. Takes them from the
+   * caller's daily quota (429 for all of them if they do not fit), then writes the records and queues the
+   * jobs, the jobs issued right behind the records on the one shared connection (so Redis has every record
+   * before its job, and neither waits for the other's answer: one round trip for a single email). If either
+   * fails, everything written (records, messages, index entries) is removed and the quota given back: all or
+   * none, so that no record is left `queued` without a job. Should that clean-up fail as well (Redis gone
+   * meanwhile), the records left are unfinished emails, which the reconciler queues later.
    */
   private async store(caller: Caller, emails: Prepared[]): Promise<void> {
     const reservation = await this.quota.take(caller.service, emails.length, storedBytes(emails));
     const written = this.repository.createMany(emails);
     const queued = this.queue.enqueueMany(
       emails.map(({ record, delayMs }) => ({ id: record.id, priority: record.priority, delayMs })),
-      this.config.delivery.maxAttempts,
     );
     const results = await Promise.allSettled([written, queued]);
     const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failure) {
-      await this.repository.discard(emails.map((e) => e.record)).catch(() => undefined);
-      await reservation?.release().catch(() => undefined);
-      throw failure.reason;
-    }
+    if (!failure) return;
+    const rollback = await Promise.allSettled([
+      this.repository.discard(emails.map((e) => e.record)),
+      reservation?.release(),
+    ]);
+    const rollbackFailure = rollback.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (rollbackFailure)
+      this.logger.error(
+        { emails: emails.length, err: rollbackFailure.reason as unknown },
+        'emails not accepted, and not wholly taken back: the reconciler will queue what is left',
+      );
+    throw failure.reason;
   }
 
   /** Validates what the DTO cannot (schedule, provider), renders the template, and builds the record. */

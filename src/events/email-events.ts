@@ -15,6 +15,7 @@ export const AUDIT_EVENTS = [
   'delivered',
   'bounced',
   'complained',
+  'reconciled',
 ] as const;
 export type AuditEventName = (typeof AUDIT_EVENTS)[number];
 

@@ -2,8 +2,7 @@ import { BullModule } from '@nestjs/bull';
 import { Module } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { RedisConnections } from '../redis/redis-connections';
-import { retryDelayMs, RETRY_DELAY_CAP_MS } from '../delivery/backoff';
-import { BACKOFF_STRATEGY, EmailQueue } from './email-queue';
+import { EmailQueue } from './email-queue';
 import { EMAIL_QUEUES, PRIORITIES, WEBHOOK_QUEUE } from './queue-names';
 import { WEBHOOK_BACKOFF_STRATEGY, WebhookQueue, webhookRetryDelayMs } from './webhook-queue';
 
@@ -19,10 +18,10 @@ import { WEBHOOK_BACKOFF_STRATEGY, WebhookQueue, webhookRetryDelayMs } from './w
           lockDuration: config.delivery.jobLockMs,
           stalledInterval: config.delivery.jobLockMs,
           // A job whose worker died is put back, not failed: crashes must not lose email (at-least-once).
+          // Past this many, Bull fails it; the reconciler then queues its email again.
           maxStalledCount: 10,
+          // Email jobs have no Bull backoff: the worker puts them back itself (see emailJobOptions).
           backoffStrategies: {
-            [BACKOFF_STRATEGY]: (attemptsMade: number) =>
-              retryDelayMs(attemptsMade, config.delivery.retryBackoffMs, RETRY_DELAY_CAP_MS),
             [WEBHOOK_BACKOFF_STRATEGY]: (attemptsMade: number) =>
               webhookRetryDelayMs(attemptsMade, config.webhooks.retryDelaysMs),
           },

@@ -173,6 +173,19 @@ export class RedisKeys {
     return `${this.prefix}:scheduled`;
   }
 
+  /**
+   * Sorted set of the ids of unfinished emails (not yet sent, suppressed, dead or cancelled), scored by when each
+   * was last seen making progress: the reconciler checks those that have not for a while.
+   */
+  unfinishedEmails(): string {
+    return `${this.prefix}:unfinished`;
+  }
+
+  /** The reconciler's leader: one worker's token, with an expiry, so that one worker at a time sweeps. */
+  reconcilerLeader(): string {
+    return `${this.prefix}:reconciler:leader`;
+  }
+
   /** Sorted set of dead email ids, scored by when they died. */
   deadLetters(): string {
     return `${this.prefix}:dead-letters`;

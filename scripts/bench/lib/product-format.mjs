@@ -1,9 +1,9 @@
 // Writes accepted emails straight into Redis in the product's own format, for backlogs too large to push
 // through the API in reasonable time. It uses the build's own code wherever the product has it:
-// EmailRepository.create (the record hash `{prefix}:email:<id>` with its message and TTL), composeMessage,
-// uuidv7, emailJobOptions and the Bull queue names; only the few lines of EmailsService.accept that fill in
-// the record are repeated here. `compareWithApi` checks the result field by field against an email the API
-// accepted.
+// EmailRepository.createMany (the record hash `{prefix}:email:<id>` with its message and TTL),
+// composeMessage, uuidv7, emailJobOptions and the Bull queue names; only the few lines of
+// EmailsService.accept that fill in the record are repeated here. `compareWithApi` checks the result field
+// by field against an email the API accepted.
 import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -80,10 +80,8 @@ export async function fillDirect({
           },
         };
       });
-      await Promise.all(emails.map((e) => repository.create(e)));
-      await queue.addBulk(
-        emails.map(({ record }) => ({ data: {}, opts: m.emailJobOptions(record.id, 0, record.maxAttempts) })),
-      );
+      await repository.createMany(emails);
+      await queue.addBulk(emails.map(({ record }) => ({ data: {}, opts: m.emailJobOptions(record.id, 0) })));
     }
   } finally {
     await queue.close();

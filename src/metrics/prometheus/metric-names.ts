@@ -19,6 +19,8 @@ export const METRIC_NAMES = {
   rateLimitWaits: 'freeface_rate_limit_waits_total',
   httpRequestDuration: 'freeface_http_request_duration_seconds',
   auditWriteFailures: 'freeface_audit_write_failures_total',
+  reconcilerRepairs: 'freeface_reconciler_repairs_total',
+  reconcilerSweeps: 'freeface_reconciler_sweeps_total',
   queueDepth: 'freeface_queue_depth',
   scheduledEmails: 'freeface_scheduled_emails',
   deadLetters: 'freeface_dead_letters',

@@ -10,6 +10,7 @@ import { QueueFiguresService } from '../../queue/queue-figures.service';
 import { PRIORITIES } from '../../queue/queue-names';
 import type { AuthEntry } from '../../rate-limit/auth-failure-limiter';
 import { FiguresSnapshot, registerClusterGauges } from './cluster-gauges';
+import { INTERRUPTED_STATUSES, UNFINISHED_STATUSES } from '../../reconciler/reconcile-verdict';
 import { methodLabel, priorityLabel, providerLabel, routeLabel, ServiceLabels } from './label-values';
 import { METRIC_NAMES } from './metric-names';
 
@@ -58,6 +59,8 @@ export class PrometheusMetrics implements EmailEventListener, OnModuleInit {
   private readonly authFailures: Counter<'via' | 'outcome'>;
   private readonly sendDuration: Histogram<'provider' | 'outcome'>;
   private readonly rateLimitWaits: Counter<'provider'>;
+  private readonly reconcilerRepairs: Counter<'status' | 'action'>;
+  private readonly reconcilerSweeps: Counter;
   private readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>;
 
   constructor(
@@ -160,6 +163,19 @@ export class PrometheusMetrics implements EmailEventListener, OnModuleInit {
       labelNames: ['provider'],
       registers,
     });
+    this.reconcilerRepairs = new Counter({
+      name: METRIC_NAMES.reconcilerRepairs,
+      help:
+        'Emails the reconciler found unfinished with no job to move them on, by the status they were left in ' +
+        'and what it did: "requeued", or "dead_lettered" when their attempts were spent',
+      labelNames: ['status', 'action'],
+      registers,
+    });
+    this.reconcilerSweeps = new Counter({
+      name: METRIC_NAMES.reconcilerSweeps,
+      help: "Sweeps this process ran as the reconciler's leader (one worker at a time leads)",
+      registers,
+    });
     this.httpDuration = new Histogram({
       name: METRIC_NAMES.httpRequestDuration,
       help: 'HTTP requests to the API by method, route pattern and status code, in seconds',
@@ -198,6 +214,10 @@ export class PrometheusMetrics implements EmailEventListener, OnModuleInit {
       for (const provider of config.providers.enabled) {
         if (config.providers.rateLimits[provider]) this.rateLimitWaits.inc({ provider }, 0);
       }
+      for (const status of UNFINISHED_STATUSES) this.reconcilerRepairs.inc({ status, action: 'requeued' }, 0);
+      for (const status of INTERRUPTED_STATUSES)
+        this.reconcilerRepairs.inc({ status, action: 'dead_lettered' }, 0);
+      this.reconcilerSweeps.inc(0);
     }
     if (exportsClusterFigures(config) && queueFigures) {
       const snapshot = new FiguresSnapshot(
@@ -246,12 +266,23 @@ export class PrometheusMetrics implements EmailEventListener, OnModuleInit {
       case 'complained':
         this.providerEvents.inc({ provider: providerLabel(event.provider), kind: event.event });
         return;
+      case 'reconciled':
+        this.reconcilerRepairs.inc({
+          status: String(event.detail?.previousStatus),
+          action: String(event.detail?.action),
+        });
+        return;
     }
   }
 
   /** A provider callback, or an event in one, that changed nothing (see the counter's help). */
   recordRejectedCallback(provider: string, reason: 'replayed' | 'foreign_recipient' | 'rate_limited'): void {
     this.callbacksRejected.inc({ provider: providerLabel(provider), reason });
+  }
+
+  /** One sweep of the reconciler, run by this process as the leader. */
+  recordReconcilerSweep(): void {
+    this.reconcilerSweeps.inc();
   }
 
   /** One webhook delivery attempt and what it came to. */
