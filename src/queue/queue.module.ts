@@ -4,7 +4,7 @@ import { AppConfig } from '../config/app-config';
 import { RedisConnections } from '../redis/redis-connections';
 import { EmailQueue } from './email-queue';
 import { EMAIL_QUEUES, PRIORITIES, WEBHOOK_QUEUE } from './queue-names';
-import { WEBHOOK_BACKOFF_STRATEGY, WebhookQueue, webhookRetryDelayMs } from './webhook-queue';
+import { WebhookQueue } from './webhook-queue';
 
 @Module({
   imports: [
@@ -20,11 +20,6 @@ import { WEBHOOK_BACKOFF_STRATEGY, WebhookQueue, webhookRetryDelayMs } from './w
           // A job whose worker died is put back, not failed: crashes must not lose email (at-least-once).
           // Past this many, Bull fails it; the reconciler then queues its email again.
           maxStalledCount: 10,
-          // Email jobs have no Bull backoff: the worker puts them back itself (see emailJobOptions).
-          backoffStrategies: {
-            [WEBHOOK_BACKOFF_STRATEGY]: (attemptsMade: number) =>
-              webhookRetryDelayMs(attemptsMade, config.webhooks.retryDelaysMs),
-          },
         },
       }),
     }),

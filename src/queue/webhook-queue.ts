@@ -1,10 +1,7 @@
 import { InjectQueue } from '@nestjs/bull';
 import { Injectable } from '@nestjs/common';
 import type { JobOptions, Queue } from 'bull';
-import { AppConfig } from '../config/app-config';
 import { WEBHOOK_QUEUE } from './queue-names';
-
-export const WEBHOOK_BACKOFF_STRATEGY = 'webhook-schedule';
 
 /** A webhook job: the delivery it sends and its endpoint (jobs queued by earlier versions carry no ids). */
 export interface WebhookJobData {
@@ -13,7 +10,7 @@ export interface WebhookJobData {
 }
 
 /**
- * The wait before retry `attemptsMade` (1 after the first failure) from WEBHOOK_RETRY_SCHEDULE, plus up to
+ * The wait before the retry after failed attempt `attemptsMade` (1: the first) from WEBHOOK_RETRY_SCHEDULE, plus up to
  * 10 % jitter so that the deliveries a receiver's outage held back do not all return in the same second.
  */
 export function webhookRetryDelayMs(
@@ -27,27 +24,15 @@ export function webhookRetryDelayMs(
 
 /**
  * The producer side of the webhook delivery queue. A job carries only its delivery's id (the record holds
- * the event); finished jobs are dropped at once, the record keeps the outcome.
+ * the event and counts the attempts: the worker puts a job back itself, Bull neither retries nor fails it);
+ * finished jobs are dropped at once, the record keeps the outcome.
  */
 @Injectable()
 export class WebhookQueue {
-  private readonly attempts: number;
-
-  constructor(
-    @InjectQueue(WEBHOOK_QUEUE) readonly queue: Queue,
-    config: AppConfig,
-  ) {
-    this.attempts = config.webhooks.retryDelaysMs.length + 1;
-  }
+  constructor(@InjectQueue(WEBHOOK_QUEUE) readonly queue: Queue) {}
 
   private options(jobId: string): JobOptions {
-    return {
-      jobId,
-      attempts: this.attempts,
-      backoff: { type: WEBHOOK_BACKOFF_STRATEGY },
-      removeOnComplete: true,
-      removeOnFail: true,
-    };
+    return { jobId, removeOnComplete: true, removeOnFail: true };
   }
 
   /** Queues deliveries with one round trip; an id already waiting is not queued twice. */

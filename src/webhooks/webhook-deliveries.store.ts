@@ -20,6 +20,8 @@ export interface WebhookDelivery {
   emailId: string;
   status: DeliveryStatus;
   attempts: number;
+  /** Attempts made before its last replay: a replay starts the retry schedule afresh. */
+  attemptsBeforeReplay: number;
   createdAt: number;
   lastAttemptAt?: number;
   nextAttemptAt?: number;
@@ -70,6 +72,7 @@ const FIELDS = [
   'createdAt',
   'lastAttemptAt',
   'nextAttemptAt',
+  'attemptsBeforeReplay',
   'responseStatus',
   'lastError',
 ] as const;
@@ -174,7 +177,10 @@ export class WebhookDeliveriesStore {
     if (delivery.status !== 'failed') return false;
     const transaction = this.redis
       .multi()
-      .hset(this.keys.webhookDelivery(delivery.id), 'status', 'pending')
+      .hset(this.keys.webhookDelivery(delivery.id), {
+        status: 'pending',
+        attemptsBeforeReplay: delivery.attempts,
+      })
       .hdel(this.keys.webhookDelivery(delivery.id), 'nextAttemptAt')
       .pexpire(this.keys.webhookDelivery(delivery.id), this.retentionMs);
     this.moveTo(transaction, delivery, 'pending');
@@ -219,8 +225,18 @@ export class WebhookDeliveriesStore {
 }
 
 function toDelivery(id: string, values: readonly (string | null)[]): WebhookDelivery | undefined {
-  const [webhookId, eventId, type, emailId, status, attempts, createdAt, lastAttemptAt, nextAttemptAt] =
-    values;
+  const [
+    webhookId,
+    eventId,
+    type,
+    emailId,
+    status,
+    attempts,
+    createdAt,
+    lastAttemptAt,
+    nextAttemptAt,
+    before,
+  ] = values;
   const [responseStatus, lastError, payload] = values.slice(FIELDS.length - 2);
   if (!webhookId || !eventId || !status) return undefined;
   return {
@@ -231,6 +247,7 @@ function toDelivery(id: string, values: readonly (string | null)[]): WebhookDeli
     emailId: emailId ?? '',
     status: status as DeliveryStatus,
     attempts: Number(attempts ?? 0),
+    attemptsBeforeReplay: Number(before ?? 0),
     createdAt: Number(createdAt),
     ...(lastAttemptAt ? { lastAttemptAt: Number(lastAttemptAt) } : {}),
     ...(nextAttemptAt ? { nextAttemptAt: Number(nextAttemptAt) } : {}),

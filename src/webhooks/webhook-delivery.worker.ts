@@ -5,7 +5,7 @@ import { AppConfig } from '../config/app-config';
 import { PriorityDispatcher, type JobOutcome } from '../delivery/priority-dispatcher';
 import { AppLogger } from '../logging/app-logger';
 import { PrometheusMetrics } from '../metrics/prometheus/prometheus-metrics';
-import { WebhookQueue, type WebhookJobData } from '../queue/webhook-queue';
+import { WebhookQueue, webhookRetryDelayMs, type WebhookJobData } from '../queue/webhook-queue';
 import { TargetPolicy } from './target-policy';
 import { WebhookDeliveriesStore, type WebhookDelivery } from './webhook-deliveries.store';
 import { WebhookEndpointGate, type AttemptKind } from './webhook-endpoint-gate';
@@ -84,7 +84,7 @@ export class WebhookDeliveryWorker implements OnApplicationBootstrap, BeforeAppl
         } catch (error) {
           // Not the receiver's doing (a secret sealed with another WEBHOOK_SECRETS_KEY, Redis away): an
           // attempt like any failed one, so that the last one still ends the delivery with its reason.
-          return this.recordOutcome(job, delivery, { ok: false, error: `not sent: ${describe(error)}` });
+          return this.recordOutcome(delivery, { ok: false, error: `not sent: ${describe(error)}` });
         }
         if (!target) {
           await this.gate.forget(delivery.webhookId);
@@ -97,7 +97,7 @@ export class WebhookDeliveryWorker implements OnApplicationBootstrap, BeforeAppl
         }
         const result = await this.send(target, delivery);
         await this.release(target.endpoint, jobId, kindOf(result));
-        return this.recordOutcome(job, delivery, result);
+        return this.recordOutcome(delivery, result);
       },
       { bindings: { deliveryId } },
     );
@@ -143,30 +143,40 @@ export class WebhookDeliveryWorker implements OnApplicationBootstrap, BeforeAppl
     });
   }
 
-  private async recordOutcome(job: Job, delivery: WebhookDelivery, result: SendResult): Promise<JobOutcome> {
+  /**
+   * Records an attempt and decides what follows from the delivery's own count of attempts (not Bull's, which
+   * only errors of ours would move): a retry after the schedule's wait for this attempt, or the end.
+   */
+  private async recordOutcome(delivery: WebhookDelivery, result: SendResult): Promise<JobOutcome> {
     if (result.ok) {
       await this.deliveries.recordAttempt(delivery, { ok: true, responseStatus: result.status });
       this.metrics.recordWebhookAttempt('ok');
       return { kind: 'done', result: 'succeeded' };
     }
+    const attempt = delivery.attempts - delivery.attemptsBeforeReplay + 1;
     const refused = result.error.startsWith('refused:');
-    const retriesLeft = refused ? 0 : (job.opts.attempts ?? 1) - job.attemptsMade - 1;
-    const nextAttemptAt = retriesLeft > 0 ? Date.now() + this.retryDelaysMs[job.attemptsMade]! : undefined;
+    const delayMs = refused ? undefined : retryDelayAfter(attempt, this.retryDelaysMs);
+    const nextAttemptAt = delayMs === undefined ? undefined : Date.now() + delayMs;
     await this.deliveries.recordAttempt(delivery, {
       ok: false,
       error: result.error,
       ...(result.status !== undefined ? { responseStatus: result.status } : {}),
       ...(nextAttemptAt ? { nextAttemptAt } : {}),
     });
-    this.metrics.recordWebhookAttempt(nextAttemptAt ? 'failed' : 'dead');
-    const fields = { webhookId: delivery.webhookId, attempt: job.attemptsMade + 1, reason: result.error };
-    if (!nextAttemptAt) {
+    this.metrics.recordWebhookAttempt(delayMs === undefined ? 'dead' : 'failed');
+    const fields = { webhookId: delivery.webhookId, attempt, reason: result.error };
+    if (delayMs === undefined) {
       this.logger.warn(fields, 'webhook delivery failed: no more attempts');
       return { kind: 'done', result: 'failed' };
     }
     this.logger.info(fields, 'webhook delivery attempt failed; will retry');
-    return { kind: 'retry', reason: result.error };
+    return { kind: 'retry', reason: result.error, delayMs };
   }
+}
+
+/** The wait before the retry that follows failed attempt `attempt` (1: the first), or undefined after the last. */
+function retryDelayAfter(attempt: number, schedule: readonly number[]): number | undefined {
+  return attempt <= schedule.length ? webhookRetryDelayMs(attempt, schedule) : undefined;
 }
 
 /** What an attempt tells of the endpoint's health: only an answer, or its absence in time, counts. */
