@@ -18,10 +18,23 @@ const CONNECTION_ERROR_PATTERNS = [
   /LOADING/,
 ];
 
-/** Whether an error from ioredis or Bull means "Redis is not reachable" rather than a bug. */
+/**
+ * Replies of a reachable Redis that cannot take writes for now: out of memory under `noeviction`, a replica
+ * after a failover, too few replicas for `min-replicas-to-write`, a busy script, a cluster in reconfiguration.
+ * Nothing was stored, and the same call can succeed later.
+ */
+const CANNOT_WRITE_NOW = /^(OOM|READONLY|NOREPLICAS|MASTERDOWN|BUSY|TRYAGAIN|CLUSTERDOWN) /;
+
+/**
+ * Whether an error from ioredis or Bull means "Redis cannot serve this now" (unreachable, or refusing writes
+ * for a while) rather than a bug.
+ */
 export function isRedisConnectionError(error: unknown): boolean {
   if (error instanceof RedisUnavailableError) return true;
   if (!(error instanceof Error)) return false;
   if (error.name === 'MaxRetriesPerRequestError') return true;
-  return CONNECTION_ERROR_PATTERNS.some((pattern) => pattern.test(error.message));
+  return (
+    CONNECTION_ERROR_PATTERNS.some((pattern) => pattern.test(error.message)) ||
+    CANNOT_WRITE_NOW.test(error.message)
+  );
 }

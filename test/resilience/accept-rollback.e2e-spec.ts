@@ -134,6 +134,27 @@ describe('accepting with a failed enqueue (api,smtp process, Bull refused by Red
     });
   });
 
+  it('refuses with 503 and Retry-After while Redis is out of memory (noeviction), and keeps nothing', async () => {
+    const before = await leftovers();
+    await inspect.config('SET', 'maxmemory-policy', 'noeviction');
+    await inspect.config('SET', 'maxmemory', '1');
+    try {
+      for (const path of ['/api/v1/emails', '/api/v1/emails/batch']) {
+        const body = path.endsWith('batch') ? { emails: [email('full 1'), email('full 2')] } : email('full');
+        const refused = await billing.post(path, body);
+        expect([path, refused.status, refused.body.type]).toEqual([
+          path,
+          503,
+          'urn:freeface:problem:service-unavailable',
+        ]);
+        expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+      }
+    } finally {
+      await inspect.config('SET', 'maxmemory', '0');
+    }
+    expect(await leftovers()).toEqual(before);
+  });
+
   it('accepts the same requests once Redis takes the jobs again, each with its record, entries and quota', async () => {
     const before = await leftovers();
     const accepted = await billing.post('/api/v1/emails', email('single', { sendAt: inAnHour() }));
