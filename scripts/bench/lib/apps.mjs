@@ -49,6 +49,8 @@ export async function startProduct({
       [`SERVICE_TOKEN_${BENCH_SERVICE.toUpperCase()}_PRIMARY`]: token,
       // Checked on every accept as with the default, but out of reach of a fast machine's long run.
       DAILY_BYTE_QUOTA: String(2 ** 50),
+      // The benchmarks' webhook receivers listen on loopback, which no environment allows unless named.
+      WEBHOOK_ALLOWED_HOSTS: '127.0.0.1/32',
       LOG_LEVEL: 'warn',
       ...env,
     },
