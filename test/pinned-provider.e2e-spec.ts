@@ -2,7 +2,7 @@ import type Redis from 'ioredis';
 import { AppProcess } from './support/app-process';
 import { bullKey } from './support/bull-keys';
 import { SendGridFake } from './support/fakes/sendgrid-fake';
-import { baseEnv, client, TOKENS } from './support/fixtures';
+import { auditTrailWith, baseEnv, client, TOKENS } from './support/fixtures';
 import { waitUntil } from './support/ports';
 import { PrivateRedis } from './support/private-redis';
 import { SmtpSink } from './support/smtp-sink';
@@ -96,19 +96,9 @@ describe('an email pinned to a provider its worker lacks (api with SendGrid, wor
       '/api/v1/dead-letters',
     );
     expect(letters.body.items.find((letter) => letter.id === id)?.lastError).toBe(dead.lastError);
-    // The audit trail is written after the status (batched), so it is waited for.
-    type Trail = { items: { event: string; detail: Record<string, unknown> }[] };
-    let trail: Trail = { items: [] };
-    await waitUntil(
-      async () => {
-        trail = (await billing.get<Trail>(`/api/v1/audit/${id}`)).body;
-        return trail.items.length >= 2;
-      },
-      5000,
-      'the dead_lettered audit event',
-    );
-    expect(trail.items.map((e) => e.event)).toEqual(['accepted', 'dead_lettered']);
-    expect(trail.items[1]!.detail).toMatchObject({ provider: 'sendgrid', attempts: 0 });
+    const trail = await auditTrailWith(billing, id, ['dead_lettered']);
+    expect(trail.map((e) => e.event)).toEqual(['accepted', 'dead_lettered']);
+    expect(trail[1]!.detail).toMatchObject({ provider: 'sendgrid', attempts: 0 });
     await waitUntil(
       () =>
         worker

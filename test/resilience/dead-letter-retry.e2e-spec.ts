@@ -2,7 +2,7 @@ import Bull, { type Job, type Queue } from 'bull';
 import type Redis from 'ioredis';
 import { AppProcess } from '../support/app-process';
 import { breakJobAdds, bullKey } from '../support/bull-keys';
-import { baseEnv, client, TOKENS } from '../support/fixtures';
+import { auditTrailWith, baseEnv, client, TOKENS } from '../support/fixtures';
 import { waitUntil } from '../support/ports';
 import { PrivateRedis } from '../support/private-redis';
 import { SmtpSink } from '../support/smtp-sink';
@@ -131,10 +131,8 @@ describe('retrying a dead letter through failures (api + worker with a fast reco
     billing = client(api.baseUrl, TOKENS.billing);
     ops = client(api.baseUrl, TOKENS.ops);
     expect(await statusOf(id, 'sent')).toMatchObject({ attempts: 1 });
-    const audit = await billing.get<{ items: { event: string; detail: Record<string, unknown> }[] }>(
-      `/api/v1/audit/${id}`,
-    );
-    expect(audit.body.items.find((e) => e.event === 'reconciled')?.detail).toEqual({
+    const audit = await auditTrailWith(billing, id, ['reconciled', 'sent']);
+    expect(audit.find((e) => e.event === 'reconciled')?.detail).toEqual({
       previousStatus: 'queued',
       action: 'requeued',
       job: 'missing',

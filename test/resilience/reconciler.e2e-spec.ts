@@ -2,7 +2,7 @@ import Bull, { type Job, type Queue } from 'bull';
 import type Redis from 'ioredis';
 import { AppProcess } from '../support/app-process';
 import { bullKey } from '../support/bull-keys';
-import { baseEnv, client, TOKENS } from '../support/fixtures';
+import { auditTrailWith, baseEnv, client, TOKENS } from '../support/fixtures';
 import { waitUntil } from '../support/ports';
 import { PrivateRedis } from '../support/private-redis';
 import { parsePrometheusText } from '../support/prometheus-text';
@@ -94,11 +94,7 @@ describe('the reconciler (api + two workers, jobs lost behind the app’s back)'
   }
 
   const reconciledDetail = async (id: string) =>
-    (
-      await billing.get<{ items: { event: string; detail: Record<string, unknown> }[] }>(
-        `/api/v1/audit/${id}`,
-      )
-    ).body.items.find((e) => e.event === 'reconciled')?.detail;
+    (await auditTrailWith(billing, id, ['reconciled'])).find((e) => e.event === 'reconciled')?.detail;
 
   it('re-queues or dead-letters every stranded email, audits and counts each, with one worker sweeping', async () => {
     // 1. A worker killed with -9 between its claim and the outcome (the email `sending`, its one attempt

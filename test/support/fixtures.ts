@@ -1,4 +1,5 @@
 import { generateToken } from '../../src/auth/token-format';
+import { waitUntil } from './ports';
 import type { PrivateRedis } from './private-redis';
 import type { SmtpSink } from './smtp-sink';
 
@@ -81,6 +82,36 @@ export function client(baseUrl: string, token?: string) {
     delete: <T = Record<string, unknown>>(path: string, headers?: Record<string, string>) =>
       request<T>('DELETE', path, undefined, headers),
   };
+}
+
+export interface AuditItem {
+  event: string;
+  detail: Record<string, unknown>;
+}
+
+/**
+ * An email's audit trail once it holds every event in `events`. The trail is written in batches after the
+ * status changes it records, so a test that has just seen a status waits for its events rather than racing them.
+ */
+export async function auditTrailWith(
+  api: ReturnType<typeof client>,
+  emailId: string,
+  events: readonly string[],
+  timeoutMs = 5000,
+): Promise<AuditItem[]> {
+  let items: AuditItem[] = [];
+  await waitUntil(
+    async () => {
+      items = (await api.get<{ items: AuditItem[] }>(`/api/v1/audit/${emailId}`)).body.items ?? [];
+      const seen = items.map((item) => item.event);
+      return events.every((event) => seen.includes(event));
+    },
+    timeoutMs,
+    `the audit trail of ${emailId} to hold ${events.join(', ')}`,
+  ).catch((error: Error) => {
+    throw new Error(`${error.message}; it holds ${items.map((item) => item.event).join(', ')}`);
+  });
+  return items;
 }
 
 export const INLINE_EMAIL = {
