@@ -11,7 +11,7 @@ export const nodeTimers: Scheduler = (callback, delayMs) => {
 export interface BatcherOptions<T> {
   /** Writes one batch; a rejection is a failed write. With `retry`, writing a batch twice must be harmless. */
   write(batch: T[]): Promise<unknown>;
-  /** How long an item waits, at most, for its batch to be written (while writes succeed). */
+  /** How long an item waits, at most, before its write starts (unless a write is under way, or failed). */
   delayMs: number;
   /** Items per write; as soon as this many wait, they are written. No bound when absent. */
   maxBatch?: number;
