@@ -18,12 +18,18 @@ import {
 } from './dto/email-response.dto';
 import { SendEmailDto } from './dto/send-email.dto';
 import { BatchAcceptedDto, GroupAcceptedDto, SendBatchDto, SendGroupDto } from './dto/send-many.dto';
-import { EmailsService } from './emails.service';
+import { EmailAcceptanceService } from './email-acceptance.service';
+import { EmailCancellationService } from './email-cancellation.service';
+import { EmailQueriesService } from './email-queries.service';
 
 @ApiTags('emails')
 @Controller('api/v1/emails')
 export class EmailsController {
-  constructor(private readonly emails: EmailsService) {}
+  constructor(
+    private readonly acceptance: EmailAcceptanceService,
+    private readonly cancellation: EmailCancellationService,
+    private readonly queries: EmailQueriesService,
+  ) {}
 
   @Post()
   @ApiIdempotencyKey()
@@ -50,7 +56,7 @@ export class EmailsController {
     @RequestId() requestId: string,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<EmailAcceptedDto> {
-    const accepted = await this.emails.accept(caller, dto, requestId);
+    const accepted = await this.acceptance.accept(caller, dto, requestId);
     void reply.header('location', `/api/v1/emails/${accepted.id}`);
     return accepted;
   }
@@ -71,7 +77,7 @@ export class EmailsController {
     @Body() dto: SendBatchDto,
     @RequestId() requestId: string,
   ): Promise<BatchAcceptedDto> {
-    return this.emails.acceptBatch(caller, dto.emails, requestId);
+    return this.acceptance.acceptBatch(caller, dto.emails, requestId);
   }
 
   @Post('group')
@@ -91,7 +97,7 @@ export class EmailsController {
     @Body() dto: SendGroupDto,
     @RequestId() requestId: string,
   ): Promise<GroupAcceptedDto> {
-    return this.emails.acceptGroup(caller, dto, requestId);
+    return this.acceptance.acceptGroup(caller, dto, requestId);
   }
 
   @Get()
@@ -103,7 +109,7 @@ export class EmailsController {
   @ApiOkResponse({ type: EmailListDto })
   @ApiProblemResponses(400, 503)
   list(@CurrentCaller() caller: Caller, @Query() query: EmailListQueryDto): Promise<EmailListDto> {
-    return this.emails.list(caller, query);
+    return this.queries.list(caller, query);
   }
 
   @Delete(':id')
@@ -113,7 +119,7 @@ export class EmailsController {
   @ApiProblemResponses(404, 409, 503)
   cancel(@CurrentCaller() caller: Caller, @Param('id') id: string): Promise<EmailCancelledDto> {
     if (!UUID_PATTERN.test(id)) throw notFound(`Email ${id.slice(0, 64)}`);
-    return this.emails.cancel(caller, id);
+    return this.cancellation.cancel(caller, id);
   }
 
   @Get(':id')
@@ -123,6 +129,6 @@ export class EmailsController {
   @ApiProblemResponses(404, 503)
   get(@CurrentCaller() caller: Caller, @Param('id') id: string): Promise<EmailStatusDto> {
     if (!UUID_PATTERN.test(id)) throw notFound(`Email ${id.slice(0, 64)}`);
-    return this.emails.get(caller, id);
+    return this.queries.get(caller, id);
   }
 }

@@ -6,13 +6,23 @@ import { RateLimitModule } from '../rate-limit/rate-limit.module';
 import { TemplatesModule } from '../templates/templates.module';
 import { EmailRecordsModule } from './email-records.module';
 import { EmailsController } from './emails.controller';
-import { EmailsService } from './emails.service';
+import { EmailAcceptanceService } from './email-acceptance.service';
+import { EmailCancellationService } from './email-cancellation.service';
+import { EmailIntake } from './email-intake';
+import { EmailPreparer } from './email-preparer';
+import { EmailQueriesService } from './email-queries.service';
 
 @Module({
   imports: [EmailRecordsModule, QueueModule, TemplatesModule, ProvidersModule, GroupsModule, RateLimitModule],
   controllers: [EmailsController],
-  providers: [EmailsService],
+  providers: [
+    EmailPreparer,
+    EmailIntake,
+    EmailAcceptanceService,
+    EmailCancellationService,
+    EmailQueriesService,
+  ],
   // The SMTP ingress accepts through the same service.
-  exports: [EmailsService],
+  exports: [EmailAcceptanceService],
 })
 export class EmailsModule {}

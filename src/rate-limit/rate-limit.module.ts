@@ -7,7 +7,7 @@ import { UncheckedLimits } from './unchecked-limits';
 /**
  * The limits on callers (docs/RATE-LIMITS.md): the per-service API rate limit, applied by ServiceTokenGuard;
  * the slow-down of failed authentication per client address, for the API, the SMTP ingress and the
- * dashboard; and the daily email quota, taken by EmailsService.
+ * dashboard; and the daily email quota, taken by EmailIntake.
  */
 @Module({
   providers: [RequestLimiter, AuthFailureLimiter, DailyQuotaStore, UncheckedLimits],

@@ -6,7 +6,7 @@ import { RateLimitModule } from '../rate-limit/rate-limit.module';
 import { SmtpIngressServer } from './smtp-ingress.server';
 import { SmtpIngressStats } from './smtp-ingress.stats';
 
-/** The smtp role: the SMTP ingress server, feeding the same EmailsService as the REST API. */
+/** The smtp role: the SMTP ingress server, accepting through the same EmailAcceptanceService as the REST API. */
 @Module({
   imports: [EmailsModule, AuthModule, RateLimitModule, ServiceMetricsModule],
   providers: [SmtpIngressServer, SmtpIngressStats],

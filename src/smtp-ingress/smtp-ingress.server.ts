@@ -14,7 +14,7 @@ import type { Caller } from '../auth/caller';
 import { ServiceTokenVerifier } from '../auth/service-token.verifier';
 import { AppConfig } from '../config/app-config';
 import { SendEmailDto } from '../emails/dto/send-email.dto';
-import { EmailsService } from '../emails/emails.service';
+import { EmailAcceptanceService } from '../emails/email-acceptance.service';
 import { AppLogger } from '../logging/app-logger';
 import { ServiceMetricsRecorder } from '../metrics/service-metrics.recorder';
 import { AuthFailureLimiter } from '../rate-limit/auth-failure-limiter';
@@ -51,7 +51,7 @@ export class SmtpIngressServer implements OnApplicationBootstrap, BeforeApplicat
     private readonly verifier: ServiceTokenVerifier,
     private readonly limiter: RequestLimiter,
     private readonly failures: AuthFailureLimiter,
-    private readonly emails: EmailsService,
+    private readonly emails: EmailAcceptanceService,
     private readonly calls: ServiceMetricsRecorder,
     private readonly stats: SmtpIngressStats,
     private readonly logger: AppLogger,

@@ -1,6 +1,8 @@
 import { Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import type Redis from 'ioredis';
+import { Batcher } from '../common/batcher';
 import { uuidv7 } from '../common/ids';
+import { Throttle } from '../common/throttle';
 import { EmailEvents, type EmailEvent, type EmailEventListener } from '../events/email-events';
 import { AppLogger } from '../logging/app-logger';
 import { WebhookQueue } from '../queue/webhook-queue';
@@ -19,6 +21,7 @@ const FLUSH_DELAY_MS = 10;
 /** Events kept while Redis is away, retried each second; beyond this the oldest are dropped and counted. */
 const MAX_HELD_EVENTS = 10_000;
 const RETRY_FLUSH_MS = 1000;
+const DROP_LOG_INTERVAL_MS = 60_000;
 
 /** An event waiting to be queued; its ids are fixed here, so that queuing it again after a failure is harmless. */
 interface HeldEvent {
@@ -35,15 +38,11 @@ interface HeldEvent {
  */
 @Injectable()
 export class WebhookDispatcher implements EmailEventListener, OnModuleInit, OnApplicationShutdown {
-  /** Events dropped because Redis stayed away too long (exported as a metric). */
-  droppedEvents = 0;
   private endpoints: readonly WebhookEndpoint[] = [];
   private version?: string;
-  private held: HeldEvent[] = [];
-  private flushTimer?: NodeJS.Timeout;
+  private readonly held: Batcher<HeldEvent>;
   private refreshTimer?: NodeJS.Timeout;
-  private flushing?: Promise<void>;
-  private lastDropLogAt = 0;
+  private readonly dropLog = new Throttle(DROP_LOG_INTERVAL_MS);
   private readonly redis: Redis;
 
   constructor(
@@ -57,6 +56,29 @@ export class WebhookDispatcher implements EmailEventListener, OnModuleInit, OnAp
   ) {
     this.logger.setContext('webhooks');
     this.redis = connections.client;
+    this.held = new Batcher<HeldEvent>({
+      write: (batch) => this.queueDeliveries(batch),
+      delayMs: FLUSH_DELAY_MS,
+      maxWaiting: MAX_HELD_EVENTS,
+      retry: { afterMs: RETRY_FLUSH_MS },
+      onWriteFailed: (error, events) =>
+        this.logger.warn(
+          { events, reason: error instanceof Error ? error.message : String(error) },
+          'webhook events not queued yet; retrying',
+        ),
+      onOverflow: () => {
+        if (this.dropLog.allows())
+          this.logger.error(
+            { dropped: this.droppedEvents, held: MAX_HELD_EVENTS },
+            'webhook events dropped: Redis unreachable for too long',
+          );
+      },
+    });
+  }
+
+  /** Events dropped because Redis stayed away too long (exported as a metric). */
+  get droppedEvents(): number {
+    return this.held.dropped;
   }
 
   async onModuleInit(): Promise<void> {
@@ -67,11 +89,9 @@ export class WebhookDispatcher implements EmailEventListener, OnModuleInit, OnAp
 
   async onApplicationShutdown(): Promise<void> {
     clearInterval(this.refreshTimer);
-    await this.flush();
-    clearTimeout(this.flushTimer);
+    const lost = await this.held.close();
     // Still held: Redis was unreachable to the end. Said plainly, since these webhooks will not be sent.
-    if (this.held.length > 0)
-      this.logger.error({ events: this.held.length }, 'webhook events lost at shutdown: Redis unreachable');
+    if (lost > 0) this.logger.error({ events: lost }, 'webhook events lost at shutdown: Redis unreachable');
   }
 
   /** Reloads the endpoints when their version changed (or now, after a change made in this process). */
@@ -97,59 +117,15 @@ export class WebhookDispatcher implements EmailEventListener, OnModuleInit, OnAp
       (e) => e.events.includes(type) && (e.allServices || e.service === event.service),
     );
     if (targets.length === 0) return;
-    this.held.push({
+    this.held.add({
       event,
       type,
       eventId: uuidv7(event.at),
       deliveries: targets.map((endpoint) => ({ id: uuidv7(), webhookId: endpoint.id })),
     });
-    this.dropOverflow();
-    this.flushTimer ??= setTimeout(() => void this.flush(), FLUSH_DELAY_MS);
   }
 
-  /**
-   * Queues the held events; on failure keeps them and tries again a second later. Flushes run one after the
-   * other (each waits for those before it), so that a shutdown's flush returns only once all are done.
-   */
-  flush(): Promise<void> {
-    clearTimeout(this.flushTimer);
-    this.flushTimer = undefined;
-    const batch = this.held;
-    this.held = [];
-    const previous = this.flushing ?? Promise.resolve();
-    this.flushing = previous.then(() => (batch.length > 0 ? this.queueBatch(batch) : undefined));
-    return this.flushing;
-  }
-
-  private async queueBatch(batch: HeldEvent[]): Promise<void> {
-    try {
-      await this.queueDeliveries(batch);
-    } catch (error) {
-      this.held = [...batch, ...this.held];
-      this.dropOverflow();
-      this.logger.warn(
-        { events: batch.length, reason: error instanceof Error ? error.message : String(error) },
-        'webhook events not queued yet; retrying',
-      );
-      this.flushTimer ??= setTimeout(() => void this.flush(), RETRY_FLUSH_MS);
-    }
-  }
-
-  /** Past MAX_HELD_EVENTS the oldest events are dropped, counted and logged (at most once a minute). */
-  private dropOverflow(): void {
-    const excess = this.held.length - MAX_HELD_EVENTS;
-    if (excess <= 0) return;
-    this.held.splice(0, excess);
-    this.droppedEvents += excess;
-    const now = Date.now();
-    if (now - this.lastDropLogAt < 60_000) return;
-    this.lastDropLogAt = now;
-    this.logger.error(
-      { dropped: this.droppedEvents, held: MAX_HELD_EVENTS },
-      'webhook events dropped: Redis unreachable for too long',
-    );
-  }
-
+  /** Records and queues a batch's deliveries; a failure keeps the batch for a retry (its ids make it harmless). */
   private async queueDeliveries(batch: readonly HeldEvent[]): Promise<void> {
     const facts = await this.emailFacts([...new Set(batch.map((held) => held.event.emailId))]);
     const deliveries: NewDelivery[] = [];

@@ -2,7 +2,7 @@
 // through the API in reasonable time. It uses the build's own code wherever the product has it:
 // EmailRepository.createMany (the record hash `{prefix}:email:<id>` with its message and TTL),
 // composeMessage, uuidv7, emailJobOptions and the Bull queue names; only the few lines of
-// EmailsService.accept that fill in the record are repeated here. `compareWithApi` checks the result field
+// EmailPreparer.build that fill in the record are repeated here. `compareWithApi` checks the result field
 // by field against an email the API accepted.
 import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
