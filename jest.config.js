@@ -23,6 +23,11 @@ module.exports = {
       roots: ['<rootDir>/src', '<rootDir>/test/deploy'],
       testMatch: ['**/*.spec.ts'],
       transform: { '^.+\\.ts$': swc },
+      // kubernetes-models (test/deploy's schemas) exports its ES modules under the `import` condition only,
+      // which Jest's CommonJS resolution never tries: its files are named directly.
+      moduleNameMapper: {
+        '^(kubernetes-models|@kubernetes-models/keda)/(.+)$': '<rootDir>/node_modules/$1/$2.js',
+      },
     },
     {
       displayName: 'e2e',

@@ -83,6 +83,87 @@ describe('isSendGridSignatureValid', () => {
   });
 });
 
+/**
+ * Batches signed by SendGrid itself, as published with its own verifier (sendgrid/sendgrid-nodejs,
+ * packages/eventwebhook/src/eventwebhook.spec.js): ours must accept exactly what SendGrid's library accepts.
+ */
+describe('isSendGridSignatureValid on the vectors SendGrid publishes', () => {
+  const single = {
+    key: 'MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE83T4O/n84iotIvIW4mdBgQ/7dAfSmpqIM8kF9mN1flpVKS3GRqe62gw+2fNNRaINXvVpiglSI8eNEc6wEA3F+g==',
+    signature:
+      'MEUCIGHQVtGj+Y3LkG9fLcxf3qfI10QysgDWmMOVmxG0u6ZUAiEAyBiXDWzM+uOe5W0JuG+luQAbPIqHh89M15TluLtEZtM=',
+    timestamp: '1600112502',
+    body:
+      JSON.stringify([
+        {
+          email: 'hello@world.com',
+          event: 'dropped',
+          reason: 'Bounced Address',
+          sg_event_id: 'ZHJvcC0xMDk5NDkxOS1MUnpYbF9OSFN0T0doUTRrb2ZTbV9BLTA',
+          sg_message_id: 'LRzXl_NHStOGhQ4kofSm_A.filterdrecv-p3mdw1-756b745b58-kmzbl-18-5F5FC76C-9.0',
+          'smtp-id': '<LRzXl_NHStOGhQ4kofSm_A@ismtpd0039p1iad1.sendgrid.net>',
+          timestamp: 1600112492,
+        },
+      ]) + '\r\n',
+  };
+  const multiple = {
+    key: 'MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEQ4LIFtWztlsF7skFqOncjD1lun4H5w8XOhyOArHW9RcIx/FfEzx6cikC/yPfUvwaX/JScE7Fc9CJD2afQ9Ok3Q==',
+    signature:
+      'MEYCIQC/I4o6vCgqRYrTljjoVWB/GRWNtxeePlLMHr3x9ETeRQIhAIpV+03nREPTTHWSW0wIOA0EoMPdcNgXa70yCaqDJlu5',
+    timestamp: '1619651159',
+    // SendGrid puts each event of a batch on a line of its own.
+    body:
+      JSON.stringify([
+        {
+          email: 'invalid@gmail.com',
+          event: 'processed',
+          send_at: 0,
+          sg_event_id: 'cHJvY2Vzc2VkLTE5OTQyMTEyLXFOd0JMZ1BRUWpXNkRKdktRd1NBYnctMA',
+          sg_message_id: 'qNwBLgPQQjW6DJvKQwSAbw.filterdrecv-canary-547b64655b-cw6zx-1-6089EA4A-56.0',
+          'smtp-id': '<qNwBLgPQQjW6DJvKQwSAbw@ismtpd0178p1mdw1.sendgrid.net>',
+          timestamp: 1619651146,
+        },
+        {
+          email: 'invalid@gmail.com',
+          event: 'bounce',
+          ip: '167.89.101.76',
+          reason:
+            '552 5.2.2 The email account that you tried to reach is over quota and inactive. Please direct the recipient to https://support.google.com/mail/?p=OverQuotaPerm c17si1130468pgv.34 - gsmtp',
+          sg_event_id: 'Ym91bmNlLTAtMTk5NDIxMTItcU53QkxnUFFRalc2REp2S1F3U0Fidy0w',
+          sg_message_id: 'qNwBLgPQQjW6DJvKQwSAbw.filterdrecv-canary-547b64655b-cw6zx-1-6089EA4A-56.0',
+          'smtp-id': '<qNwBLgPQQjW6DJvKQwSAbw@ismtpd0178p1mdw1.sendgrid.net>',
+          status: '5.2.2',
+          timestamp: 1619651147,
+          tls: 1,
+          type: 'blocked',
+        },
+      ])
+        .split('},{')
+        .join('},\r\n{') + '\r\n',
+  };
+  const verifies = (vector: typeof single, changes: Partial<typeof single> = {}) => {
+    const { key, signature, timestamp, body } = { ...vector, ...changes };
+    return isSendGridSignatureValid(
+      { signature, timestamp, rawBody: Buffer.from(body) },
+      parseSendGridPublicKey(key)!,
+      Number(vector.timestamp) * 1000,
+    );
+  };
+
+  it('accepts a batch of one event and a batch of several, each with its own key', () => {
+    expect(verifies(single)).toBe(true);
+    expect(verifies(multiple)).toBe(true);
+  });
+
+  it("refuses them with the other batch's key, a changed body or timestamp, or the other's signature", () => {
+    expect(verifies(single, { key: multiple.key })).toBe(false);
+    expect(verifies(single, { body: single.body.replace('Bounced', 'Invalid') })).toBe(false);
+    expect(verifies(single, { body: single.body.trimEnd() })).toBe(false);
+    expect(verifies(single, { timestamp: String(Number(single.timestamp) + 1) })).toBe(false);
+    expect(verifies(multiple, { signature: single.signature })).toBe(false);
+  });
+});
+
 describe('fromSendGridEvent', () => {
   const base = {
     email: 'ana@example.com',

@@ -102,7 +102,7 @@ describe('docker/k8s', () => {
     [
       'a number left unquoted in the ConfigMap',
       () => broken('configmap.yaml', "WORKER_HEALTH_PORT: '3001'", 'WORKER_HEALTH_PORT: 3001'),
-      'WORKER_HEALTH_PORT must be a string',
+      'configmap.yaml: ConfigMap freeface-config: data.WORKER_HEALTH_PORT must be string',
     ],
     [
       'a readiness probe on another path',
@@ -291,6 +291,31 @@ describe('docker/k8s', () => {
       'a NetworkPolicy that opens another port',
       () => broken('optional/redis/network-policy.yaml', '- port: redis', '- port: 8080'),
       "NetworkPolicy redis: a rule must name Redis's port alone",
+    ],
+    [
+      'a replica count written as a string (schema)',
+      () => broken('worker.yaml', 'replicas: 2', "replicas: '2'"),
+      'worker.yaml: Deployment freeface-worker: spec.replicas must be integer',
+    ],
+    [
+      'a memory limit that is not a quantity (schema)',
+      () => broken('worker.yaml', 'memory: 512Mi', 'memory: 512 megabytes'),
+      'spec.template.spec.containers[0].resources.limits.memory must be number, must match format "quantity"',
+    ],
+    [
+      'a port protocol Kubernetes does not know (schema)',
+      () => broken('api.yaml', 'protocol: TCP', 'protocol: TPC'),
+      'containers[0].ports[0].protocol must be equal to one of the allowed values',
+    ],
+    [
+      "a KEDA trigger's list length left unquoted (KEDA's schema)",
+      () => broken('worker-autoscaling.yaml', "listLength: '10'", 'listLength: 10'),
+      'worker-autoscaling.yaml: ScaledObject freeface-worker: spec.triggers[0].metadata.listLength must be string',
+    ],
+    [
+      'an object of a kind no schema covers',
+      () => broken('namespace.yaml', 'apiVersion: v1', 'apiVersion: v2'),
+      'namespace.yaml: Namespace freeface: no schema for v2 Namespace',
     ],
     [
       'no disruption budget for the workers',

@@ -1,13 +1,14 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { schemaProblems } from './k8s-schemas';
 
 /**
- * Checks of the Kubernetes base in docker/k8s/ against the app: every manifest parses and names itself, the
- * kustomizations list every file, each role's Deployment uses the port, probes and APP_ROLE the app has, with
- * a grace period that covers the shutdown, and the optional Redis takes only FreeFace's pods, with a password.
- * Pure functions over file contents, so that a test can break a copy in memory and see the check fail (no
- * cluster and no kubectl needed).
+ * Checks of the Kubernetes base in docker/k8s/ against the app: every manifest parses, names itself and fits
+ * its kind's schema (k8s-schemas.ts), the kustomizations list every file, each role's Deployment uses the port,
+ * probes and APP_ROLE the app has, with a grace period that covers the shutdown, and the optional Redis takes
+ * only FreeFace's pods, with a password. Pure functions over file contents, so that a test can break a copy in
+ * memory and see the check fail (no cluster and no kubectl needed).
  */
 
 /** The roles that run as Deployments, and the variable that holds each one's HTTP port. */
@@ -399,16 +400,14 @@ export function checkManifests(files: ManifestFiles, app: AppFacts): string[] {
   problems.push(...checkKustomizations(files, manifests));
   const base = manifests.filter((m) => !m.file.includes('/'));
   const all = manifests.filter((m) => !isKustomization(m.file));
+  problems.push(...all.flatMap(schemaProblems));
   const ofKind = (kind: string, list = all) => list.filter((m) => m.kind === kind);
 
   const configMaps = ofKind('ConfigMap', base);
   const secrets = ofKind('Secret', base);
   const configData: Record<string, string> = {};
   for (const configMap of configMaps) {
-    for (const [key, value] of Object.entries(configMap.doc.data ?? {})) {
-      if (typeof value !== 'string') problems.push(`${configMap.file}: ${key} must be a string (quote it)`);
-      configData[key] = String(value);
-    }
+    for (const [key, value] of Object.entries(configMap.doc.data ?? {})) configData[key] = String(value);
   }
   const config = { ...app.defaults, ...configData };
 
