@@ -1,5 +1,5 @@
 import { AppProcess } from './support/app-process';
-import { baseEnv, client, TOKENS } from './support/fixtures';
+import { baseEnv, client, queuesIdle, TOKENS } from './support/fixtures';
 import { waitUntil } from './support/ports';
 import { PrivateRedis } from './support/private-redis';
 import { SmtpSink } from './support/smtp-sink';
@@ -212,7 +212,7 @@ describe('sending at scale', () => {
       expect(new Set(responses.map((r) => r.headers.get('location'))).size).toBe(1);
       const [id] = [...ids] as string[];
       await waitUntil(() => !!sink.find(id!), 10_000, 'the email at the sink');
-      await new Promise((r) => setTimeout(r, 500));
+      await queuesIdle(api.baseUrl);
       expect(sink.messages.filter((m) => m.parsed.headers.get('x-email-id') === id)).toHaveLength(1);
     });
 

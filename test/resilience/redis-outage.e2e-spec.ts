@@ -31,7 +31,7 @@ describe('Redis outage and restart (api + worker, AOF everysec)', () => {
     ]);
     // JOB_LOCK_MS: a send whose outcome could not be recorded while Redis was away is taken up again when
     // its lock expires; a short lock keeps the test short (production: 30 s).
-    const env = {
+    const env: Record<string, string> = {
       ...baseEnv(redis, sink),
       WORKER_CONCURRENCY: '2',
       JOB_LOCK_MS: String(JOB_LOCK_MS),
@@ -46,7 +46,7 @@ describe('Redis outage and restart (api + worker, AOF everysec)', () => {
     ]);
     billing = client(api.baseUrl, TOKENS.billing);
     // Every email.sent goes to a webhook too: events of sends made around the outage must not be lost.
-    await afterEndpointsReload(redis, env.QUEUE_PREFIX, 2, async () =>
+    await afterEndpointsReload(redis, env.QUEUE_PREFIX!, 2, async () =>
       expect(
         (await billing.post('/api/v1/webhooks', { url: receiver.url, events: ['email.sent'] })).status,
       ).toBe(201),
