@@ -19,8 +19,9 @@ module.exports = {
     {
       displayName: 'unit',
       testEnvironment: 'node',
-      // test/deploy: checks of the deployment files (docker/k8s) against the app's code, no process started.
-      roots: ['<rootDir>/src', '<rootDir>/test/deploy'],
+      // test/deploy: checks of the deployment files (docker/k8s) against the app's code, no process started;
+      // test/docs: docs/API.md against the OpenAPI document, built in process.
+      roots: ['<rootDir>/src', '<rootDir>/test/deploy', '<rootDir>/test/docs'],
       testMatch: ['**/*.spec.ts'],
       transform: { '^.+\\.ts$': swc },
       // kubernetes-models (test/deploy's schemas) exports its ES modules under the `import` condition only,

@@ -5,6 +5,8 @@ import { PrivateRedis } from './support/private-redis';
 import { SmtpSink } from './support/smtp-sink';
 
 const OUTAGE_MS = 60_000;
+/** The traffic during the outage: one email every this many milliseconds (a pace, not a wait for anything). */
+const SEND_EVERY_MS = 2000;
 
 /** The only provider is down for a minute while emails keep coming: none is lost, none is left stuck. */
 describe('a provider outage of a minute', () => {
@@ -33,7 +35,7 @@ describe('a provider outage of a minute', () => {
         });
         expect(response.status).toBe(202);
         ids.push(response.body.id as string);
-        await new Promise((r) => setTimeout(r, 2000));
+        await new Promise((r) => setTimeout(r, SEND_EVERY_MS));
       }
       sink = await SmtpSink.start({ port: sink.port });
 

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { SESClient, SendRawEmailCommand } from '@aws-sdk/client-ses';
 import { AppProcess } from './support/app-process';
 import { SES_ERRORS, SesFake } from './support/fakes/ses-fake';
-import { baseEnv, client, INLINE_EMAIL, TOKENS } from './support/fixtures';
+import { baseEnv, client, INLINE_EMAIL, queuesIdle, TOKENS } from './support/fixtures';
 import { waitUntil } from './support/ports';
 import { PrivateRedis } from './support/private-redis';
 
@@ -155,8 +155,8 @@ describe('delivery through Amazon SES (SendRawEmail)', () => {
     expect(status).toMatchObject({ provider: 'ses', attempts: 1, providerMessageId: null });
     expect(status.lastError).toContain('MessageRejected');
     expect(status.lastError).toContain('Email address is not verified: noreply@freeface.test');
-    // Give a wrong retry the time to happen: there must be none.
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // A wrong retry would be a job still to run: once none is left, there was none.
+    await queuesIdle(app.baseUrl);
     expect(ses.requests.length - before).toBe(1);
   });
 

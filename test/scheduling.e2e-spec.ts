@@ -1,5 +1,5 @@
 import { AppProcess } from './support/app-process';
-import { baseEnv, client, TOKENS } from './support/fixtures';
+import { baseEnv, client, queuesIdle, TOKENS } from './support/fixtures';
 import { waitUntil } from './support/ports';
 import { PrivateRedis } from './support/private-redis';
 import { SmtpSink } from './support/smtp-sink';
@@ -71,12 +71,22 @@ describe('scheduled emails and cancellation', () => {
   });
 
   it('cancels a scheduled email, which is then never delivered', async () => {
-    const id = (await billing.post('/api/v1/emails', email('never', { sendAt: inMs(1500) }))).body
-      .id as string;
+    const sendAt = Date.now() + 1500;
+    const id = (
+      await billing.post('/api/v1/emails', email('never', { sendAt: new Date(sendAt).toISOString() }))
+    ).body.id as string;
+    // Due half a second after it, in the same queue: once this one is delivered, the cancelled one's time has
+    // long passed.
+    const marker = (
+      await billing.post(
+        '/api/v1/emails',
+        email('due after it', { sendAt: new Date(sendAt + 500).toISOString() }),
+      )
+    ).body.id as string;
     const cancelled = await billing.delete(`/api/v1/emails/${id}`);
     expect(cancelled.status).toBe(200);
     expect(cancelled.body).toEqual({ id, status: 'cancelled' });
-    await new Promise((r) => setTimeout(r, 2500));
+    await waitUntil(() => !!sink.find(marker), 10_000, 'the email due after the cancelled one');
     expect(sink.find(id)).toBeUndefined();
     expect((await statusOf(id)).status).toBe('cancelled');
     expect((await billing.delete(`/api/v1/emails/${id}`)).status).toBe(409);
@@ -107,7 +117,7 @@ describe('scheduled emails and cancellation', () => {
       20_000,
       'the emails that were not cancelled',
     );
-    await new Promise((r) => setTimeout(r, 1000));
+    await queuesIdle(api.baseUrl);
     for (const { id, cancelStatus } of outcomes) {
       const status = (await statusOf(id)).status;
       if (cancelStatus === 200) {

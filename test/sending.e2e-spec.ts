@@ -1,5 +1,5 @@
 import { AppProcess } from './support/app-process';
-import { baseEnv, client, TOKENS } from './support/fixtures';
+import { baseEnv, client, queuesIdle, TOKENS } from './support/fixtures';
 import { waitUntil } from './support/ports';
 import { PrivateRedis } from './support/private-redis';
 import { SmtpSink } from './support/smtp-sink';
@@ -212,7 +212,7 @@ describe('sending at scale', () => {
       expect(new Set(responses.map((r) => r.headers.get('location'))).size).toBe(1);
       const [id] = [...ids] as string[];
       await waitUntil(() => !!sink.find(id!), 10_000, 'the email at the sink');
-      await new Promise((r) => setTimeout(r, 500));
+      await queuesIdle(api.baseUrl);
       expect(sink.messages.filter((m) => m.parsed.headers.get('x-email-id') === id)).toHaveLength(1);
     });
 
@@ -286,6 +286,10 @@ describe('sending at scale', () => {
     });
 
     it("filters by status and never shows another service's emails", async () => {
+      expect((await billing.post('/api/v1/emails', email('ours'))).status).toBe(202);
+      expect((await client(api.baseUrl, TOKENS.signup).post('/api/v1/emails', email('theirs'))).status).toBe(
+        202,
+      );
       await waitUntil(
         async () => {
           const sent = await billing.get('/api/v1/emails?status=sent&limit=5');
@@ -300,10 +304,11 @@ describe('sending at scale', () => {
       }[];
       expect(sent.every((item) => item.status === 'sent' && item.service === 'billing')).toBe(true);
       expect((await billing.get('/api/v1/emails?service=sign-up')).status).toBe(403);
-      const asAdmin = await ops.get('/api/v1/emails?service=sign-up&limit=5');
-      expect((asAdmin.body.items as { service: string }[]).every((item) => item.service === 'sign-up')).toBe(
-        true,
+      const asAdmin = await ops.get<{ items: { service: string }[] }>(
+        '/api/v1/emails?service=sign-up&limit=5',
       );
+      expect(asAdmin.body.items.length).toBeGreaterThan(0);
+      expect(asAdmin.body.items.every((item) => item.service === 'sign-up')).toBe(true);
       expect((await billing.get('/api/v1/emails?status=lost')).status).toBe(400);
     });
   });

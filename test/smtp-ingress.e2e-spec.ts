@@ -375,7 +375,8 @@ describe('SMTP ingress (api,smtp + worker processes, STARTTLS, a real SMTP sink)
     try {
       expect(await socket.command('EHLO client.test')).toMatch(/^250/);
       const stopped = front.stop('SIGTERM');
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      // Closing begins by no longer taking connections; from then on a command is answered 421.
+      await waitUntil(() => refusesConnections(front.smtpPort), 5_000, 'the SMTP port to refuse connections');
       expect(await socket.command('NOOP')).toMatch(/^421 /);
       expect(await stopped).toBe(0);
     } finally {
@@ -396,6 +397,18 @@ describe('SMTP ingress (api,smtp + worker processes, STARTTLS, a real SMTP sink)
     return last;
   }
 });
+
+/** Whether a new TCP connection to the port is refused (a connection that is taken is closed at once). */
+function refusesConnections(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'ECONNREFUSED'));
+  });
+}
 
 /** A bare SMTP session over a socket: one command, one reply. */
 async function smtpSession(port: number): Promise<{ command(line: string): Promise<string>; close(): void }> {

@@ -7,6 +7,7 @@ import { waitUntil } from './support/ports';
 import { PrivateRedis } from './support/private-redis';
 import { parsePrometheusText, sampleValue } from './support/prometheus-text';
 import { SmtpSink } from './support/smtp-sink';
+import { afterEndpointsReload } from './support/webhook-endpoint-reloads';
 import { WebhookReceiver } from './support/webhook-receiver';
 
 type Api = ReturnType<typeof client>;
@@ -61,8 +62,9 @@ describe('webhook endpoints isolated from each other (api + two workers, local r
     expect(created.status).toBe(201);
     return created.body as Webhook;
   };
-  // Every process reloads the endpoints within a second of a change.
-  const endpointsReloaded = () => new Promise((resolve) => setTimeout(resolve, 1200));
+  /** Makes webhooks, and returns once every process (the api and each worker) has them. */
+  const knownEverywhere = <T>(change: () => Promise<T>) =>
+    afterEndpointsReload(redis, env.QUEUE_PREFIX!, 1 + workers.length, change);
 
   const sendEmail = async (as: Api, to: string) => {
     const accepted = await as.post('/api/v1/emails', { to: [to], subject: 'Hello', text: 'Hi' });
@@ -83,10 +85,11 @@ describe('webhook endpoints isolated from each other (api + two workers, local r
     const healthy = await WebhookReceiver.start();
     const made: { as: Api; id: string }[] = [];
     try {
-      for (const receiver of hanging)
-        made.push({ as: billing, id: (await createWebhook(billing, receiver.url)).id });
-      made.push({ as: signup, id: (await createWebhook(signup, healthy.url)).id });
-      await endpointsReloaded();
+      await knownEverywhere(async () => {
+        for (const receiver of hanging)
+          made.push({ as: billing, id: (await createWebhook(billing, receiver.url)).id });
+        made.push({ as: signup, id: (await createWebhook(signup, healthy.url)).id });
+      });
 
       // Three events for each of billing's endpoints: sixty deliveries, three per endpoint, all hanging.
       await Promise.all([0, 1, 2].map((i) => sendEmail(billing, `slow${i}@example.com`)));
@@ -128,9 +131,8 @@ describe('webhook endpoints isolated from each other (api + two workers, local r
     receiver.answer = () => 'hang';
     const inspect = new Redis(redis.url);
     try {
-      const webhook = await createWebhook(billing, receiver.url);
+      const webhook = await knownEverywhere(() => createWebhook(billing, receiver.url));
       expect(webhook).toMatchObject({ status: 'active', pausedAt: null, pausedReason: null });
-      await endpointsReloaded();
       const emailIds = [];
       for (let i = 0; i < 4; i++) emailIds.push(await sendEmail(billing, `held${i}@example.com`));
       await waitUntil(() => receiver.open === 2, 10_000, 'two requests hanging');
@@ -261,8 +263,7 @@ describe('webhook endpoints isolated from each other (api + two workers, local r
     receiver.answer = () => 'hang';
     const inspect = new Redis(redis.url);
     try {
-      const webhook = await createWebhook(billing, receiver.url);
-      await endpointsReloaded();
+      const webhook = await knownEverywhere(() => createWebhook(billing, receiver.url));
       const emailIds = [];
       for (let i = 0; i < 4; i++) emailIds.push(await sendEmail(billing, `crash${i}@example.com`));
       // Two requests hang, holding both slots; the other two deliveries wait in line for them.

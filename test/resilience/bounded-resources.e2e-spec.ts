@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type Redis from 'ioredis';
+import { RedisKeys } from '../../src/redis/redis-keys';
 import { AppProcess } from '../support/app-process';
 import { baseEnv, client, TOKENS } from '../support/fixtures';
 import { waitUntil } from '../support/ports';
@@ -213,6 +214,31 @@ describe('bounded resources: 100,000 emails through one worker', () => {
           ...(worker ? { workerRss: rssBytes(worker.pid), workerLines: worker.stdout.length } : {}),
         });
       };
+      /**
+       * Once billing's audit stream holds `auditEntries` entries and its per-service figures read `figures`:
+       * both are written in batches after what they record, and the memory measured must include them.
+       */
+      const auditStream = new RedisKeys(prefix).auditStream('billing');
+      const writesCaughtUp = async (auditEntries: number, figures: Record<string, number>) => {
+        let seen: unknown[] = [];
+        await waitUntil(
+          async () => {
+            const [entries, metrics] = await Promise.all([
+              inspect.xlen(auditStream),
+              billing.get<{ billing?: Record<string, unknown> }>('/api/v1/service-metrics'),
+            ]);
+            seen = [entries, metrics.body.billing];
+            return (
+              entries >= auditEntries &&
+              Object.entries(figures).every(([name, value]) => metrics.body.billing?.[name] === value)
+            );
+          },
+          60_000,
+          `${auditEntries} audit entries and the figures ${JSON.stringify(figures)}`,
+        ).catch((error: Error) => {
+          throw new Error(`${error.message}; seen ${JSON.stringify(seen)}`);
+        });
+      };
       await sample();
       const before = samples[0]!.redisBytes;
       const sampler = setInterval(() => void sample(), SAMPLE_MS);
@@ -232,7 +258,7 @@ describe('bounded resources: 100,000 emails through one worker', () => {
         await Promise.all(Array.from({ length: PARALLEL_BATCHES }, sender));
         const acceptSeconds = (Date.now() - started) / 1000;
         expect(ids).toHaveLength(EMAILS);
-        await new Promise((resolve) => setTimeout(resolve, 1500)); // the audit writer's last batch
+        await writesCaughtUp(EMAILS, { emailsAccepted: EMAILS });
         await sample();
         const waiting = samples[samples.length - 1]!.redisBytes;
         const waitingCensus = await census(inspect, prefix);
@@ -243,8 +269,8 @@ describe('bounded resources: 100,000 emails through one worker', () => {
         await sample();
         await sink.waitForCount(EMAILS, 30 * 60_000);
         const deliverySeconds = (Date.now() - deliveryStarted) / 1000;
-        // A job completes (and trims Bull's completed set) just after its send is recorded; the audit writer and
-        // the per-service counters flush within a second.
+        // A job completes (and trims Bull's completed set) just after its send is recorded; the audit trail
+        // (accepted, attempt, sent) and the per-service counters are written after it.
         const queueKeys = ['high', 'medium', 'low'].flatMap((p) => [
           `${prefix}:emails-${p}:wait`,
           `${prefix}:emails-${p}:active`,
@@ -254,7 +280,7 @@ describe('bounded resources: 100,000 emails through one worker', () => {
           30_000,
           'every job to complete',
         );
-        await new Promise((resolve) => setTimeout(resolve, 2500));
+        await writesCaughtUp(3 * EMAILS, { emailsAccepted: EMAILS, emailsSent: EMAILS });
         clearInterval(sampler);
         await sample();
         const sent = samples[samples.length - 1]!.redisBytes;

@@ -3,9 +3,12 @@ import { baseEnv, client, TOKENS } from '../support/fixtures';
 import { waitUntil } from '../support/ports';
 import { PrivateRedis } from '../support/private-redis';
 import { emailIdOf, SmtpSink } from '../support/smtp-sink';
+import { afterEndpointsReload } from '../support/webhook-endpoint-reloads';
 import { WebhookReceiver } from '../support/webhook-receiver';
 
 const EMAILS = 30;
+/** JOB_LOCK_MS of the processes: a send whose outcome could not be recorded is taken up again once it lapses. */
+const JOB_LOCK_MS = 2000;
 
 /**
  * Redis goes away with emails accepted and not yet delivered, and comes back (AOF everysec, as production
@@ -28,10 +31,10 @@ describe('Redis outage and restart (api + worker, AOF everysec)', () => {
     ]);
     // JOB_LOCK_MS: a send whose outcome could not be recorded while Redis was away is taken up again when
     // its lock expires; a short lock keeps the test short (production: 30 s).
-    const env = {
+    const env: Record<string, string> = {
       ...baseEnv(redis, sink),
       WORKER_CONCURRENCY: '2',
-      JOB_LOCK_MS: '2000',
+      JOB_LOCK_MS: String(JOB_LOCK_MS),
       // The receiver is on loopback, which webhooks reach only when allowed.
       WEBHOOK_ALLOWED_HOSTS: '127.0.0.1/32',
     };
@@ -43,10 +46,11 @@ describe('Redis outage and restart (api + worker, AOF everysec)', () => {
     ]);
     billing = client(api.baseUrl, TOKENS.billing);
     // Every email.sent goes to a webhook too: events of sends made around the outage must not be lost.
-    expect(
-      (await billing.post('/api/v1/webhooks', { url: receiver.url, events: ['email.sent'] })).status,
-    ).toBe(201);
-    await new Promise((resolve) => setTimeout(resolve, 1200));
+    await afterEndpointsReload(redis, env.QUEUE_PREFIX!, 2, async () =>
+      expect(
+        (await billing.post('/api/v1/webhooks', { url: receiver.url, events: ['email.sent'] })).status,
+      ).toBe(201),
+    );
   });
 
   afterAll(async () => {
@@ -66,9 +70,10 @@ describe('Redis outage and restart (api + worker, AOF everysec)', () => {
       ids.push(accepted.body.id as string);
     }
     await waitUntil(() => sink.messages.length >= 2, 10_000, 'the first deliveries');
-    // Past the AOF's one-second fsync, so a clean restart has every accepted email.
-    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const linesBefore = [api.stdout.length, worker.stdout.length];
+    // A clean shutdown: Redis writes and fsyncs the AOF before it exits, so the restart has every accepted email.
     await redis.pause('SIGTERM');
+    const outageStarted = Date.now();
     const deliveredBeforeOutage = sink.messages.length;
     expect(deliveredBeforeOutage).toBeLessThan(EMAILS);
 
@@ -90,8 +95,16 @@ describe('Redis outage and restart (api + worker, AOF everysec)', () => {
         `readiness on ${port} to turn 503`,
       );
     }
-    // A few seconds of outage: both processes keep running and keep retrying.
-    await new Promise((resolve) => setTimeout(resolve, 3000));
+    // Both processes notice, and keep running and retrying; the outage outlasts the job locks, so the sends it
+    // interrupted are taken up again when their locks have lapsed.
+    await waitUntil(
+      () =>
+        [api, worker].every((app, i) =>
+          app.stdout.slice(linesBefore[i]).some((line) => line.includes('"msg":"redis connection lost"')),
+        ) && Date.now() - outageStarted > JOB_LOCK_MS + 500,
+      10_000,
+      'both processes to see Redis gone, for longer than a job lock',
+    );
 
     await redis.resume();
     for (const port of [api.port, worker.healthPort]) {

@@ -1,5 +1,5 @@
 import { AppProcess } from '../support/app-process';
-import { baseEnv, client, TOKENS } from '../support/fixtures';
+import { baseEnv, client, queuesIdle, TOKENS } from '../support/fixtures';
 import { waitUntil } from '../support/ports';
 import { PrivateRedis } from '../support/private-redis';
 import { emailIdOf, SmtpSink } from '../support/smtp-sink';
@@ -59,7 +59,8 @@ describe('scale-out: one api and three workers', () => {
     );
     const all = Object.values(ids).flat();
     await sink.waitForMessages(all.length, 60_000);
-    await new Promise((resolve) => setTimeout(resolve, 500)); // anything extra would arrive now
+    // Once no job is left, no extra send can still come.
+    await queuesIdle(api.baseUrl);
     return { ids, all, arrivals: sink.messages.map(emailIdOf) };
   }
 
@@ -115,10 +116,6 @@ describe('scale-out: one api and three workers', () => {
     const overtakingHigh =
       startedBefore(ids.medium!, lastStart(ids.high!)) + startedBefore(ids.low!, lastStart(ids.high!));
     const overtakingMedium = startedBefore(ids.low!, lastStart(ids.medium!));
-    expect({ overtakingHigh, overtakingMedium }).toEqual({
-      overtakingHigh: expect.any(Number),
-      overtakingMedium: expect.any(Number),
-    });
     expect(overtakingHigh).toBeLessThanOrEqual(slots);
     expect(overtakingMedium).toBeLessThanOrEqual(slots);
     process.stdout.write(

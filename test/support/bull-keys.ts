@@ -1,4 +1,5 @@
 import type Redis from 'ioredis';
+import { WEBHOOK_QUEUE } from '../../src/queue/queue-names';
 
 export type QueuePriority = 'high' | 'medium' | 'low';
 export const QUEUE_PRIORITIES: readonly QueuePriority[] = ['high', 'medium', 'low'];
@@ -29,3 +30,7 @@ export async function keysMatching(redis: Redis, pattern: string): Promise<strin
   } while (cursor !== '0');
   return found;
 }
+
+/** Bull's hash of one webhook delivery's job (the job's id is the delivery's; it is dropped once finished). */
+export const webhookJobKey = (prefix: string, deliveryId: string): string =>
+  `${prefix}:${WEBHOOK_QUEUE}:${deliveryId}`;

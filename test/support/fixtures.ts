@@ -114,6 +114,27 @@ export async function auditTrailWith(
   return items;
 }
 
+/**
+ * Resolves once no email job waits, runs or is delayed in any priority queue (read from GET /api/v1/queues): from
+ * then on nothing accepted before can still be delivered, so a test may assert what was not. Not for a test that
+ * keeps emails scheduled for later (their jobs stay delayed).
+ */
+export async function queuesIdle(baseUrl: string, timeoutMs = 20_000): Promise<void> {
+  type Counts = { waiting: number; active: number; delayed: number };
+  const ops = client(baseUrl, TOKENS.ops);
+  let queues: Record<string, Counts> = {};
+  await waitUntil(
+    async () => {
+      queues = (await ops.get<{ queues: Record<string, Counts> }>('/api/v1/queues')).body.queues;
+      return Object.values(queues).every((q) => q.waiting === 0 && q.active === 0 && q.delayed === 0);
+    },
+    timeoutMs,
+    'every email queue to be idle',
+  ).catch((error: Error) => {
+    throw new Error(`${error.message}; ${JSON.stringify(queues)}`);
+  });
+}
+
 export const INLINE_EMAIL = {
   to: ['ana@example.com', { email: 'bo@example.com', name: 'Bo Berg' }],
   cc: ['carl@example.com'],
