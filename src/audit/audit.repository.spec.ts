@@ -14,7 +14,7 @@ function entry(service: string, emailId: string, event: AuditEntry['event'], at:
   return { at: new Date(at).toISOString(), event, service, emailId, requestId: null, detail: {} };
 }
 
-describe('AuditRepository (real Redis)', () => {
+describe('AuditRepository and append-audit.lua (real Redis)', () => {
   let server: PrivateRedis;
   let redis: Redis;
   let audit: AuditRepository;

@@ -123,6 +123,11 @@ export class SuppressionStore {
     });
   }
 
+  /** How many addresses are on the list (some may have expired since, until a listing meets them). */
+  count(): Promise<number> {
+    return this.redis.zcard(this.keys.suppressions());
+  }
+
   /** A page of the list, newest first, after the position `after` (exclusive). */
   page(limit: number, after?: SortedSetEntry): Promise<Page<Suppression>> {
     // Entries whose hash expired (SUPPRESSION_TTL_DAYS) leave the index when met.
