@@ -1,4 +1,4 @@
-import { Injectable, type OnModuleInit } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { MAX_SCANNED_PER_PAGE } from '../common/paging';
 import { AppConfig } from '../config/app-config';
@@ -51,7 +51,7 @@ export interface AuditQuery {
  * entry is stored once; reading all services merges their streams.
  */
 @Injectable()
-export class AuditRepository implements OnModuleInit {
+export class AuditRepository {
   private readonly redis: Redis;
   private readonly appendScript: ScriptCommand<string[], ScriptArg[], number>;
   private readonly retentionMs: number;
@@ -64,24 +64,6 @@ export class AuditRepository implements OnModuleInit {
     this.redis = connections.client;
     this.retentionMs = config.email.auditRetentionDays * DAY_MS;
     this.appendScript = scriptCommand(this.redis, APPEND);
-  }
-
-  /**
-   * A trail written by an earlier version has service streams the set of services does not know yet, and a
-   * second copy of everything in one stream of all: the first start after the upgrade registers the streams
-   * and drops the copy. Best effort: Redis may not be up yet, and the next start tries again.
-   */
-  async onModuleInit(): Promise<void> {
-    try {
-      if (await this.redis.exists(this.keys.auditServices())) return;
-      const prefix = this.keys.auditStream('');
-      const streams = await this.scan(`${prefix}*`);
-      const services = streams.map((key) => key.slice(prefix.length));
-      if (services.length > 0) await this.redis.sadd(this.keys.auditServices(), ...services);
-      await this.redis.unlink(this.keys.legacyAuditOfAll());
-    } catch {
-      // Not fatal: appends register their services as they go.
-    }
   }
 
   /** Appends entries in one script call, in their order. */
@@ -99,20 +81,15 @@ export class AuditRepository implements OnModuleInit {
   /** Every event of one email, oldest first (by time, then by the order written). */
   async ofEmail(emailId: string): Promise<AuditEntry[]> {
     const pointers = await this.redis.lrange(this.keys.auditOfEmail(emailId), 0, -1);
+    if (pointers.length === 0) return [];
     const pipeline = this.redis.pipeline();
-    const inline: (AuditEntry | undefined)[] = pointers.map((pointer) => {
-      // Earlier versions kept the entry itself in the list.
-      if (pointer.startsWith('{')) return JSON.parse(pointer) as AuditEntry;
+    for (const pointer of pointers) {
       const [service = '', id = ''] = pointer.split(' ');
       pipeline.xrange(this.keys.auditStream(service), id, id);
-      return undefined;
-    });
-    const replies = inline.some((entry) => entry === undefined) ? ((await pipeline.exec()) ?? []) : [];
-    let reply = 0;
-    const entries = inline.flatMap((entry) => {
-      if (entry) return [entry];
-      const rows = replies[reply++]?.[1] as [string, string[]][] | undefined;
-      const fields = rows?.[0]?.[1];
+    }
+    const replies = (await pipeline.exec()) ?? [];
+    const entries = replies.flatMap(([, rows]) => {
+      const fields = (rows as [string, string[]][] | undefined)?.[0]?.[1];
       // Trimmed from its stream by the retention: gone, as the list soon will be.
       return fields ? [JSON.parse(fields[1] ?? '{}') as AuditEntry] : [];
     });
@@ -187,17 +164,6 @@ export class AuditRepository implements OnModuleInit {
     const nextCursor =
       endedEarly && last ? (query.service ? last.id : `${last.id}~${last.service}`) : undefined;
     return { entries, nextCursor };
-  }
-
-  private async scan(pattern: string): Promise<string[]> {
-    const found: string[] = [];
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-      cursor = next;
-      found.push(...keys);
-    } while (cursor !== '0');
-    return found;
   }
 }
 

@@ -133,6 +133,5 @@ local attempt = redis.call('HINCRBY', email, 'attempts', 1)
 redis.call('HSET', email, 'status', 'sending', 'provider', provider, 'attemptAt', now)
 if pinned then redis.call('HDEL', email, 'unroutableSince') end
 local m = redis.call('HMGET', email, 'maxAttempts', 'service', 'requestId', 'priority')
--- An email accepted before the message had a key of its own keeps it in its record.
-local message = redis.call('GET', KEYS[#KEYS]) or redis.call('HGET', email, 'message')
+local message = redis.call('GET', KEYS[#KEYS])
 return {'claimed', status, attempt, m[1], m[2], m[3], provider, message, m[4]}

@@ -8,7 +8,6 @@
 redis.call('HSET', KEYS[1], 'status', 'sent', 'provider', ARGV[1], 'providerMessageId', ARGV[2], 'sentAt', ARGV[3])
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 redis.call('DEL', KEYS[2])
-redis.call('HDEL', KEYS[1], 'message')
 closeCircuit(KEYS[3])
 redis.call('ZREM', KEYS[5], ARGV[6])
 if ARGV[5] ~= '' then redis.call('SET', KEYS[4], ARGV[5], 'PX', ARGV[4]) end

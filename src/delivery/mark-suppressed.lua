@@ -7,6 +7,5 @@ if ARGV[3] == '1' then
   redis.call('HSET', KEYS[1], 'status', 'suppressed')
   redis.call('PEXPIRE', KEYS[1], ARGV[4])
   redis.call('DEL', KEYS[2])
-  redis.call('HDEL', KEYS[1], 'message')
   redis.call('ZREM', KEYS[3], ARGV[1])
 end

@@ -6,7 +6,7 @@ local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return false end
 if status == 'scheduled' or status == 'queued' or status == 'retrying' then
   redis.call('HSET', KEYS[1], 'status', 'cancelled', 'cancelledAt', ARGV[2])
-  redis.call('HDEL', KEYS[1], 'reservedProvider', 'reservedUntil', 'message')
+  redis.call('HDEL', KEYS[1], 'reservedProvider', 'reservedUntil')
   redis.call('DEL', KEYS[3])
   redis.call('ZREM', KEYS[2], ARGV[1])
   redis.call('ZREM', KEYS[4], ARGV[1])

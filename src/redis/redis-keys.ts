@@ -65,11 +65,6 @@ export class RedisKeys {
     return `${this.prefix}:audit:services`;
   }
 
-  /** Where earlier versions kept a second copy of every service's entries; dropped when found. */
-  legacyAuditOfAll(): string {
-    return `${this.prefix}:audit:all`;
-  }
-
   /** One suppressed address (lower-cased): its reason, source and times; expires with SUPPRESSION_TTL_DAYS. */
   suppression(address: string): string {
     return `${this.prefix}:suppression:${address}`;
