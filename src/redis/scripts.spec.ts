@@ -7,7 +7,7 @@ import { loadScript, pipelinedScript, scriptCommand } from './scripts';
 
 const SOURCE_ROOT = join(__dirname, '..');
 
-/** Every `.lua` file under src/, as [path under src/, absolute path]; includes are those in an `includes/` folder. */
+/** Every `.lua` file under src/: its path there, its absolute path, and whether it is an include (in `includes/`). */
 function luaFiles(): { name: string; path: string; isInclude: boolean }[] {
   return readdirSync(SOURCE_ROOT, { recursive: true, encoding: 'utf8' })
     .filter((file) => file.endsWith('.lua'))
@@ -26,6 +26,7 @@ function specTexts(): string[] {
     .map((file) => readFileSync(join(SOURCE_ROOT, file), 'utf8'));
 }
 
+const specs = specTexts();
 const scripts = luaFiles().filter((file) => !file.isInclude);
 const includes = luaFiles().filter((file) => file.isInclude);
 
@@ -68,8 +69,8 @@ describe('Lua scripts (real Redis)', () => {
       expect(owners).toHaveLength(1);
     });
 
-    it('has a spec that runs it', () => {
-      expect(specTexts().some((text) => text.includes(basename(path)))).toBe(true);
+    it('is named by the spec that runs it', () => {
+      expect(specs.some((text) => text.includes(basename(path)))).toBe(true);
     });
   });
 
