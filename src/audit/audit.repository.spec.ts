@@ -14,7 +14,7 @@ function entry(service: string, emailId: string, event: AuditEntry['event'], at:
   return { at: new Date(at).toISOString(), event, service, emailId, requestId: null, detail: {} };
 }
 
-describe('AuditRepository (real Redis)', () => {
+describe('AuditRepository and append-audit.lua (real Redis)', () => {
   let server: PrivateRedis;
   let redis: Redis;
   let audit: AuditRepository;
@@ -41,7 +41,9 @@ describe('AuditRepository (real Redis)', () => {
       now,
     );
     expect(await redis.xlen(keys.auditStream('billing'))).toBe(2);
-    expect(await redis.exists(keys.legacyAuditOfAll())).toBe(0);
+    expect((await redis.keys(`${PREFIX}:*`)).sort()).toEqual(
+      [keys.auditOfEmail('e1'), keys.auditServices(), keys.auditStream('billing')].sort(),
+    );
     const pointers = await redis.lrange(keys.auditOfEmail('e1'), 0, -1);
     expect(pointers).toHaveLength(2);
     for (const pointer of pointers) expect(pointer).toMatch(/^billing \d+-\d+$/);
@@ -74,13 +76,6 @@ describe('AuditRepository (real Redis)', () => {
     expect((await audit.query({ service: 'billing', event: 'webhook_paused', limit: 10 })).entries).toEqual([
       paused,
     ]);
-  });
-
-  it('reads entries an earlier version stored inline in the email list', async () => {
-    const old = entry('billing', 'e2', 'accepted', Date.now() - 1000);
-    await redis.rpush(keys.auditOfEmail('e2'), JSON.stringify(old));
-    await audit.append([entry('billing', 'e2', 'sent', Date.now())], Date.now());
-    expect((await audit.ofEmail('e2')).map((e) => e.event)).toEqual(['accepted', 'sent']);
   });
 
   it("pages through every service's trail newest first, each entry once, across shared stream ids", async () => {
@@ -152,14 +147,5 @@ describe('AuditRepository (real Redis)', () => {
       }
       expect([service, found, after]).toEqual([service, ['rare'], undefined]);
     }
-  });
-
-  it('takes over a trail written by an earlier version: registers its streams, drops the copy of all', async () => {
-    await redis.xadd(keys.auditStream('legacy'), '*', 'e', JSON.stringify(entry('legacy', 'e3', 'sent', 1)));
-    await redis.xadd(keys.legacyAuditOfAll(), '*', 'e', '{}');
-    await audit.onModuleInit();
-    expect(await redis.smembers(keys.auditServices())).toEqual(['legacy']);
-    expect(await redis.exists(keys.legacyAuditOfAll())).toBe(0);
-    expect((await audit.query({ limit: 10 })).entries.map((e) => e.emailId)).toEqual(['e3']);
   });
 });

@@ -1,10 +1,11 @@
-import { Injectable, type OnModuleInit } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { MAX_SCANNED_PER_PAGE } from '../common/paging';
 import { AppConfig } from '../config/app-config';
 import { AUDIT_EVENTS, type AuditEventName } from '../events/email-events';
 import { RedisConnections } from '../redis/redis-connections';
 import { RedisKeys } from '../redis/redis-keys';
+import { loadScript, scriptCommand, type ScriptArg, type ScriptCommand } from '../redis/scripts';
 import { mergeNewestFirst, type StreamPosition } from './stream-merge';
 
 /**
@@ -33,40 +34,7 @@ const DAY_MS = 86_400_000;
  */
 const RECORDING_SLACK_MS = 2000;
 
-/**
- * Appends audit entries: each is stored once, in its service's stream (trimmed to the retention by MINID as
- * it is written), and the email's own list, if it is about an email, points at it (`<service> <stream id>`,
- * expiring with the retention). Redis itself enforces the retention: no job needs to run. Trimming is exact
- * (no `~`): approximate trimming drops only whole stream nodes, which would keep old entries past the
- * retention; exact trimming costs only the few entries that just expired.
- * KEYS[1] the set of services with a stream, then per entry its service's stream, followed by its email's
- * list when it has one. ARGV[1] retention ms, ARGV[2] the oldest stream id to keep, then per entry i:
- * ARGV[3i] its service, ARGV[3i+1] the entry as JSON, ARGV[3i+2] '1' when it has an email's list.
- */
-const APPEND_SCRIPT = `
-local known = {}
-local key = 2
-local count = (#ARGV - 2) / 3
-for i = 1, count do
-  local service = ARGV[3 * i]
-  local id = redis.call('XADD', KEYS[key], 'MINID', ARGV[2], '*', 'e', ARGV[3 * i + 1])
-  key = key + 1
-  if ARGV[3 * i + 2] == '1' then
-    redis.call('RPUSH', KEYS[key], service .. ' ' .. id)
-    redis.call('PEXPIRE', KEYS[key], ARGV[1])
-    key = key + 1
-  end
-  if not known[service] then
-    redis.call('SADD', KEYS[1], service)
-    known[service] = true
-  end
-end
-return count
-`;
-
-interface ScriptedRedis extends Redis {
-  freefaceAppendAudit(...keysAndArgs: (string | number)[]): Promise<number>;
-}
+const APPEND = loadScript<string[], ScriptArg[], number>(__dirname, 'append-audit.lua');
 
 export interface AuditQuery {
   service?: string;
@@ -83,8 +51,9 @@ export interface AuditQuery {
  * entry is stored once; reading all services merges their streams.
  */
 @Injectable()
-export class AuditRepository implements OnModuleInit {
-  private readonly redis: ScriptedRedis;
+export class AuditRepository {
+  private readonly redis: Redis;
+  private readonly appendScript: ScriptCommand<string[], ScriptArg[], number>;
   private readonly retentionMs: number;
 
   constructor(
@@ -92,60 +61,35 @@ export class AuditRepository implements OnModuleInit {
     private readonly keys: RedisKeys,
     config: AppConfig,
   ) {
-    this.redis = connections.client as ScriptedRedis;
+    this.redis = connections.client;
     this.retentionMs = config.email.auditRetentionDays * DAY_MS;
-    if (!this.redis.freefaceAppendAudit) {
-      this.redis.defineCommand('freefaceAppendAudit', { lua: APPEND_SCRIPT });
-    }
-  }
-
-  /**
-   * A trail written by an earlier version has service streams the set of services does not know yet, and a
-   * second copy of everything in one stream of all: the first start after the upgrade registers the streams
-   * and drops the copy. Best effort: Redis may not be up yet, and the next start tries again.
-   */
-  async onModuleInit(): Promise<void> {
-    try {
-      if (await this.redis.exists(this.keys.auditServices())) return;
-      const prefix = this.keys.auditStream('');
-      const streams = await this.scan(`${prefix}*`);
-      const services = streams.map((key) => key.slice(prefix.length));
-      if (services.length > 0) await this.redis.sadd(this.keys.auditServices(), ...services);
-      await this.redis.unlink(this.keys.legacyAuditOfAll());
-    } catch {
-      // Not fatal: appends register their services as they go.
-    }
+    this.appendScript = scriptCommand(this.redis, APPEND);
   }
 
   /** Appends entries in one script call, in their order. */
   append(entries: readonly AuditEntry[], now: number): Promise<number> {
     const keys = [this.keys.auditServices()];
-    const args: (string | number)[] = [this.retentionMs, `${now - this.retentionMs}-0`];
+    const args: ScriptArg[] = [this.retentionMs, `${now - this.retentionMs}-0`];
     for (const entry of entries) {
       keys.push(this.keys.auditStream(entry.service));
       if (entry.emailId) keys.push(this.keys.auditOfEmail(entry.emailId));
       args.push(entry.service, JSON.stringify(entry), entry.emailId ? '1' : '0');
     }
-    return this.redis.freefaceAppendAudit(keys.length, ...keys, ...args);
+    return this.appendScript(keys, args);
   }
 
   /** Every event of one email, oldest first (by time, then by the order written). */
   async ofEmail(emailId: string): Promise<AuditEntry[]> {
     const pointers = await this.redis.lrange(this.keys.auditOfEmail(emailId), 0, -1);
+    if (pointers.length === 0) return [];
     const pipeline = this.redis.pipeline();
-    const inline: (AuditEntry | undefined)[] = pointers.map((pointer) => {
-      // Earlier versions kept the entry itself in the list.
-      if (pointer.startsWith('{')) return JSON.parse(pointer) as AuditEntry;
+    for (const pointer of pointers) {
       const [service = '', id = ''] = pointer.split(' ');
       pipeline.xrange(this.keys.auditStream(service), id, id);
-      return undefined;
-    });
-    const replies = inline.some((entry) => entry === undefined) ? ((await pipeline.exec()) ?? []) : [];
-    let reply = 0;
-    const entries = inline.flatMap((entry) => {
-      if (entry) return [entry];
-      const rows = replies[reply++]?.[1] as [string, string[]][] | undefined;
-      const fields = rows?.[0]?.[1];
+    }
+    const replies = (await pipeline.exec()) ?? [];
+    const entries = replies.flatMap(([, rows]) => {
+      const fields = (rows as [string, string[]][] | undefined)?.[0]?.[1];
       // Trimmed from its stream by the retention: gone, as the list soon will be.
       return fields ? [JSON.parse(fields[1] ?? '{}') as AuditEntry] : [];
     });
@@ -220,17 +164,6 @@ export class AuditRepository implements OnModuleInit {
     const nextCursor =
       endedEarly && last ? (query.service ? last.id : `${last.id}~${last.service}`) : undefined;
     return { entries, nextCursor };
-  }
-
-  private async scan(pattern: string): Promise<string[]> {
-    const found: string[] = [];
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-      cursor = next;
-      found.push(...keys);
-    } while (cursor !== '0');
-    return found;
   }
 }
 

@@ -6,7 +6,10 @@ import { QueueFiguresModule } from '../queue/queue-figures.module';
 import { QueueModule } from '../queue/queue.module';
 import { RateLimitModule } from '../rate-limit/rate-limit.module';
 import { SmtpIngressStatsModule } from '../smtp-ingress/smtp-ingress.module';
+import { SuppressionsModule } from '../suppressions/suppressions.module';
+import { WebhookStoresModule } from '../webhooks/webhook-stores.module';
 import { DashboardServer } from './dashboard.server';
+import { DeliveryEventFiguresService } from './delivery-event-figures';
 import { DashboardOverviewService } from './overview.service';
 
 /**
@@ -23,7 +26,9 @@ import { DashboardOverviewService } from './overview.service';
     HealthModule,
     SmtpIngressStatsModule,
     RateLimitModule,
+    SuppressionsModule,
+    WebhookStoresModule,
   ],
-  providers: [DashboardOverviewService, DashboardServer],
+  providers: [DashboardOverviewService, DeliveryEventFiguresService, DashboardServer],
 })
 export class DashboardModule {}

@@ -1,8 +1,9 @@
-import type { Queue } from 'bull';
-import type Redis from 'ioredis';
-import type { RedisKeys } from '../redis/redis-keys';
-import { DELIVERY_STATUSES, type DeliveryStatus } from '../webhooks/webhook-deliveries.store';
-import { countPausedEndpoints } from '../webhooks/webhook-endpoint-gate';
+import { Injectable } from '@nestjs/common';
+import { WebhookQueue } from '../queue/webhook-queue';
+import { SuppressionStore } from '../suppressions/suppression.store';
+import { WebhookDeliveriesStore, type DeliveryStatus } from '../webhooks/webhook-deliveries.store';
+import { WebhookEndpointGate } from '../webhooks/webhook-endpoint-gate';
+import { WebhookEndpointsStore } from '../webhooks/webhook-endpoints.store';
 
 /** Suppressions and outbound webhooks at a glance: what callers are told, and who is no longer mailed. */
 export interface DeliveryEventFigures {
@@ -16,34 +17,31 @@ export interface DeliveryEventFigures {
   queue: { waiting: number; delayed: number; active: number };
 }
 
-/** Read in two round trips: the webhook ids, then every count in one pipeline (with the queue's counts). */
-export async function deliveryEventFigures(
-  redis: Redis,
-  keys: RedisKeys,
-  webhookQueue: Queue,
-): Promise<DeliveryEventFigures> {
-  const [ids, counts] = await Promise.all([
-    redis.zrange(keys.webhookEndpoints(), 0, -1),
-    webhookQueue.getJobCounts(),
-  ]);
-  const pipeline = countPausedEndpoints(redis.pipeline().zcard(keys.suppressions()), keys);
-  for (const id of ids)
-    for (const status of DELIVERY_STATUSES) pipeline.zcard(keys.webhookDeliveries(id, status));
-  const replies = ((await pipeline.exec()) ?? []).map(([error, value]) => {
-    if (error) throw error;
-    return Number(value);
-  });
-  const deliveries = { pending: 0, succeeded: 0, failed: 0 };
-  ids.forEach((_, i) =>
-    DELIVERY_STATUSES.forEach((status, j) => {
-      deliveries[status] += replies[2 + i * DELIVERY_STATUSES.length + j] ?? 0;
-    }),
-  );
-  return {
-    suppressedAddresses: replies[0] ?? 0,
-    webhooks: ids.length,
-    pausedWebhooks: replies[1] ?? 0,
-    deliveries,
-    queue: { waiting: counts.waiting, delayed: counts.delayed, active: counts.active },
-  };
+/** The dashboard's figures of suppressions and webhooks, from the stores that keep them. */
+@Injectable()
+export class DeliveryEventFiguresService {
+  constructor(
+    private readonly suppressions: SuppressionStore,
+    private readonly endpoints: WebhookEndpointsStore,
+    private readonly deliveries: WebhookDeliveriesStore,
+    private readonly gate: WebhookEndpointGate,
+    private readonly webhookQueue: WebhookQueue,
+  ) {}
+
+  /** Read in two round trips: the webhook ids, then every count (with the queue's counts). */
+  async figures(): Promise<DeliveryEventFigures> {
+    const [ids, counts] = await Promise.all([this.endpoints.ids(), this.webhookQueue.queue.getJobCounts()]);
+    const [suppressedAddresses, pausedWebhooks, deliveries] = await Promise.all([
+      this.suppressions.count(),
+      this.gate.pausedCount(),
+      this.deliveries.countByStatus(ids),
+    ]);
+    return {
+      suppressedAddresses,
+      webhooks: ids.length,
+      pausedWebhooks,
+      deliveries,
+      queue: { waiting: counts.waiting, delayed: counts.delayed, active: counts.active },
+    };
+  }
 }

@@ -3,13 +3,12 @@ import type { Caller } from '../auth/caller';
 import { isRedisConnectionError } from '../common/redis-unavailable.error';
 import { DeadLettersService } from '../dead-letters/dead-letters.service';
 import { AppLogger } from '../logging/app-logger';
+import { ServiceMetricsRecorder } from '../metrics/service-metrics.recorder';
 import { ServiceMetricsService } from '../metrics/service-metrics.service';
 import { QueueFiguresService } from '../queue/queue-figures.service';
-import { WebhookQueue } from '../queue/webhook-queue';
 import { SmtpIngressStats } from '../smtp-ingress/smtp-ingress.stats';
 import { RedisConnections } from '../redis/redis-connections';
-import { RedisKeys } from '../redis/redis-keys';
-import { deliveryEventFigures } from './delivery-event-figures';
+import { DeliveryEventFiguresService } from './delivery-event-figures';
 import { lastMinutes, toMinuteSeries, type MinuteSeries } from './minute-series';
 import { summarize, unavailableOverview, type Overview } from './overview';
 import { redisFigures, type RedisFigures } from './redis-info';
@@ -27,11 +26,11 @@ const DASHBOARD_CALLER: Caller = { service: 'dashboard', scopes: new Set(['admin
 export class DashboardOverviewService {
   constructor(
     private readonly redis: RedisConnections,
-    private readonly keys: RedisKeys,
     private readonly queueFigures: QueueFiguresService,
     private readonly deadLetters: DeadLettersService,
     private readonly serviceMetrics: ServiceMetricsService,
-    private readonly webhookQueue: WebhookQueue,
+    private readonly serviceCounters: ServiceMetricsRecorder,
+    private readonly deliveryEvents: DeliveryEventFiguresService,
     private readonly smtpStats: SmtpIngressStats,
     private readonly logger: AppLogger,
   ) {
@@ -49,7 +48,7 @@ export class DashboardOverviewService {
           this.throughput(now),
           this.deadLetters.list({ limit: DEAD_LETTERS_SHOWN }),
           this.serviceMetrics.figures(DASHBOARD_CALLER),
-          deliveryEventFigures(this.redis.client, this.keys, this.webhookQueue.queue),
+          this.deliveryEvents.figures(),
           this.smtpStats.figures(),
           this.redisFigures(),
         ]);
@@ -75,14 +74,7 @@ export class DashboardOverviewService {
   /** Emails sent and failed per minute over the last hour: 60 small hashes read in one pipeline. */
   private async throughput(now: number): Promise<MinuteSeries> {
     const minutes = lastMinutes(now, CHART_MINUTES);
-    const pipeline = this.redis.client.pipeline();
-    minutes.forEach((minute) => pipeline.hmget(this.keys.minuteStats(minute), 'sent', 'failed'));
-    const results = (await pipeline.exec()) ?? [];
-    const values = results.map(([error, value]) => {
-      if (error) throw error;
-      return value as [string | null, string | null];
-    });
-    return toMinuteSeries(minutes, values);
+    return toMinuteSeries(minutes, await this.serviceCounters.minuteCounts(minutes));
   }
 
   /** INFO and DBSIZE; null when this Redis refuses them (some managed services rename or disable INFO). */

@@ -1,5 +1,5 @@
 import type { DeadLetterDto } from '../dead-letters/dto/dead-letter.dto';
-import type { ServiceFigures } from '../metrics/service-metrics.service';
+import type { ServiceFigures } from '../metrics/service-metrics.recorder';
 import type { QueueFigures } from '../queue/queue-figures.service';
 import { PRIORITIES } from '../queue/queue-names';
 import type { SmtpIngressFigures } from '../smtp-ingress/smtp-ingress.stats';

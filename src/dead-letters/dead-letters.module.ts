@@ -1,4 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
+import { EmailRecordsModule } from '../emails/email-records.module';
 import { QueueModule } from '../queue/queue.module';
 import { DeadLetterRepository } from './dead-letter.repository';
 import { DeadLettersController } from './dead-letters.controller';
@@ -6,7 +7,7 @@ import { DeadLettersService } from './dead-letters.service';
 
 /** The dead-letter list and its retries (the API and the dashboard) and, with `withRoutes()`, their API. */
 @Module({
-  imports: [QueueModule],
+  imports: [QueueModule, EmailRecordsModule],
   providers: [DeadLetterRepository, DeadLettersService],
   exports: [DeadLetterRepository, DeadLettersService],
 })

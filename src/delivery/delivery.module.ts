@@ -7,10 +7,18 @@ import { TemplateRegistryModule } from '../templates/template-registry.module';
 import { DeliveryStore } from './delivery-store';
 import { DeliveryService } from './delivery.service';
 import { DeliveryWorker } from './delivery.worker';
+import { ProviderStateModule } from './provider-state.module';
 
 /** The worker role: job processing. Only a worker process imports it, so an api process never takes jobs. */
 @Module({
-  imports: [QueueModule, ProvidersModule, TemplateRegistryModule, SuppressionsModule, EmailRecordsModule],
+  imports: [
+    QueueModule,
+    ProvidersModule,
+    TemplateRegistryModule,
+    SuppressionsModule,
+    EmailRecordsModule,
+    ProviderStateModule,
+  ],
   providers: [DeliveryStore, DeliveryService, DeliveryWorker],
   exports: [DeliveryWorker],
 })

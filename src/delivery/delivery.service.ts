@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { performance } from 'node:perf_hooks';
 import { AppConfig } from '../config/app-config';
 import { mergeGroupData } from '../emails/email-composer';
-import { EmailRepository } from '../emails/email.repository';
+import { GroupDataStore } from '../emails/group-data.store';
 import { EmailEvents, type EmailEvent } from '../events/email-events';
 import { AppLogger } from '../logging/app-logger';
 import { createLineScrubber } from '../logging/redaction';
@@ -19,6 +19,7 @@ import { htmlToText } from '../templates/html-to-text';
 import { TemplateRegistry, type RenderedTemplate } from '../templates/template-registry';
 import { SuppressionStore } from '../suppressions/suppression.store';
 import { DeliveryStore, type DeliveryClaim } from './delivery-store';
+import { ProviderStateStore } from './provider-state.store';
 
 export type DeliveryOutcome =
   | { kind: 'sent'; provider: string }
@@ -46,7 +47,8 @@ export class DeliveryService {
     private readonly templates: TemplateRegistry,
     private readonly events: EmailEvents,
     private readonly suppressions: SuppressionStore,
-    private readonly records: EmailRepository,
+    private readonly groupData: GroupDataStore,
+    private readonly providerStates: ProviderStateStore,
     config: AppConfig,
   ) {
     this.logger.setContext('delivery');
@@ -100,7 +102,7 @@ export class DeliveryService {
   ): Promise<Record<string, unknown> | undefined> {
     const group = message.render?.shared;
     if (!group) return undefined;
-    const shared = await this.records.sharedData(group.groupId);
+    const shared = await this.groupData.find(group.groupId);
     if (!shared)
       throw new PermanentDeliveryError(provider, `the shared data of group ${group.groupId} has expired`);
     return shared;
@@ -113,8 +115,8 @@ export class DeliveryService {
   private async releaseSharedData(message: OutboundMessage): Promise<void> {
     const group = message.render?.shared;
     if (!group) return;
-    await this.records
-      .releaseSharedData(group.groupId, group.member)
+    await this.groupData
+      .releaseMember(group.groupId, group.member)
       .catch((error: unknown) =>
         this.logger.warn(
           { groupId: group.groupId, error: error instanceof Error ? error.message : String(error) },
@@ -246,7 +248,7 @@ export class DeliveryService {
       const isLast = failure.permanent || claim.attempt >= claim.maxAttempts;
       const status = isLast ? 'dead' : 'retrying';
       // Before the message's own lifetime is renewed: the shared data must never go before it.
-      if (message.render?.shared) await this.records.keepSharedData(message.render.shared.groupId);
+      if (message.render?.shared) await this.groupData.keep(message.render.shared.groupId);
       await this.store.markFailed(emailId, {
         status,
         provider: claim.provider,
@@ -269,7 +271,7 @@ export class DeliveryService {
         detail: fields,
       });
       if (!failure.permanent) {
-        const openUntil = await this.store.recordProviderFailure(claim.provider);
+        const openUntil = await this.providerStates.recordFailure(claim.provider);
         if (openUntil > 0)
           this.logger.warn(
             { provider: claim.provider, openUntil: new Date(openUntil).toISOString() },

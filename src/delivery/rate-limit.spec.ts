@@ -1,4 +1,4 @@
-import { parseRate, parseRateLimit, takeToken } from './rate-limit';
+import { parseRate, parseRateLimit } from './rate-limit';
 
 describe('parseRate', () => {
   it('reads a count per second, minute or hour', () => {
@@ -29,29 +29,5 @@ describe('parseRateLimit', () => {
       expect(parseRateLimit(text)).toBeUndefined();
     expect(parseRateLimit('10/s', '0')).toBeUndefined();
     expect(parseRateLimit('10/s', 'x')).toBeUndefined();
-  });
-});
-
-describe('takeToken', () => {
-  const limit = { tokensPerMs: 0.01, burst: 1 };
-
-  it('takes a token when one is there', () => {
-    expect(takeToken({ tokens: 1, updatedAt: 0 }, limit, 0)).toEqual({ taken: true, waitMs: 0, tokens: 0 });
-  });
-
-  it('says how long until the next token', () => {
-    expect(takeToken({ tokens: 0, updatedAt: 0 }, limit, 40)).toEqual({
-      taken: false,
-      waitMs: 60,
-      tokens: 0.4,
-    });
-  });
-
-  it('refills up to the burst and no further', () => {
-    expect(takeToken({ tokens: 0, updatedAt: 0 }, { tokensPerMs: 0.01, burst: 3 }, 10_000)).toEqual({
-      taken: true,
-      waitMs: 0,
-      tokens: 2,
-    });
   });
 });

@@ -41,30 +41,3 @@ export function parseRateLimit(text: string, burstText?: string): RateLimit | un
   }
   return { tokensPerMs, burst, text: rate.text };
 }
-
-/**
- * Token bucket arithmetic, the same as the Lua script runs in Redis: the bucket refills continuously up to
- * `burst`; taking a token either succeeds now or says how long until one is there. Kept here, pure, so the
- * rule is tested without Redis.
- */
-export function takeToken(
-  bucket: { tokens: number; updatedAt: number },
-  limit: Pick<RateLimit, 'tokensPerMs' | 'burst'>,
-  now: number,
-): { taken: boolean; waitMs: number; tokens: number } {
-  const tokens = Math.min(
-    limit.burst,
-    bucket.tokens + Math.max(0, now - bucket.updatedAt) * limit.tokensPerMs,
-  );
-  if (tokens >= 1) return { taken: true, waitMs: 0, tokens: tokens - 1 };
-  return { taken: false, waitMs: Math.ceil((1 - tokens) / limit.tokensPerMs), tokens };
-}
-
-/** The tokens in a bucket at `now`, refilled since it was last written (negative while reserved ahead). */
-export function tokensAt(
-  bucket: { tokens: number; updatedAt: number },
-  limit: Pick<RateLimit, 'tokensPerMs' | 'burst'>,
-  now: number,
-): number {
-  return Math.min(limit.burst, bucket.tokens + Math.max(0, now - bucket.updatedAt) * limit.tokensPerMs);
-}

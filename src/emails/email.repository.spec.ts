@@ -7,9 +7,42 @@ import { RedisKeys } from '../redis/redis-keys';
 import { composeGroupMessage } from './email-composer';
 import type { EmailRecord, NewEmail, SharedGroupData } from './email-record';
 import { EmailRepository } from './email.repository';
+import { GroupDataStore } from './group-data.store';
 
 const DAY_MS = 86_400_000;
 const keys = new RedisKeys('{repository-test}');
+const config = { email: { retentionDays: 7 } } as AppConfig;
+
+/** One email of `service`, accepted at `createdAt` (due at `sendAt` when given), with a Cc. */
+function single(
+  id: string,
+  createdAt: number,
+  options: { service?: string; sendAt?: number } = {},
+): NewEmail {
+  const record: EmailRecord = {
+    id,
+    status: options.sendAt ? 'scheduled' : 'queued',
+    priority: 'high',
+    service: options.service ?? 'billing',
+    requestId: `req-${id}`,
+    createdAt,
+    ...(options.sendAt ? { sendAt: options.sendAt } : {}),
+    attempts: 0,
+    maxAttempts: 3,
+    to: ['ana@example.com'],
+    subject: `Subject ${id}`,
+    tags: ['invoice'],
+    metadata: { order: '42' },
+  };
+  const message = {
+    ...composeGroupMessage({ email: 'ana@example.com' }, { email: 'noreply@x.example' }, record.subject, {
+      template: 'digest',
+      data: {},
+    }),
+    cc: [{ email: 'cc@example.com' }],
+  };
+  return { record, message };
+}
 
 /** A group of `count` emails referring to one shared data, accepted at `now`, due at `sendAt`. */
 function group(count: number, now: number, sendAt?: number): NewEmail[] {
@@ -48,7 +81,7 @@ function group(count: number, now: number, sendAt?: number): NewEmail[] {
   });
 }
 
-describe("EmailRepository: a group's shared data (real Redis)", () => {
+describe('EmailRepository (real Redis)', () => {
   let server: PrivateRedis;
   let redis: Redis;
   let repository: EmailRepository;
@@ -56,9 +89,13 @@ describe("EmailRepository: a group's shared data (real Redis)", () => {
   beforeAll(async () => {
     server = await PrivateRedis.start();
     redis = new Redis(server.url);
-    repository = new EmailRepository({ client: redis } as unknown as RedisConnections, keys, {
-      email: { retentionDays: 7 },
-    } as AppConfig);
+    const connections = { client: redis } as unknown as RedisConnections;
+    repository = new EmailRepository(
+      connections,
+      keys,
+      new GroupDataStore(connections, keys, config),
+      config,
+    );
   });
 
   beforeEach(() => redis.flushall());
@@ -68,7 +105,137 @@ describe("EmailRepository: a group's shared data (real Redis)", () => {
     await server.stop();
   });
 
-  it('writes the shared data once, before the records, with one bit per member, living as long as they do', async () => {
+  describe('write-emails.lua', () => {
+    it('writes the record, its message apart, and every index it belongs to, living for the retention', async () => {
+      const now = Date.now();
+      await repository.createMany([
+        single('a', now),
+        single('b', now, { service: 'alerts', sendAt: now + 60_000 }),
+      ]);
+
+      expect(await repository.find('a')).toEqual({
+        id: 'a',
+        status: 'queued',
+        priority: 'high',
+        service: 'billing',
+        requestId: 'req-a',
+        createdAt: now,
+        attempts: 0,
+        maxAttempts: 3,
+        to: ['ana@example.com'],
+        subject: 'Subject a',
+        tags: ['invoice'],
+        metadata: { order: '42' },
+      });
+      expect(JSON.parse((await redis.get(keys.emailMessage('a')))!)).toMatchObject({ subject: 'Subject a' });
+      expect(await redis.hget(keys.email('a'), 'cc')).toBe('["cc@example.com"]');
+      expect(await redis.zrange(keys.emailsOf('billing'), 0, -1)).toEqual(['a']);
+      expect(await redis.zrange(keys.emailsOf('alerts'), 0, -1)).toEqual(['b']);
+      expect(await redis.zrange(keys.allEmails(), 0, -1)).toEqual(['a', 'b']);
+      expect(await redis.zrange(keys.scheduled(), 0, -1, 'WITHSCORES')).toEqual(['b', String(now + 60_000)]);
+      expect(await repository.scheduledCount()).toBe(1);
+      // Unfinished as of when each is due: the reconciler looks at a scheduled one only after its sendAt.
+      expect(await redis.zrange(keys.unfinishedEmails(), 0, -1, 'WITHSCORES')).toEqual([
+        'a',
+        String(now),
+        'b',
+        String(now + 60_000),
+      ]);
+      const ttl = await redis.pttl(keys.email('b'));
+      expect(ttl).toBeGreaterThan(7 * DAY_MS);
+      expect(ttl).toBeLessThanOrEqual(7 * DAY_MS + 60_000);
+      expect(await redis.pttl(keys.emailMessage('a'))).toBeGreaterThan(7 * DAY_MS - 60_000);
+    });
+
+    it('trims index entries older than the retention as it writes', async () => {
+      const now = Date.now();
+      await redis.zadd(keys.emailsOf('billing'), now - 8 * DAY_MS, 'expired');
+      await redis.zadd(keys.allEmails(), now - 8 * DAY_MS, 'expired');
+      await repository.createMany([single('fresh', now)]);
+      expect(await redis.zrange(keys.emailsOf('billing'), 0, -1)).toEqual(['fresh']);
+      expect(await redis.zrange(keys.allEmails(), 0, -1)).toEqual(['fresh']);
+    });
+
+    it('writes a large batch in chunks, every email once', async () => {
+      const now = Date.now();
+      const emails = Array.from({ length: 1234 }, (_, i) => single(`e${String(i).padStart(4, '0')}`, now));
+      await repository.createMany(emails);
+      expect(await redis.zcard(keys.allEmails())).toBe(1234);
+      expect(await redis.zcard(keys.unfinishedEmails())).toBe(1234);
+      expect((await repository.find('e1233'))?.subject).toBe('Subject e1233');
+    });
+  });
+
+  describe('discard-emails.lua', () => {
+    it('removes what was written for emails that could not be queued, and nothing else', async () => {
+      const now = Date.now();
+      const kept = single('kept', now);
+      const dropped = [single('x', now), single('y', now, { service: 'alerts', sendAt: now + 1000 })];
+      await repository.createMany([kept, ...dropped]);
+      await repository.discard(dropped.map((email) => email.record));
+      expect((await redis.keys('{repository-test}:*')).sort()).toEqual(
+        [
+          keys.allEmails(),
+          keys.email('kept'),
+          keys.emailMessage('kept'),
+          keys.emailsOf('billing'),
+          keys.unfinishedEmails(),
+        ].sort(),
+      );
+      expect(await redis.zrange(keys.unfinishedEmails(), 0, -1)).toEqual(['kept']);
+      expect(await redis.zrange(keys.allEmails(), 0, -1)).toEqual(['kept']);
+    });
+  });
+
+  describe('cancel-email.lua', () => {
+    it('cancels a queued or scheduled email, drops its message and takes it off the lists', async () => {
+      const now = Date.now();
+      await repository.createMany([single('q', now), single('s', now, { sendAt: now + 60_000 })]);
+      expect(await repository.cancel('q', now + 5)).toBe('queued');
+      expect(await repository.cancel('s', now + 6)).toBe('scheduled');
+      expect(await repository.find('q')).toMatchObject({ status: 'cancelled', cancelledAt: now + 5 });
+      expect(await redis.exists(keys.emailMessage('q'), keys.emailMessage('s'))).toBe(0);
+      expect(await redis.zcard(keys.scheduled())).toBe(0);
+      expect(await redis.zcard(keys.unfinishedEmails())).toBe(0);
+    });
+
+    it("drops the place a retrying email held in its provider's line", async () => {
+      await repository.createMany([single('r', Date.now())]);
+      await redis.hset(keys.email('r'), { status: 'retrying', reservedProvider: 'smtp', reservedUntil: '1' });
+      expect(await repository.cancel('r', Date.now())).toBe('retrying');
+      expect(await redis.hmget(keys.email('r'), 'reservedProvider', 'reservedUntil')).toEqual([null, null]);
+    });
+
+    it('leaves an email that has started going out, or is gone, as it is', async () => {
+      await repository.createMany([single('busy', Date.now())]);
+      await redis.hset(keys.email('busy'), 'status', 'sending');
+      expect(await repository.cancel('busy', Date.now())).toBe('sending');
+      expect((await repository.find('busy'))?.status).toBe('sending');
+      expect(await redis.exists(keys.emailMessage('busy'))).toBe(1);
+      expect(await repository.cancel('missing', Date.now())).toBeUndefined();
+      expect(await redis.exists(keys.email('missing'))).toBe(0);
+    });
+  });
+
+  it('reads many records in their order: undefined for one gone, the error for one Redis cannot read', async () => {
+    await repository.createMany([single('a', Date.now()), single('b', Date.now())]);
+    await redis.set(keys.email('wrong'), 'a string, not a hash');
+    const [b, gone, wrong, a] = await repository.findMany(['b', 'gone', 'wrong', 'a']);
+    expect(b).toMatchObject({ id: 'b', subject: 'Subject b' });
+    expect(gone).toBeUndefined();
+    expect(wrong).toBeInstanceOf(Error);
+    expect(a).toMatchObject({ id: 'a' });
+    expect(await repository.findMany([])).toEqual([]);
+  });
+
+  it('gives every recipient of an email, the copied ones included, which status queries never show', async () => {
+    await repository.createMany([single('a', Date.now())]);
+    expect(await repository.recipientsOf('a')).toEqual(['ana@example.com', 'cc@example.com']);
+    expect(await repository.recipientsOf('missing')).toBeUndefined();
+    expect(JSON.stringify(await repository.find('a'))).not.toContain('cc@example.com');
+  });
+
+  it("writes a group's shared data once, before the records, living as long as they do", async () => {
     const now = Date.now();
     const emails = group(13, now, now + 3_600_000);
     const sent = jest.spyOn(redis, 'sendCommand');
@@ -80,8 +247,6 @@ describe("EmailRepository: a group's shared data (real Redis)", () => {
     const { groupId } = emails[0]!.shared!;
     expect(await redis.get(keys.groupData(groupId))).toBe('{"product":"FreeFace","notes":"shared notes"}');
     expect(await redis.bitcount(keys.groupDataMembers(groupId))).toBe(13);
-    expect(await redis.getbit(keys.groupDataMembers(groupId), 12)).toBe(1);
-    expect(await redis.strlen(keys.groupDataMembers(groupId))).toBe(2);
     for (const key of [
       keys.groupData(groupId),
       keys.groupDataMembers(groupId),
@@ -98,43 +263,6 @@ describe("EmailRepository: a group's shared data (real Redis)", () => {
       data: { name: 'M3' },
       shared: { groupId, member: 3 },
     });
-    expect(await repository.sharedData(groupId)).toEqual({ product: 'FreeFace', notes: 'shared notes' });
-  });
-
-  it('drops the shared data when the last member releases it; a release twice counts once', async () => {
-    const emails = group(3, Date.now());
-    await repository.createMany(emails);
-    const { groupId } = emails[0]!.shared!;
-    await repository.releaseSharedData(groupId, 0);
-    await repository.releaseSharedData(groupId, 0);
-    await repository.releaseSharedData(groupId, 2);
-    expect(await repository.sharedData(groupId)).toBeDefined();
-    await repository.releaseSharedData(groupId, 1);
-    expect(await repository.sharedData(groupId)).toBeUndefined();
-    expect(await redis.exists(keys.groupDataMembers(groupId))).toBe(0);
-    // A late release (a duplicate delivery) creates nothing that would never expire.
-    await repository.releaseSharedData(groupId, 1);
-    expect(await redis.exists(keys.groupData(groupId), keys.groupDataMembers(groupId))).toBe(0);
-  });
-
-  it('keeps the shared data for the retention from now, never shortening it and never reviving it', async () => {
-    const now = Date.now();
-    const [email] = group(1, now);
-    const { groupId } = email!.shared!;
-    await repository.createMany([email!]);
-    await redis.pexpire(keys.groupData(groupId), 1000);
-    await redis.pexpire(keys.groupDataMembers(groupId), 1000);
-    await repository.keepSharedData(groupId);
-    expect(await redis.pttl(keys.groupData(groupId))).toBeGreaterThan(7 * DAY_MS - 60_000);
-    expect(await redis.pttl(keys.groupDataMembers(groupId))).toBeGreaterThan(7 * DAY_MS - 60_000);
-
-    await redis.pexpire(keys.groupData(groupId), 30 * DAY_MS);
-    await repository.keepSharedData(groupId);
-    expect(await redis.pttl(keys.groupData(groupId))).toBeGreaterThan(29 * DAY_MS);
-
-    await redis.del(keys.groupData(groupId), keys.groupDataMembers(groupId));
-    await repository.keepSharedData(groupId);
-    expect(await redis.exists(keys.groupData(groupId), keys.groupDataMembers(groupId))).toBe(0);
   });
 
   it('discards the shared data with the records of a group that could not be queued', async () => {

@@ -5,17 +5,22 @@ import type { OutboundMessage } from '../providers/outbound-email';
 import type { Priority } from '../queue/queue-names';
 import { RedisConnections } from '../redis/redis-connections';
 import { RedisKeys } from '../redis/redis-keys';
+import { loadScript, scriptCommand, type ScriptArg, type ScriptCommand } from '../redis/scripts';
 import { SortedSetPager, type Page, type SortedSetEntry } from '../redis/sorted-set-page';
 import type { SuppressedRecipient } from '../suppressions/suppression.store';
 import type { EmailRecord, NewEmail, SharedGroupData } from './email-record';
 import type { EmailStatus } from './email-status';
+import { GroupDataStore } from './group-data.store';
 import { messageJson } from './stored-bytes';
 
 const DAY_MS = 86_400_000;
-/** Emails written per MULTI when many are accepted at once: large enough to be cheap, small enough not to stall Redis. */
+/**
+ * Emails written (or discarded) per script call when many are accepted at once: large enough to be cheap,
+ * small enough not to stall Redis.
+ */
 const WRITE_CHUNK = 500;
 
-/** Fields returned by status queries; the (possibly large) message is never read back here. */
+/** The record's fields as status queries read them; the (possibly large) message is never read back here. */
 const RECORD_FIELDS = [
   'status',
   'priority',
@@ -41,133 +46,48 @@ const RECORD_FIELDS = [
 ] as const;
 type RecordFields = Record<(typeof RECORD_FIELDS)[number], string | null>;
 
-/**
- * Cancels an email if it has not started going out: only from `scheduled`, `queued` or `retrying`, atomically
- * against a worker's claim (which moves it to `sending` in a script of its own), and drops its message.
- * Returns the status it had.
- * KEYS[1] email, KEYS[2] scheduled set, KEYS[3] the email's message, KEYS[4] unfinished emails. ARGV[1] id,
- * ARGV[2] now (ms).
- */
-const CANCEL_SCRIPT = `
-local status = redis.call('HGET', KEYS[1], 'status')
-if not status then return false end
-if status == 'scheduled' or status == 'queued' or status == 'retrying' then
-  redis.call('HSET', KEYS[1], 'status', 'cancelled', 'cancelledAt', ARGV[2])
-  redis.call('HDEL', KEYS[1], 'reservedProvider', 'reservedUntil', 'message')
-  redis.call('DEL', KEYS[3])
-  redis.call('ZREM', KEYS[2], ARGV[1])
-  redis.call('ZREM', KEYS[4], ARGV[1])
-end
-return status
-`;
-
-/**
- * Writes new emails: for each, its record (HSET, with an expiry), its message (SET, same expiry), its entries
- * in its service's index and the index of all, the scheduled set when it has a sendAt, and the unfinished
- * emails, scored by when it is due (the reconciler looks at it if it has not gone out a while later). One
- * script call carries a whole chunk, which costs a fraction of the ioredis work of five commands per email
- * (measured: 10,000 emails in ~0.1 s instead of ~0.9 s of command building).
- * The message has a key of its own because one long value turns a whole hash into a hash table, at about 60
- * bytes per field: apart, the record stays a compact listpack (docs/BENCHMARKS.md, "Footprint").
- * Index entries older than the retention (their records have expired) are trimmed on the way.
- * KEYS[1] index of all, KEYS[2] scheduled set, then per email i: KEYS[3i] record, KEYS[3i+1] message,
- * KEYS[3i+2] service index; last, the unfinished emails.
- * ARGV[1] the retention cut-off (ms); then per email: createdAt, ttlMs, sendAt ('' for none), id, message,
- * field count n, then n field/value pairs.
- */
-const WRITE_SCRIPT = `
-local cutoff = '(' .. ARGV[1]
-local trimmed = {}
-local a = 2
-local count = (#KEYS - 3) / 3
-for i = 1, count do
-  local key, messageKey, index = KEYS[3 * i], KEYS[3 * i + 1], KEYS[3 * i + 2]
-  local createdAt, ttlMs, sendAt, id = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
-  local n = tonumber(ARGV[a + 5])
-  redis.call('HSET', key, unpack(ARGV, a + 6, a + 5 + 2 * n))
-  redis.call('PEXPIRE', key, ttlMs)
-  redis.call('SET', messageKey, ARGV[a + 4], 'PX', ttlMs)
-  redis.call('ZADD', index, createdAt, id)
-  redis.call('ZADD', KEYS[1], createdAt, id)
-  if sendAt ~= '' then redis.call('ZADD', KEYS[2], sendAt, id) end
-  redis.call('ZADD', KEYS[#KEYS], sendAt ~= '' and sendAt or createdAt, id)
-  if not trimmed[index] then
-    redis.call('ZREMRANGEBYSCORE', index, '-inf', cutoff)
-    trimmed[index] = true
-  end
-  a = a + 6 + 2 * n
-end
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', cutoff)
-return count
-`;
-
-/**
- * Drops one group email's claim on the group's shared data (its bit); the last claim dropped drops the data.
- * Releasing a member twice, or after the data has expired, changes nothing (and creates no key).
- * KEYS[1] shared data, KEYS[2] members bitmap. ARGV[1] the member's place. Returns 1 when it held a claim.
- */
-const RELEASE_SHARED_SCRIPT = `
-if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
-local held = redis.call('SETBIT', KEYS[2], ARGV[1], 0)
-if held == 1 and redis.call('BITCOUNT', KEYS[2]) == 0 then redis.call('DEL', KEYS[1], KEYS[2]) end
-return held
-`;
-
-/**
- * Makes every key given live at least ARGV[1] ms from now; never shortens a lifetime, never revives a key.
- */
-const EXTEND_SCRIPT = `
-for _, key in ipairs(KEYS) do
-  local ttl = redis.call('PTTL', key)
-  if ttl >= 0 and ttl < tonumber(ARGV[1]) then redis.call('PEXPIRE', key, ARGV[1]) end
-end
-`;
-
-interface ScriptedRedis extends Redis {
-  freefaceCancelEmail(
-    emailKey: string,
-    scheduledKey: string,
-    messageKey: string,
-    unfinishedKey: string,
-    id: string,
-    now: number,
-  ): Promise<EmailStatus | null>;
-  freefaceWriteEmails(...keysAndArgs: (string | number)[]): Promise<number>;
-  freefaceReleaseShared(dataKey: string, membersKey: string, member: number): Promise<number>;
-  freefaceExtend(...keysAndArgs: (string | number)[]): Promise<null>;
-}
+type CancelKeys = [email: string, scheduled: string, message: string, unfinished: string];
+const CANCEL = loadScript<CancelKeys, [id: string, now: number], EmailStatus | null>(
+  __dirname,
+  'cancel-email.lua',
+);
+const WRITE = loadScript<string[], ScriptArg[], number>(__dirname, 'write-emails.lua');
+const DISCARD = loadScript<string[], string[], number>(__dirname, 'discard-emails.lua');
 
 const optional = (value: string | null | undefined) => (value ? value : undefined);
 const optionalNumber = (value: string | null | undefined) => (value ? Number(value) : undefined);
 
 /**
  * Email records in Redis: one hash per email holding its status fields, its message under a key of its own
- * until it is sent; plus, for listing, one sorted set of ids by creation time per service and one for all. Records
- * expire EMAIL_RETENTION_DAYS after their last change and index entries older than that are trimmed on each
- * write, so Redis stays bounded without a cleanup job.
- * A group notification's shared data is kept once for the group, with a bitmap of the emails that may still
- * need it: it goes when the last of them is sent, or expires no sooner than any of their messages.
+ * until it is sent; for listing, one sorted set of ids by creation time per service and one for all; and the
+ * set of scheduled emails by when they are due. Records expire EMAIL_RETENTION_DAYS after their last change and
+ * index entries older than that are trimmed on each write, so Redis stays bounded without a cleanup job.
+ * The record's fields are read here alone. Its status changes in scripts, each beside the class whose step it
+ * is (accept and cancel here; claim, sent, failed and suppressed in DeliveryStore; revive in
+ * DeadLetterRepository; the reconciler's repairs in ReconcilerStore; provider events in ProviderEventStore),
+ * since each must change the record and the lists it is in together.
  */
 @Injectable()
 export class EmailRepository {
-  private readonly redis: ScriptedRedis;
+  private readonly redis: Redis;
   private readonly retentionMs: number;
   private readonly pager: SortedSetPager;
+  private readonly cancelScript: ScriptCommand<CancelKeys, [id: string, now: number], EmailStatus | null>;
+  private readonly writeScript: ScriptCommand<string[], ScriptArg[], number>;
+  private readonly discardScript: ScriptCommand<string[], string[], number>;
 
   constructor(
     connections: RedisConnections,
     private readonly keys: RedisKeys,
+    private readonly groupData: GroupDataStore,
     config: AppConfig,
   ) {
-    this.redis = connections.client as ScriptedRedis;
+    this.redis = connections.client;
     this.retentionMs = config.email.retentionDays * DAY_MS;
     this.pager = new SortedSetPager(this.redis);
-    if (!this.redis.freefaceCancelEmail) {
-      this.redis.defineCommand('freefaceCancelEmail', { numberOfKeys: 4, lua: CANCEL_SCRIPT });
-      this.redis.defineCommand('freefaceWriteEmails', { lua: WRITE_SCRIPT });
-      this.redis.defineCommand('freefaceReleaseShared', { numberOfKeys: 2, lua: RELEASE_SHARED_SCRIPT });
-      this.redis.defineCommand('freefaceExtend', { lua: EXTEND_SCRIPT });
-    }
+    this.cancelScript = scriptCommand(this.redis, CANCEL);
+    this.writeScript = scriptCommand(this.redis, WRITE);
+    this.discardScript = scriptCommand(this.redis, DISCARD);
   }
 
   /**
@@ -177,12 +97,12 @@ export class EmailRepository {
    * their jobs).
    */
   async createMany(emails: readonly NewEmail[]): Promise<void> {
-    const writes: Promise<void>[] = [];
+    const writes: Promise<unknown>[] = [];
     const shared = new Set<SharedGroupData>();
     for (const email of emails) {
       if (!email.shared || shared.has(email.shared)) continue;
       shared.add(email.shared);
-      writes.push(this.writeShared(email.shared, this.ttlMs(email.record)));
+      writes.push(this.groupData.write(email.shared, this.ttlMs(email.record)));
     }
     for (let start = 0; start < emails.length; start += WRITE_CHUNK)
       writes.push(this.write(emails.slice(start, start + WRITE_CHUNK)));
@@ -194,53 +114,42 @@ export class EmailRepository {
    * records, messages, every index entry, and their group's shared data.
    */
   async discard(records: readonly EmailRecord[]): Promise<void> {
-    const pipeline = this.redis.pipeline();
-    const groups = new Set<string>();
-    for (const record of records) {
-      pipeline.del(this.keys.email(record.id), this.keys.emailMessage(record.id));
-      pipeline.zrem(this.keys.emailsOf(record.service), record.id);
-      pipeline.zrem(this.keys.allEmails(), record.id);
-      pipeline.zrem(this.keys.scheduled(), record.id);
-      pipeline.zrem(this.keys.unfinishedEmails(), record.id);
-      if (record.groupId) groups.add(record.groupId);
+    const discards: Promise<unknown>[] = [];
+    for (let start = 0; start < records.length; start += WRITE_CHUNK) {
+      const chunk = records.slice(start, start + WRITE_CHUNK);
+      const keys = [this.keys.allEmails(), this.keys.scheduled(), this.keys.unfinishedEmails()];
+      for (const { id, service } of chunk)
+        keys.push(this.keys.email(id), this.keys.emailMessage(id), this.keys.emailsOf(service));
+      discards.push(
+        this.discardScript(
+          keys,
+          chunk.map(({ id }) => id),
+        ),
+      );
     }
-    for (const groupId of groups)
-      pipeline.del(this.keys.groupData(groupId), this.keys.groupDataMembers(groupId));
-    await pipeline.exec().then(throwIfAnyFailed);
-  }
-
-  /** A group's shared data, or undefined when it is gone (expired, or every email of the group was sent). */
-  async sharedData(groupId: string): Promise<Record<string, unknown> | undefined> {
-    const json = await this.redis.get(this.keys.groupData(groupId));
-    return json === null ? undefined : (JSON.parse(json) as Record<string, unknown>);
-  }
-
-  /**
-   * Keeps a group's shared data for the retention from now, as a failed attempt keeps its email's message
-   * (for a retry), so that the data never goes before a message that needs it.
-   */
-  async keepSharedData(groupId: string): Promise<void> {
-    await this.redis.freefaceExtend(
-      2,
-      this.keys.groupData(groupId),
-      this.keys.groupDataMembers(groupId),
-      this.retentionMs,
-    );
-  }
-
-  /** Tells the group that one of its emails no longer needs the shared data (sent, or suppressed). */
-  async releaseSharedData(groupId: string, member: number): Promise<void> {
-    await this.redis.freefaceReleaseShared(
-      this.keys.groupData(groupId),
-      this.keys.groupDataMembers(groupId),
-      member,
-    );
+    const groups = new Set(records.flatMap(({ groupId }) => (groupId ? [groupId] : [])));
+    discards.push(this.groupData.discard(groups));
+    await Promise.all(discards);
   }
 
   async find(id: string): Promise<EmailRecord | undefined> {
     const values = await this.redis.hmget(this.keys.email(id), ...RECORD_FIELDS);
-    if (values[0] === null) return undefined;
     return parseRecord(id, values);
+  }
+
+  /**
+   * The records of `ids`, in their order, in one round trip: undefined for one that is gone (expired, or
+   * never written), the error for one Redis refused to read (a key of another type).
+   */
+  async findMany(ids: readonly string[]): Promise<(EmailRecord | Error | undefined)[]> {
+    if (ids.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) pipeline.hmget(this.keys.email(id), ...RECORD_FIELDS);
+    const replies = (await pipeline.exec()) ?? [];
+    return ids.map((id, i) => {
+      const [error, values] = replies[i] ?? [new Error('no reply')];
+      return error ?? parseRecord(id, values as (string | null)[]);
+    });
   }
 
   /**
@@ -256,15 +165,10 @@ export class EmailRepository {
       key: query.service ? this.keys.emailsOf(query.service) : this.keys.allEmails(),
       limit: query.limit,
       ...(after ? { after } : {}),
-      load: async (entries) => {
-        const pipeline = this.redis.pipeline();
-        for (const { id } of entries) pipeline.hmget(this.keys.email(id), ...RECORD_FIELDS);
-        const replies = (await pipeline.exec()) ?? [];
-        return entries.map(({ id }, i) => {
-          const values = replies[i]?.[1] as (string | null)[] | undefined;
-          return values && values[0] !== null ? parseRecord(id, values) : undefined;
-        });
-      },
+      load: async (entries) =>
+        (await this.findMany(entries.map(({ id }) => id))).map((read) =>
+          read instanceof Error ? undefined : read,
+        ),
       ...(status ? { matches: (record: EmailRecord) => record.status === status } : {}),
     });
   }
@@ -276,23 +180,25 @@ export class EmailRepository {
     return [to, cc, bcc].flatMap((list) => (list ? (JSON.parse(list) as string[]) : []));
   }
 
-  /** Cancels an email (see CANCEL_SCRIPT); returns the status it had, or undefined when there is none. */
+  /** How many emails wait for their sendAt. */
+  scheduledCount(): Promise<number> {
+    return this.redis.zcard(this.keys.scheduled());
+  }
+
+  /** Cancels an email (see cancel-email.lua); returns the status it had, or undefined when there is none. */
   async cancel(id: string, now: number): Promise<EmailStatus | undefined> {
-    return (
-      (await this.redis.freefaceCancelEmail(
-        this.keys.email(id),
-        this.keys.scheduled(),
-        this.keys.emailMessage(id),
-        this.keys.unfinishedEmails(),
-        id,
-        now,
-      )) ?? undefined
-    );
+    const keys: CancelKeys = [
+      this.keys.email(id),
+      this.keys.scheduled(),
+      this.keys.emailMessage(id),
+      this.keys.unfinishedEmails(),
+    ];
+    return (await this.cancelScript(keys, [id, now])) ?? undefined;
   }
 
   private async write(emails: readonly NewEmail[]): Promise<void> {
     const keys: string[] = [this.keys.allEmails(), this.keys.scheduled()];
-    const args: (string | number)[] = [(emails[0]?.record.createdAt ?? 0) - this.retentionMs];
+    const args: ScriptArg[] = [(emails[0]?.record.createdAt ?? 0) - this.retentionMs];
     for (const { record, message } of emails) {
       keys.push(
         this.keys.email(record.id),
@@ -311,19 +217,7 @@ export class EmailRepository {
       );
     }
     keys.push(this.keys.unfinishedEmails());
-    await this.redis.freefaceWriteEmails(keys.length, ...keys, ...args);
-  }
-
-  /**
-   * The shared data and one set bit per member, with the members' lifetime. Plain commands rather than a
-   * script, so that they reach Redis in the order issued even when a script must first be loaded. Should
-   * only the data be written, it is never released but still expires.
-   */
-  private async writeShared(shared: SharedGroupData, ttlMs: number): Promise<void> {
-    await Promise.all([
-      this.redis.set(this.keys.groupData(shared.groupId), shared.data.json, 'PX', ttlMs),
-      this.redis.set(this.keys.groupDataMembers(shared.groupId), memberBits(shared.members), 'PX', ttlMs),
-    ]);
+    await this.writeScript(keys, args);
   }
 
   /** A new email's record and message live for the retention, counted from its sendAt when it has one. */
@@ -332,19 +226,9 @@ export class EmailRepository {
   }
 }
 
-/** A bitmap with bits 0 to count - 1 set (Redis numbers a string's bits from the first byte's highest bit). */
-function memberBits(count: number): Buffer {
-  const bits = Buffer.alloc(Math.ceil(count / 8), 0xff);
-  if (count % 8 !== 0) bits[bits.length - 1] = (0xff << (8 - (count % 8))) & 0xff;
-  return bits;
-}
-
-function throwIfAnyFailed(results: [Error | null, unknown][] | null): void {
-  const failure = results?.find(([error]) => error)?.[0];
-  if (failure) throw failure;
-}
-
-function parseRecord(id: string, values: (string | null)[]): EmailRecord {
+function parseRecord(id: string, values: (string | null)[]): EmailRecord | undefined {
+  // The first field is the status, which every record has.
+  if (values[0] === null) return undefined;
   const field = Object.fromEntries(RECORD_FIELDS.map((name, i) => [name, values[i] ?? null])) as RecordFields;
   return {
     id,

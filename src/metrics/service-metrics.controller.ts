@@ -3,7 +3,8 @@ import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { RequireScope } from '../auth/auth.decorators';
 import { CurrentCaller, type Caller } from '../auth/caller';
 import { ApiProblemResponses } from '../common/api-problem-responses';
-import { ServiceMetricsService, type ServiceFigures } from './service-metrics.service';
+import type { ServiceFigures } from './service-metrics.recorder';
+import { ServiceMetricsService } from './service-metrics.service';
 
 @ApiTags('operations')
 @Controller('api/v1/service-metrics')

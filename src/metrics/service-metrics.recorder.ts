@@ -1,5 +1,4 @@
 import { Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import type { ChainableCommander } from 'ioredis';
 import type Redis from 'ioredis';
 import { Batcher } from '../common/batcher';
 import { Throttle } from '../common/throttle';
@@ -7,6 +6,7 @@ import { EmailEvents, type EmailEvent, type EmailEventListener } from '../events
 import { AppLogger } from '../logging/app-logger';
 import { RedisConnections } from '../redis/redis-connections';
 import { RedisKeys } from '../redis/redis-keys';
+import { loadScript, pipelinedScript, type PipelinedScript } from '../redis/scripts';
 import { writeCounts, tally, type Count } from './counts';
 
 const FLUSH_INTERVAL_MS = 1000;
@@ -15,12 +15,8 @@ const MAX_WAITING_COUNTS = 1_000_000;
 const OVERFLOW_LOG_INTERVAL_MS = 60_000;
 const MINUTE_STATS_TTL_SECONDS = 2 * 3600;
 
-/** HSET only when the value is higher than the one stored. KEYS[1] hash. ARGV[1] field, ARGV[2] value. */
-const MAX_SCRIPT = `
-local current = tonumber(redis.call('HGET', KEYS[1], ARGV[1]))
-if not current or tonumber(ARGV[2]) > current then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
-return 1
-`;
+type MaxArgs = [field: string, value: number];
+const HASH_MAX = loadScript<[hash: string], MaxArgs, 1>(__dirname, 'hash-max.lua');
 
 /** Event counted per service, by the field it adds to. */
 const EMAIL_FIELDS: Partial<Record<EmailEvent['event'], string>> = {
@@ -30,24 +26,30 @@ const EMAIL_FIELDS: Partial<Record<EmailEvent['event'], string>> = {
   dead_lettered: 'emailsDead',
 };
 
-interface MaxRedis extends Redis {
-  freefaceHashMax(key: string, field: string, value: number): Promise<number>;
-}
-interface MaxPipeline extends ChainableCommander {
-  freefaceHashMax(key: string, field: string, value: number): ChainableCommander;
+/** A service's counters, summed over every replica. */
+export interface ServiceFigures {
+  calls: number;
+  emailsAccepted: number;
+  emailsSent: number;
+  emailsFailed: number;
+  emailsDead: number;
+  endpoints: Record<string, number>;
+  lastCallAt: string | null;
 }
 
 /**
  * Counts, per calling service, its calls (in all and per endpoint), the emails accepted, sent, failed and dead,
  * and its last call; and, per minute, the emails sent and failed (the dashboard's chart). Counting appends to
  * a list; within a second the counts are added up and reach Redis in one pipeline, where every replica's
- * increments add up. While Redis is away they are kept, added up, and written once it is back.
+ * increments add up. While Redis is away they are kept, added up, and written once it is back. The figures
+ * are read back here too: this class alone knows the counters' keys and fields.
  */
 @Injectable()
 export class ServiceMetricsRecorder implements EmailEventListener, OnModuleInit, OnApplicationShutdown {
   private readonly counts: Batcher<Count>;
   private readonly overflowLog = new Throttle(OVERFLOW_LOG_INTERVAL_MS);
-  private readonly redis: MaxRedis;
+  private readonly redis: Redis;
+  private readonly hashMax: PipelinedScript<[hash: string], MaxArgs>;
 
   constructor(
     connections: RedisConnections,
@@ -56,9 +58,8 @@ export class ServiceMetricsRecorder implements EmailEventListener, OnModuleInit,
     private readonly logger: AppLogger,
   ) {
     this.logger.setContext('metrics');
-    this.redis = connections.client as MaxRedis;
-    if (!this.redis.freefaceHashMax)
-      this.redis.defineCommand('freefaceHashMax', { numberOfKeys: 1, lua: MAX_SCRIPT });
+    this.redis = connections.client;
+    this.hashMax = pipelinedScript(this.redis, HASH_MAX);
     this.counts = new Batcher<Count>({
       write: (counts) => this.write(counts),
       delayMs: FLUSH_INTERVAL_MS,
@@ -112,14 +113,58 @@ export class ServiceMetricsRecorder implements EmailEventListener, OnModuleInit,
     }
   }
 
+  /** The figures of `services`, or of every service that has counters. */
+  async figures(services?: readonly string[]): Promise<Record<string, ServiceFigures>> {
+    const names = services ?? (await this.redis.smembers(this.keys.serviceMetricsIndex())).sort();
+    if (names.length === 0) return {};
+    const pipeline = this.redis.pipeline();
+    for (const service of names) pipeline.hgetall(this.keys.serviceMetrics(service));
+    const replies = (await pipeline.exec()) ?? [];
+    return Object.fromEntries(
+      names.map((service, i) => [service, toFigures((replies[i]?.[1] ?? {}) as Record<string, string>)]),
+    );
+  }
+
+  /**
+   * The emails sent and failed in each of `minutes` (see lastMinutes), as `[sent, failed]`; null where a
+   * minute had no such event or its counts have expired.
+   */
+  async minuteCounts(minutes: readonly number[]): Promise<[string | null, string | null][]> {
+    const pipeline = this.redis.pipeline();
+    for (const minute of minutes) pipeline.hmget(this.keys.minuteStats(minute), 'sent', 'failed');
+    const replies = (await pipeline.exec()) ?? [];
+    return replies.map(([error, value]) => {
+      if (error) throw error;
+      return value as [string | null, string | null];
+    });
+  }
+
   /** Adds the counts to Redis in one pipeline; any command failing fails it (the counts are then kept). */
   private async write(counts: Count[]): Promise<void> {
     const pipeline = this.redis.pipeline();
     writeCounts(pipeline, counts, (p, key, field, value) => {
-      (p as unknown as MaxPipeline).freefaceHashMax(key, field, value);
+      this.hashMax(p, [key], [field, value]);
     });
     const results = await pipeline.exec();
     const failure = results?.find(([error]) => error)?.[0];
     if (failure) throw failure;
   }
+}
+
+function toFigures(hash: Record<string, string>): ServiceFigures {
+  const number = (field: string) => Number(hash[field] ?? 0);
+  const endpoints = Object.fromEntries(
+    Object.entries(hash)
+      .filter(([field]) => field.startsWith('endpoint:'))
+      .map(([field, value]) => [field.slice('endpoint:'.length), Number(value)]),
+  );
+  return {
+    calls: number('calls'),
+    emailsAccepted: number('emailsAccepted'),
+    emailsSent: number('emailsSent'),
+    emailsFailed: number('emailsFailed'),
+    emailsDead: number('emailsDead'),
+    endpoints,
+    lastCallAt: hash['lastCallAt'] ? new Date(Number(hash['lastCallAt'])).toISOString() : null,
+  };
 }

@@ -1,53 +1,16 @@
 import { Injectable } from '@nestjs/common';
-import type Redis from 'ioredis';
-import type { EmailStatus } from '../emails/email-status';
 import { EmailRepository } from '../emails/email.repository';
 import { EmailEvents } from '../events/email-events';
 import { AppLogger } from '../logging/app-logger';
 import { PrometheusMetrics } from '../metrics/prometheus/prometheus-metrics';
-import { RedisConnections } from '../redis/redis-connections';
-import { RedisKeys } from '../redis/redis-keys';
 import { normalizeAddress, SuppressionStore } from '../suppressions/suppression.store';
 import { callbackReplayed } from './callback-problems';
 import { MailgunTokenStore } from './mailgun-token.store';
 import type { EventProvider, ProviderEvent } from './provider-event';
+import { ProviderEventStore } from './provider-event.store';
 
 /** What became of a provider's event: 'ignored' when it was nothing to apply (a kind or mail we do not track). */
 export type ProviderEventResult = 'applied' | 'duplicate' | 'unknown-email' | 'ignored';
-
-const DAY_MS = 86_400_000;
-/** How long an applied event's id is remembered: providers retry a callback for hours, at most a few days. */
-const EVENT_ID_TTL_MS = 3 * DAY_MS;
-
-/**
- * Applies one provider event to its email, once: the event's id is remembered (a replay changes nothing),
- * and the status only moves forward from `sent`: `delivered`, then `bounced` or `complained`, which a later
- * `delivered` of another recipient does not undo. Returns the status before, whether it changed and the
- * email's service; false when the email is unknown (expired, or never ours) and 'duplicate' for an event
- * already applied.
- * KEYS[1] the email's record, KEYS[2] the event's id. ARGV[1] the new status, ARGV[2] now (ms), ARGV[3] the
- * id's lifetime (ms).
- */
-const APPLY_SCRIPT = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return false end
-if not redis.call('SET', KEYS[2], '1', 'PX', ARGV[3], 'NX') then return 'duplicate' end
-local f = redis.call('HMGET', KEYS[1], 'status', 'service')
-local status = f[1]
-local rank = { sent = 1, delivered = 2, bounced = 3, complained = 3 }
-if not rank[status] or rank[ARGV[1]] <= rank[status] then return {status, 0, f[2]} end
-redis.call('HSET', KEYS[1], 'status', ARGV[1], 'reportedAt', ARGV[2])
-return {status, 1, f[2]}
-`;
-
-interface ScriptedRedis extends Redis {
-  freefaceApplyProviderEvent(
-    emailKey: string,
-    eventKey: string,
-    status: string,
-    now: number,
-    ttlMs: number,
-  ): Promise<null | 'duplicate' | [EmailStatus, 0 | 1, string]>;
-}
 
 /**
  * What providers report after a send (delivered, bounced, complained): the email's status and audit trail,
@@ -55,11 +18,8 @@ interface ScriptedRedis extends Redis {
  */
 @Injectable()
 export class ProviderEventsService {
-  private readonly redis: ScriptedRedis;
-
   constructor(
-    connections: RedisConnections,
-    private readonly keys: RedisKeys,
+    private readonly store: ProviderEventStore,
     private readonly emails: EmailRepository,
     private readonly mailgunTokens: MailgunTokenStore,
     private readonly suppressions: SuppressionStore,
@@ -68,10 +28,6 @@ export class ProviderEventsService {
     private readonly logger: AppLogger,
   ) {
     this.logger.setContext('provider-events');
-    this.redis = connections.client as ScriptedRedis;
-    if (!this.redis.freefaceApplyProviderEvent) {
-      this.redis.defineCommand('freefaceApplyProviderEvent', { numberOfKeys: 2, lua: APPLY_SCRIPT });
-    }
   }
 
   /**
@@ -84,9 +40,9 @@ export class ProviderEventsService {
     return results;
   }
 
-  /** Our email's id under a provider's id of its message, where delivery kept one (see RedisKeys). */
-  async emailIdOfProviderMessage(provider: EventProvider, messageId: string): Promise<string | undefined> {
-    return (await this.redis.get(this.keys.providerMessage(provider, messageId))) ?? undefined;
+  /** Our email's id under a provider's id of its message, where delivery kept one. */
+  emailIdOfProviderMessage(provider: EventProvider, messageId: string): Promise<string | undefined> {
+    return this.store.emailIdOfProviderMessage(provider, messageId);
   }
 
   /**
@@ -124,16 +80,10 @@ export class ProviderEventsService {
       return 'ignored';
     }
     const now = Date.now();
-    const result = await this.redis.freefaceApplyProviderEvent(
-      this.keys.email(event.emailId),
-      this.keys.providerEvent(event.provider, event.eventId),
-      event.kind,
-      now,
-      EVENT_ID_TTL_MS,
-    );
-    if (result === null) return this.unknownEmail(event);
-    if (result === 'duplicate') return 'duplicate';
-    const [previous, changed, service] = result;
+    const applied = await this.store.apply(event, now);
+    if (applied.kind !== 'applied')
+      return applied.kind === 'duplicate' ? 'duplicate' : this.unknownEmail(event);
+    const { previousStatus, statusChanged, service } = applied;
     if (event.kind !== 'delivered') {
       await this.suppressions.add(
         event.recipient,
@@ -153,12 +103,12 @@ export class ProviderEventsService {
       detail: {
         provider: event.provider,
         ...(event.code !== undefined ? { code: event.code } : {}),
-        previousStatus: previous,
-        statusChanged: changed === 1,
+        previousStatus,
+        statusChanged,
       },
     });
     this.logger.info(
-      { emailId: event.emailId, provider: event.provider, kind: event.kind, statusChanged: changed === 1 },
+      { emailId: event.emailId, provider: event.provider, kind: event.kind, statusChanged },
       'provider event applied',
     );
     return 'applied';

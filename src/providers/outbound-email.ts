@@ -27,7 +27,7 @@ export interface OutboundMessage {
    */
   render?: {
     template: string;
-    /** With `shared`, the recipient's own data only; else all of it (as earlier versions stored every group email). */
+    /** With `shared`, the recipient's own data only; else all of it (a group sent without shared data). */
     data: Record<string, unknown>;
     /**
      * The group whose shared data, stored once for the whole group, is merged with `data` at delivery (see

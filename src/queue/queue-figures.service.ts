@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import type { ProviderName } from '../config/env.schema';
-import { tokensAt } from '../delivery/rate-limit';
-import { RedisConnections } from '../redis/redis-connections';
-import { RedisKeys } from '../redis/redis-keys';
-import { countPausedEndpoints } from '../webhooks/webhook-endpoint-gate';
+import { DeadLetterRepository } from '../dead-letters/dead-letter.repository';
+import { ProviderStateStore, type ProviderState } from '../delivery/provider-state.store';
+import { EmailRepository } from '../emails/email.repository';
+import { WebhookEndpointGate } from '../webhooks/webhook-endpoint-gate';
 import { EmailQueue } from './email-queue';
 import { PRIORITIES, type Priority } from './queue-names';
 
@@ -19,12 +19,7 @@ export interface QueueCounts {
 export interface ProviderFigures {
   /** Whether it is in the chain (`EMAIL_PROVIDER`, `PROVIDER_FALLBACKS`) or only usable when pinned. */
   inChain: boolean;
-  circuit: {
-    state: 'closed' | 'open' | 'half-open';
-    consecutiveFailures: number;
-    openUntil: string | null;
-    timesOpened: number;
-  };
+  circuit: ProviderState['circuit'];
   rateLimit: { limit: string; burst: number; tokens: number } | null;
 }
 
@@ -45,63 +40,35 @@ export interface QueueFigures {
 export class QueueFiguresService {
   constructor(
     private readonly queue: EmailQueue,
-    private readonly redis: RedisConnections,
-    private readonly keys: RedisKeys,
+    private readonly emails: EmailRepository,
+    private readonly deadLetters: DeadLetterRepository,
+    private readonly providerStates: ProviderStateStore,
+    private readonly webhookGate: WebhookEndpointGate,
     private readonly config: AppConfig,
   ) {}
 
   async figures(): Promise<QueueFigures> {
     const { enabled, primary, fallbacks, rateLimits } = this.config.providers;
-    const pipeline = countPausedEndpoints(
-      this.redis.client.pipeline().time().zcard(this.keys.scheduled()).zcard(this.keys.deadLetters()),
-      this.keys,
-    );
-    for (const name of enabled) {
-      pipeline
-        .hmget(this.keys.circuit(name), 'failures', 'openUntil', 'opened')
-        .hmget(this.keys.rateBucket(name), 'tokens', 'updatedAt');
-    }
-    const [results, counts] = await Promise.all([pipeline.exec(), this.counts()]);
-    const values = (results ?? []).map(([error, value]) => {
-      if (error) throw error;
-      return value;
-    });
-    const [seconds, micros] = values[0] as [string, string];
-    const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+    const [counts, scheduled, deadLetters, states, pausedWebhooks] = await Promise.all([
+      this.counts(),
+      this.emails.scheduledCount(),
+      this.deadLetters.count(),
+      this.providerStates.states(enabled),
+      this.webhookGate.pausedCount(),
+    ]);
     const providers: QueueFigures['providers'] = {};
-    enabled.forEach((name, i) => {
-      const [failures, openUntil, opened] = values[4 + 2 * i] as (string | null)[];
-      const [tokens, updatedAt] = values[5 + 2 * i] as (string | null)[];
-      const openUntilMs = openUntil ? Number(openUntil) : 0;
+    for (const name of enabled) {
+      const state = states.get(name)!;
       const limit = rateLimits[name];
       providers[name] = {
         inChain: name === primary || fallbacks.includes(name),
-        circuit: {
-          state: openUntilMs > now ? 'open' : openUntilMs > 0 ? 'half-open' : 'closed',
-          consecutiveFailures: Number(failures ?? 0),
-          openUntil: openUntilMs > now ? new Date(openUntilMs).toISOString() : null,
-          timesOpened: Number(opened ?? 0),
-        },
+        circuit: state.circuit,
         rateLimit: limit
-          ? {
-              limit: limit.text,
-              burst: limit.burst,
-              tokens: round(
-                tokens === null
-                  ? limit.burst
-                  : tokensAt({ tokens: Number(tokens), updatedAt: Number(updatedAt) }, limit, now),
-              ),
-            }
+          ? { limit: limit.text, burst: limit.burst, tokens: round(state.tokens ?? limit.burst) }
           : null,
       };
-    });
-    return {
-      queues: counts,
-      scheduled: values[1] as number,
-      deadLetters: values[2] as number,
-      providers,
-      pausedWebhooks: values[3] as number,
-    };
+    }
+    return { queues: counts, scheduled, deadLetters, providers, pausedWebhooks };
   }
 
   private async counts(): Promise<Record<Priority, QueueCounts>> {

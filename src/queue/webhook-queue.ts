@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import type { JobOptions, Queue } from 'bull';
 import { WEBHOOK_QUEUE } from './queue-names';
 
-/** A webhook job: the delivery it sends and its endpoint (jobs queued by earlier versions carry no ids). */
+/** A webhook job: the delivery it sends and its endpoint. */
 export interface WebhookJobData {
   deliveryId: string;
   webhookId: string;

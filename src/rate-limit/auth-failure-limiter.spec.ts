@@ -39,6 +39,7 @@ async function refusal(promise: Promise<unknown>): Promise<ProblemError> {
   throw new Error(`expected a ProblemError, got ${String(outcome)}`);
 }
 
+/** Its scripts: count-auth-failure.lua (tokens) and admit-sign-in.lua (dashboard sign-ins). */
 describe('AuthFailureLimiter (real Redis)', () => {
   let server: PrivateRedis;
   let redis: Redis;

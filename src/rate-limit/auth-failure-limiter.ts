@@ -1,62 +1,23 @@
 import { Injectable } from '@nestjs/common';
-import type Redis from 'ioredis';
 import { AppConfig } from '../config/app-config';
 import { AppLogger } from '../logging/app-logger';
 import { PrometheusMetrics } from '../metrics/prometheus/prometheus-metrics';
 import { RedisConnections } from '../redis/redis-connections';
 import { RedisKeys } from '../redis/redis-keys';
+import { loadScript, scriptCommand, type ScriptCommand } from '../redis/scripts';
 import { addressRefused, wholeSeconds } from './rate-limit-answers';
 import { UncheckedLimits } from './unchecked-limits';
 
 /** Where credentials were presented: the REST API, the SMTP ingress or the monitor's dashboard. */
 export type AuthEntry = 'api' | 'smtp' | 'dashboard';
 
-/**
- * Counts one failed authentication against a client address, in one step for every replica. The window
- * starts with the address's first failure and the counter expires with it; past the limit the counter goes
- * on (so that only the first refusal of a window is logged) without moving the window's end.
- * KEYS[1] the address's counter. ARGV[1] failures allowed per window; ARGV[2] the window in ms.
- * Returns {'counted'} within the limit, else {'refused', ms left in the window, refusals so far}.
- */
-const COUNT_FAILURE_SCRIPT = `
-local maxFailures = tonumber(ARGV[1])
-local count = redis.call('INCR', KEYS[1])
-if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-if count <= maxFailures then return {'counted'} end
-local ttl = redis.call('PTTL', KEYS[1])
-if ttl < 0 then
-  ttl = tonumber(ARGV[2])
-  redis.call('PEXPIRE', KEYS[1], ttl)
-end
-return {'refused', ttl, count - maxFailures}
-`;
-
-/**
- * Before a sign-in is checked: an address whose failures have reached the limit is refused, and the refusal
- * counts on (so only the first one of a window is logged); otherwise nothing changes.
- * KEYS[1] the address's counter. ARGV[1] failures allowed per window; ARGV[2] the window in ms.
- * Returns {'open'}, or {'refused', ms left in the window, refusals so far}.
- */
-const GATE_SCRIPT = `
-local maxFailures = tonumber(ARGV[1])
-if tonumber(redis.call('GET', KEYS[1]) or '0') < maxFailures then return {'open'} end
-local count = redis.call('INCR', KEYS[1])
-local ttl = redis.call('PTTL', KEYS[1])
-if ttl < 0 then
-  ttl = tonumber(ARGV[2])
-  redis.call('PEXPIRE', KEYS[1], ttl)
-end
-return {'refused', ttl, count - maxFailures}
-`;
-
 type Refused = ['refused', number, number];
 type CountReply = ['counted'] | Refused;
 type GateReply = ['open'] | Refused;
-
-interface ScriptedRedis extends Redis {
-  freefaceCountAuthFailure(key: string, maxFailures: number, windowMs: number): Promise<CountReply>;
-  freefaceAuthGate(key: string, maxFailures: number, windowMs: number): Promise<GateReply>;
-}
+type CounterKeys = [counter: string];
+type LimitArgs = [maxFailures: number, windowMs: number];
+const COUNT_FAILURE = loadScript<CounterKeys, LimitArgs, CountReply>(__dirname, 'count-auth-failure.lua');
+const ADMIT_SIGN_IN = loadScript<CounterKeys, LimitArgs, GateReply>(__dirname, 'admit-sign-in.lua');
 
 /**
  * AUTH_FAILURE_LIMIT: failed authentications per client address, counted in Redis for every replica.
@@ -70,7 +31,8 @@ interface ScriptedRedis extends Redis {
  */
 @Injectable()
 export class AuthFailureLimiter {
-  private readonly redis: ScriptedRedis;
+  private readonly countFailureScript: ScriptCommand<CounterKeys, LimitArgs, CountReply>;
+  private readonly admitSignInScript: ScriptCommand<CounterKeys, LimitArgs, GateReply>;
 
   constructor(
     connections: RedisConnections,
@@ -81,11 +43,8 @@ export class AuthFailureLimiter {
     private readonly logger: AppLogger,
   ) {
     this.logger.setContext('rate-limit');
-    this.redis = connections.client as ScriptedRedis;
-    if (!this.redis.freefaceCountAuthFailure) {
-      this.redis.defineCommand('freefaceCountAuthFailure', { numberOfKeys: 1, lua: COUNT_FAILURE_SCRIPT });
-      this.redis.defineCommand('freefaceAuthGate', { numberOfKeys: 1, lua: GATE_SCRIPT });
-    }
+    this.countFailureScript = scriptCommand(connections.client, COUNT_FAILURE);
+    this.admitSignInScript = scriptCommand(connections.client, ADMIT_SIGN_IN);
   }
 
   /**
@@ -101,10 +60,9 @@ export class AuthFailureLimiter {
     }
     let answer: CountReply;
     try {
-      answer = await this.redis.freefaceCountAuthFailure(
-        this.counterOf(address, via),
-        limit.maxFailures,
-        limit.windowMs,
+      answer = await this.countFailureScript(
+        [this.counterOf(address, via)],
+        [limit.maxFailures, limit.windowMs],
       );
     } catch (error) {
       this.unchecked.letThrough(error);
@@ -128,10 +86,9 @@ export class AuthFailureLimiter {
     if (!limit) return;
     let answer: GateReply;
     try {
-      answer = await this.redis.freefaceAuthGate(
-        this.counterOf(address, 'dashboard'),
-        limit.maxFailures,
-        limit.windowMs,
+      answer = await this.admitSignInScript(
+        [this.counterOf(address, 'dashboard')],
+        [limit.maxFailures, limit.windowMs],
       );
     } catch (error) {
       this.unchecked.letThrough(error);

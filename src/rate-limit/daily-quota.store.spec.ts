@@ -17,7 +17,7 @@ const refusal = (promise: Promise<unknown>) =>
     (error: unknown) => error as ProblemError,
   );
 
-describe('DailyQuotaStore (real Redis)', () => {
+describe('DailyQuotaStore and take-daily-quota.lua (real Redis)', () => {
   let server: PrivateRedis;
   let redis: Redis;
 

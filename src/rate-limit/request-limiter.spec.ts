@@ -30,7 +30,7 @@ function limiterOn(redis: Redis, api?: AppConfig['rateLimits']['api']) {
   return { limiter, admit, headers, logger };
 }
 
-describe('RequestLimiter (real Redis)', () => {
+describe('RequestLimiter and take-api-call.lua (real Redis)', () => {
   let server: PrivateRedis;
   let redis: Redis;
 

@@ -1,41 +1,15 @@
 import { Injectable } from '@nestjs/common';
-import type Redis from 'ioredis';
 import { AppConfig } from '../config/app-config';
 import type { RateLimit } from '../delivery/rate-limit';
 import { RedisConnections } from '../redis/redis-connections';
 import { RedisKeys } from '../redis/redis-keys';
+import { loadScript, scriptCommand, type ScriptCommand } from '../redis/scripts';
 import { apiRateLimited, rateLimitHeaders } from './rate-limit-answers';
 import { UncheckedLimits } from './unchecked-limits';
 
-/**
- * Takes one call from a service's token bucket, in one step for every api replica: N tokens, refilled
- * continuously at the configured rate (time from Redis's clock), or how long until the next one. The bucket
- * expires once it would be full again, since a missing bucket is a full one.
- * KEYS[1] the service's bucket. ARGV[1] tokens per ms; ARGV[2] the bucket's size.
- * Returns {'limited', ms until a token} or {'allowed', tokens left, ms until the bucket is full}.
- */
-const TAKE_CALL_SCRIPT = `
-local rate = tonumber(ARGV[1])
-local burst = tonumber(ARGV[2])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local b = redis.call('HMGET', KEYS[1], 'tokens', 'at')
-local tokens, at = tonumber(b[1]), tonumber(b[2])
-if not tokens or not at then tokens, at = burst, now end
-tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
-if tokens < 1 then return {'limited', math.ceil((1 - tokens) / rate)} end
-tokens = tokens - 1
-local fullInMs = math.ceil((burst - tokens) / rate)
-redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', now)
-redis.call('PEXPIRE', KEYS[1], fullInMs + 1000)
-return {'allowed', math.floor(tokens), fullInMs}
-`;
-
 type TakeReply = ['limited', number] | ['allowed', number, number];
-
-interface ScriptedRedis extends Redis {
-  freefaceTakeApiCall(bucketKey: string, tokensPerMs: number, burst: number): Promise<TakeReply>;
-}
+type BucketArgs = [tokensPerMs: number, burst: number];
+const TAKE_CALL = loadScript<[bucket: string], BucketArgs, TakeReply>(__dirname, 'take-api-call.lua');
 
 /** Where the RateLimit-* headers of an admitted request go (the fastify reply). */
 export interface HeaderSink {
@@ -49,7 +23,7 @@ export interface HeaderSink {
  */
 @Injectable()
 export class RequestLimiter {
-  private readonly redis: ScriptedRedis;
+  private readonly takeCall: ScriptCommand<[bucket: string], BucketArgs, TakeReply>;
   private readonly limits: ReadonlyMap<string, RateLimit | undefined>;
 
   constructor(
@@ -58,11 +32,8 @@ export class RequestLimiter {
     private readonly config: AppConfig,
     private readonly unchecked: UncheckedLimits,
   ) {
-    this.redis = connections.client as ScriptedRedis;
     this.limits = new Map(config.auth.services.map((s) => [s.service, s.rateLimit]));
-    if (!this.redis.freefaceTakeApiCall) {
-      this.redis.defineCommand('freefaceTakeApiCall', { numberOfKeys: 1, lua: TAKE_CALL_SCRIPT });
-    }
+    this.takeCall = scriptCommand(connections.client, TAKE_CALL);
   }
 
   /** A service's API limit: its own, else API_RATE_LIMIT (which `anonymous` gets when auth is off). */
@@ -79,11 +50,7 @@ export class RequestLimiter {
     if (!limit) return;
     let answer: TakeReply;
     try {
-      answer = await this.redis.freefaceTakeApiCall(
-        this.keys.apiRateBucket(service),
-        limit.tokensPerMs,
-        limit.burst,
-      );
+      answer = await this.takeCall([this.keys.apiRateBucket(service)], [limit.tokensPerMs, limit.burst]);
     } catch (error) {
       this.unchecked.letThrough(error);
       return;

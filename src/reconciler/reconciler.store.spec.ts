@@ -1,6 +1,8 @@
 import Redis from 'ioredis';
 import { PrivateRedis } from '../../test/support/private-redis';
 import type { AppConfig } from '../config/app-config';
+import { EmailRepository } from '../emails/email.repository';
+import { GroupDataStore } from '../emails/group-data.store';
 import type { RedisConnections } from '../redis/redis-connections';
 import { RedisKeys } from '../redis/redis-keys';
 import { ReconcilerStore } from './reconciler.store';
@@ -8,6 +10,10 @@ import { ReconcilerStore } from './reconciler.store';
 const keys = new RedisKeys('{reconciler-test}');
 const ID = '019b7a52-6c1e-7d3a-9f2b-8e4c1a2b3c4d';
 
+/**
+ * Its scripts: take-leadership.lua and resign-leadership.lua (the leader), ready-for-requeue.lua and
+ * dead-letter-overdue.lua (the repairs).
+ */
 describe('ReconcilerStore (real Redis)', () => {
   let server: PrivateRedis;
   let redis: Redis;
@@ -16,9 +22,15 @@ describe('ReconcilerStore (real Redis)', () => {
   beforeAll(async () => {
     server = await PrivateRedis.start();
     redis = new Redis(server.url);
-    store = new ReconcilerStore({ client: redis } as unknown as RedisConnections, keys, {
-      email: { retentionDays: 7 },
-    } as AppConfig);
+    const connections = { client: redis } as unknown as RedisConnections;
+    const config = { email: { retentionDays: 7 } } as AppConfig;
+    const emails = new EmailRepository(
+      connections,
+      keys,
+      new GroupDataStore(connections, keys, config),
+      config,
+    );
+    store = new ReconcilerStore(connections, keys, emails, config);
   });
 
   beforeEach(() => redis.flushall());

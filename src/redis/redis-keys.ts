@@ -1,10 +1,15 @@
 /**
  * Every Redis key the service writes besides Bull's own, under the configured prefix. The default prefix is
  * hash-tagged (`{freeface}`) so that every key lands in one Redis Cluster slot, which Lua scripts need.
+ * Grouped by the class that owns them: it alone reads and writes them from TypeScript and knows their fields.
+ * A step that must change several structures at once is one script of the class whose step it is, and the
+ * script's header names every key it touches.
  */
 export class RedisKeys {
   constructor(private readonly prefix: string) {}
 
+  // EmailRepository (emails/): the record, its message and the lists it is in. DeliveryStore,
+  // DeadLetterRepository, ReconcilerStore and ProviderEventStore change them in their scripts.
   /** An email's record: a hash of its status fields (small values, so Redis keeps it compact). */
   email(id: string): string {
     return `${this.prefix}:email:${id}`;
@@ -13,16 +18,6 @@ export class RedisKeys {
   /** An email's message (JSON), kept apart from its record until it is sent; expires with the record. */
   emailMessage(id: string): string {
     return `${this.prefix}:email:${id}:message`;
-  }
-
-  /** A group notification's shared template data (JSON), stored once for all its emails. */
-  groupData(groupId: string): string {
-    return `${this.prefix}:group-data:${groupId}`;
-  }
-
-  /** One bit per email of a group, set while that email may still need the group's shared data. */
-  groupDataMembers(groupId: string): string {
-    return `${this.prefix}:group-data:${groupId}:members`;
   }
 
   /** Sorted set of one service's email ids by creation time, for listing. */
@@ -35,6 +30,79 @@ export class RedisKeys {
     return `${this.prefix}:emails`;
   }
 
+  /** Sorted set of scheduled email ids, scored by when they are due. */
+  scheduled(): string {
+    return `${this.prefix}:scheduled`;
+  }
+
+  // GroupDataStore (emails/)
+  /** A group notification's shared template data (JSON), stored once for all its emails. */
+  groupData(groupId: string): string {
+    return `${this.prefix}:group-data:${groupId}`;
+  }
+
+  /** One bit per email of a group, set while that email may still need the group's shared data. */
+  groupDataMembers(groupId: string): string {
+    return `${this.prefix}:group-data:${groupId}:members`;
+  }
+
+  // ReconcilerStore (reconciler/); the unfinished emails change in the scripts of every step of an email.
+  /**
+   * Sorted set of the ids of unfinished emails (not yet sent, suppressed, dead or cancelled), scored by when each
+   * was last seen making progress: the reconciler checks those that have not for a while.
+   */
+  unfinishedEmails(): string {
+    return `${this.prefix}:unfinished`;
+  }
+
+  /** The reconciler's leader: one worker's token, with an expiry, so that one worker at a time sweeps. */
+  reconcilerLeader(): string {
+    return `${this.prefix}:reconciler:leader`;
+  }
+
+  // DeadLetterRepository (dead-letters/); emails die in DeliveryStore's and ReconcilerStore's scripts.
+  /** Sorted set of dead email ids, scored by when they died. */
+  deadLetters(): string {
+    return `${this.prefix}:dead-letters`;
+  }
+
+  // ProviderStateStore (delivery/); the claim and a send's outcome change them in DeliveryStore's scripts.
+  /** A provider's circuit breaker: consecutive transient failures and the time it stays open until. */
+  circuit(provider: string): string {
+    return `${this.prefix}:circuit:${provider}`;
+  }
+
+  /** A provider's token bucket, shared by every worker. */
+  rateBucket(provider: string): string {
+    return `${this.prefix}:rate:${provider}`;
+  }
+
+  // ProviderEventStore (provider-events/); mark-sent.lua writes the provider message ids.
+  /** A provider event already applied (its id), so that a replayed callback changes nothing. */
+  providerEvent(provider: string, eventId: string): string {
+    return `${this.prefix}:provider-event:${provider}:${eventId}`;
+  }
+
+  /**
+   * Our email id under a provider's id of the message, for the providers whose event callbacks may name only
+   * their own id (SES); expires with the email's record.
+   */
+  providerMessage(provider: string, messageId: string): string {
+    return `${this.prefix}:provider-message:${provider}:${messageId}`;
+  }
+
+  // The provider callbacks' own stores (provider-events/)
+  /** The token bucket of one client address's provider callbacks (PROVIDER_CALLBACK_RATE_LIMIT). */
+  callbackRateBucket(address: string): string {
+    return `${this.prefix}:callback-rate:${address}`;
+  }
+
+  /** A Mailgun callback token already used (its digest), so that a captured signature is accepted once. */
+  mailgunToken(digest: string): string {
+    return `${this.prefix}:mailgun-token:${digest}`;
+  }
+
+  // GroupRepository (groups/)
   /** A named recipient group (JSON). */
   group(name: string): string {
     return `${this.prefix}:group:${name}`;
@@ -45,11 +113,13 @@ export class RedisKeys {
     return `${this.prefix}:groups`;
   }
 
+  // IdempotencyStore (idempotency/)
   /** The first response to a POST with an idempotency key, per service (the key is hashed). */
   idempotency(service: string, keyHash: string): string {
     return `${this.prefix}:idempotency:${service}:${keyHash}`;
   }
 
+  // AuditRepository (audit/)
   /** Where one email's audit entries are, oldest first: `<service> <stream id>` each; expires with the retention. */
   auditOfEmail(id: string): string {
     return `${this.prefix}:audit:email:${id}`;
@@ -65,37 +135,10 @@ export class RedisKeys {
     return `${this.prefix}:audit:services`;
   }
 
-  /** Where earlier versions kept a second copy of every service's entries; dropped when found. */
-  legacyAuditOfAll(): string {
-    return `${this.prefix}:audit:all`;
-  }
-
+  // SuppressionStore (suppressions/)
   /** One suppressed address (lower-cased): its reason, source and times; expires with SUPPRESSION_TTL_DAYS. */
   suppression(address: string): string {
     return `${this.prefix}:suppression:${address}`;
-  }
-
-  /** A provider event already applied (its id), so that a replayed callback changes nothing. */
-  providerEvent(provider: string, eventId: string): string {
-    return `${this.prefix}:provider-event:${provider}:${eventId}`;
-  }
-
-  /** The token bucket of one client address's provider callbacks (PROVIDER_CALLBACK_RATE_LIMIT). */
-  callbackRateBucket(address: string): string {
-    return `${this.prefix}:callback-rate:${address}`;
-  }
-
-  /** A Mailgun callback token already used (its digest), so that a captured signature is accepted once. */
-  mailgunToken(digest: string): string {
-    return `${this.prefix}:mailgun-token:${digest}`;
-  }
-
-  /**
-   * Our email id under a provider's id of the message, for the providers whose event callbacks may name only
-   * their own id (SES); expires with the email's record.
-   */
-  providerMessage(provider: string, messageId: string): string {
-    return `${this.prefix}:provider-message:${provider}:${messageId}`;
   }
 
   /** Sorted set of suppressed addresses by when they were added, for listing. */
@@ -103,6 +146,7 @@ export class RedisKeys {
     return `${this.prefix}:suppressions`;
   }
 
+  // WebhookEndpointsStore (webhooks/)
   /** A webhook endpoint: its owner, URL, events and sealed secret. */
   webhookEndpoint(id: string): string {
     return `${this.prefix}:webhook-endpoint:${id}`;
@@ -118,11 +162,18 @@ export class RedisKeys {
     return `${this.prefix}:webhook-endpoints:version`;
   }
 
+  // WebhookDeliveriesStore (webhooks/)
+  /** One webhook delivery: the event sent, its status and attempts; expires with the audit retention. */
+  webhookDelivery(id: string): string {
+    return `${this.prefix}:webhook-delivery:${id}`;
+  }
+
   /** Sorted set of an endpoint's delivery ids by creation time: all of them, or those of one status. */
   webhookDeliveries(endpointId: string, status?: string): string {
     return `${this.prefix}:webhook-endpoint:${endpointId}:deliveries${status ? `:${status}` : ''}`;
   }
 
+  // WebhookEndpointGate (webhooks/)
   /** Sorted set of the requests in flight to one endpoint: job id → when its slot lapses (Redis time, ms). */
   webhookSlots(endpointId: string): string {
     return `${this.prefix}:webhook-endpoint:${endpointId}:slots`;
@@ -143,16 +194,13 @@ export class RedisKeys {
     return `${this.prefix}:webhook-endpoints:paused`;
   }
 
-  /** One webhook delivery: the event sent, its status and attempts; expires with the audit retention. */
-  webhookDelivery(id: string): string {
-    return `${this.prefix}:webhook-delivery:${id}`;
-  }
-
+  // SmtpIngressStats (smtp-ingress/)
   /** The SMTP ingress's totals (sessions, failed logins, messages accepted and refused) over every process. */
   smtpIngressStats(): string {
     return `${this.prefix}:smtp-ingress`;
   }
 
+  // ServiceMetricsRecorder (metrics/)
   /** Per-service counters of calls and emails, summed over every replica. */
   serviceMetrics(service: string): string {
     return `${this.prefix}:service-metrics:${service}`;
@@ -168,39 +216,7 @@ export class RedisKeys {
     return `${this.prefix}:minute:${minute}`;
   }
 
-  /** Sorted set of scheduled email ids, scored by when they are due. */
-  scheduled(): string {
-    return `${this.prefix}:scheduled`;
-  }
-
-  /**
-   * Sorted set of the ids of unfinished emails (not yet sent, suppressed, dead or cancelled), scored by when each
-   * was last seen making progress: the reconciler checks those that have not for a while.
-   */
-  unfinishedEmails(): string {
-    return `${this.prefix}:unfinished`;
-  }
-
-  /** The reconciler's leader: one worker's token, with an expiry, so that one worker at a time sweeps. */
-  reconcilerLeader(): string {
-    return `${this.prefix}:reconciler:leader`;
-  }
-
-  /** Sorted set of dead email ids, scored by when they died. */
-  deadLetters(): string {
-    return `${this.prefix}:dead-letters`;
-  }
-
-  /** A provider's circuit breaker: consecutive transient failures and the time it stays open until. */
-  circuit(provider: string): string {
-    return `${this.prefix}:circuit:${provider}`;
-  }
-
-  /** A provider's token bucket, shared by every worker. */
-  rateBucket(provider: string): string {
-    return `${this.prefix}:rate:${provider}`;
-  }
-
+  // The limits on callers (rate-limit/): RequestLimiter, AuthFailureLimiter, DailyQuotaStore
   /** A calling service's API token bucket, shared by every api replica; expires once it would be full. */
   apiRateBucket(service: string): string {
     return `${this.prefix}:api-rate:${service}`;

@@ -3,7 +3,7 @@ import Redis from 'ioredis';
 import { PrivateRedis } from '../../test/support/private-redis';
 import { SortedSetPager, type Page, type PageRequest, type SortedSetEntry } from './sorted-set-page';
 
-describe('SortedSetPager (real Redis)', () => {
+describe('SortedSetPager and entries-after.lua (real Redis)', () => {
   let server: PrivateRedis;
   let redis: Redis;
 

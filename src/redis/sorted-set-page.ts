@@ -1,5 +1,6 @@
 import type Redis from 'ioredis';
 import { MAX_SCANNED_PER_PAGE } from '../common/paging';
+import { loadScript, scriptCommand, type ScriptCommand } from './scripts';
 
 /** A member of a sorted set with its score: an item of a list, or a position in it. */
 export interface SortedSetEntry {
@@ -28,45 +29,8 @@ export interface PageRequest<T> {
 /** Members read at once by a filtered page, which expects to pass over many: few round trips, small replies. */
 const FILTERED_BATCH = 200;
 
-/**
- * Up to ARGV[1] members (with their scores) of the sorted set KEYS[1], highest score first, strictly after
- * the position of score ARGV[2] and member ARGV[3] (from the top without them). Members of one score come in
- * descending byte order, as Redis keeps them, and any number may share a score: the position is found by
- * binary search among the members of its score, so it costs O(log² n) whether or not its member is still
- * there, and it is read atomically with the page, so members added meanwhile cannot shift it.
- * Members are compared byte by byte here: Lua compares strings with the server's collation (Redis sets
- * LC_COLLATE from its environment), which need not be the byte order Redis sorts members in.
- */
-const ENTRIES_AFTER_SCRIPT = `
-local function sortsBelow(a, b)
-  if a == b then return false end
-  for i = 1, math.min(#a, #b) do
-    local x, y = string.byte(a, i), string.byte(b, i)
-    if x ~= y then return x < y end
-  end
-  return #a < #b
-end
-local count = tonumber(ARGV[1])
-local start = 0
-if ARGV[2] then
-  local score, member = ARGV[2], ARGV[3]
-  start = redis.call('ZCOUNT', KEYS[1], '(' .. score, '+inf')
-  local stop = start + redis.call('ZCOUNT', KEYS[1], score, score)
-  while start < stop do
-    local middle = math.floor((start + stop) / 2)
-    if sortsBelow(redis.call('ZRANGE', KEYS[1], middle, middle, 'REV')[1], member) then
-      stop = middle
-    else
-      start = middle + 1
-    end
-  end
-end
-return redis.call('ZRANGE', KEYS[1], start, start + count - 1, 'REV', 'WITHSCORES')
-`;
-
-interface ScriptedRedis extends Redis {
-  freefaceEntriesAfter(key: string, count: number, ...position: (string | number)[]): Promise<string[]>;
-}
+type EntriesAfterArgs = [count: number] | [count: number, score: string, member: string];
+const ENTRIES_AFTER = loadScript<[set: string], EntriesAfterArgs, string[]>(__dirname, 'entries-after.lua');
 
 /**
  * The one pager of every list the API keeps in a sorted set (emails, dead letters, suppressions, webhook
@@ -77,21 +41,21 @@ interface ScriptedRedis extends Redis {
  * are removed from the set on the way.
  */
 export class SortedSetPager {
-  private readonly redis: ScriptedRedis;
+  private readonly entriesAfterScript: ScriptCommand<[set: string], EntriesAfterArgs, string[]>;
 
   constructor(
-    redis: Redis,
+    private readonly redis: Redis,
     private readonly maxScanned = MAX_SCANNED_PER_PAGE,
   ) {
-    this.redis = redis as ScriptedRedis;
-    if (!this.redis.freefaceEntriesAfter)
-      this.redis.defineCommand('freefaceEntriesAfter', { numberOfKeys: 1, lua: ENTRIES_AFTER_SCRIPT });
+    this.entriesAfterScript = scriptCommand(redis, ENTRIES_AFTER);
   }
 
   /** Up to `count` members after the position `after` (exclusive), highest score first: one script call. */
   async entriesAfter(key: string, count: number, after?: SortedSetEntry): Promise<SortedSetEntry[]> {
-    const position = after ? [String(after.score), after.id] : [];
-    const raw = await this.redis.freefaceEntriesAfter(key, count, ...position);
+    const raw = await this.entriesAfterScript(
+      [key],
+      after ? [count, String(after.score), after.id] : [count],
+    );
     const entries: SortedSetEntry[] = [];
     for (let i = 0; i < raw.length; i += 2) entries.push({ id: raw[i]!, score: Number(raw[i + 1]) });
     return entries;

@@ -6,6 +6,8 @@ import { RedisKeys } from '../redis/redis-keys';
 import { SortedSetPager, type Page, type SortedSetEntry } from '../redis/sorted-set-page';
 
 const DAY_MS = 86_400_000;
+/** The fields of an address's hash, as they are read. */
+const FIELDS = ['reason', 'source', 'createdAt', 'expiresAt'] as const;
 
 export const SUPPRESSION_REASONS = ['hard_bounce', 'complaint', 'manual'] as const;
 export type SuppressionReason = (typeof SUPPRESSION_REASONS)[number];
@@ -97,14 +99,7 @@ export class SuppressionStore {
 
   async find(address: string): Promise<Suppression | undefined> {
     const email = normalizeAddress(address);
-    const [reason, source, createdAt, expiresAt] = await this.redis.hmget(
-      this.keys.suppression(email),
-      'reason',
-      'source',
-      'createdAt',
-      'expiresAt',
-    );
-    return toSuppression(email, reason, source, createdAt, expiresAt);
+    return toSuppression(email, await this.redis.hmget(this.keys.suppression(email), ...FIELDS));
   }
 
   /**
@@ -123,6 +118,11 @@ export class SuppressionStore {
     });
   }
 
+  /** How many addresses are on the list (some may have expired since, until a listing meets them). */
+  count(): Promise<number> {
+    return this.redis.zcard(this.keys.suppressions());
+  }
+
   /** A page of the list, newest first, after the position `after` (exclusive). */
   page(limit: number, after?: SortedSetEntry): Promise<Page<Suppression>> {
     // Entries whose hash expired (SUPPRESSION_TTL_DAYS) leave the index when met.
@@ -132,25 +132,17 @@ export class SuppressionStore {
       ...(after ? { after } : {}),
       load: async (entries) => {
         const pipeline = this.redis.pipeline();
-        for (const { id } of entries)
-          pipeline.hmget(this.keys.suppression(id), 'reason', 'source', 'createdAt', 'expiresAt');
+        for (const { id } of entries) pipeline.hmget(this.keys.suppression(id), ...FIELDS);
         const replies = (await pipeline.exec()) ?? [];
-        return entries.map(({ id }, i) => {
-          const [reason, source, createdAt, expiresAt] = (replies[i]?.[1] ?? []) as (string | null)[];
-          return toSuppression(id, reason, source, createdAt, expiresAt);
-        });
+        return entries.map(({ id }, i) => toSuppression(id, (replies[i]?.[1] ?? []) as (string | null)[]));
       },
     });
   }
 }
 
-function toSuppression(
-  email: string,
-  reason: string | null | undefined,
-  source: string | null | undefined,
-  createdAt: string | null | undefined,
-  expiresAt: string | null | undefined,
-): Suppression | undefined {
+/** An entry from its hash's FIELDS, in their order; undefined when it is gone. */
+function toSuppression(email: string, values: readonly (string | null)[]): Suppression | undefined {
+  const [reason, source, createdAt, expiresAt] = values;
   if (!reason) return undefined;
   return {
     email,

@@ -15,7 +15,7 @@ const DELIVERY: NewDelivery = {
   payload: '{"type":"email.sent"}',
 };
 
-describe('WebhookDeliveriesStore (real Redis)', () => {
+describe('WebhookDeliveriesStore and create-delivery.lua (real Redis)', () => {
   let server: PrivateRedis;
   let redis: Redis;
   let store: WebhookDeliveriesStore;
@@ -84,5 +84,23 @@ describe('WebhookDeliveriesStore (real Redis)', () => {
       createdAt: 1_000,
     });
     expect(await store.page(DELIVERY.webhookId, 'pending', 10)).toEqual({ items: [] });
+  });
+
+  it("counts an endpoint's deliveries by status, and forgets its lists when it is deleted", async () => {
+    const other = { ...DELIVERY, id: '019b7a52-7d00-7a3a-9f2b-8e4c1a2b3c4e' };
+    await store.createMany([DELIVERY, other], 1_000);
+    await store.recordAttempt((await store.find(other.id))!, { ok: true, responseStatus: 200 });
+    expect(await store.countByStatus([DELIVERY.webhookId, 'no-such-endpoint'])).toEqual({
+      pending: 1,
+      succeeded: 1,
+      failed: 0,
+    });
+    expect(await store.countByStatus([])).toEqual({ pending: 0, succeeded: 0, failed: 0 });
+
+    await store.forgetEndpoint(DELIVERY.webhookId);
+    expect(await store.page(DELIVERY.webhookId, undefined, 10)).toEqual({ items: [] });
+    expect(await redis.keys(`{deliveries-test}:webhook-endpoint:*`)).toEqual([]);
+    // The records themselves expire with the retention.
+    expect(await store.find(DELIVERY.id)).toBeDefined();
   });
 });

@@ -3,6 +3,7 @@ import type Redis from 'ioredis';
 import { AppConfig } from '../config/app-config';
 import { RedisConnections } from '../redis/redis-connections';
 import { RedisKeys } from '../redis/redis-keys';
+import { loadScript, pipelinedScript, type PipelinedScript } from '../redis/scripts';
 import { SortedSetPager, type Page, type SortedSetEntry } from '../redis/sorted-set-page';
 import type { WebhookEventType } from './webhook-event-types';
 
@@ -44,24 +45,19 @@ export type AttemptOutcome =
 
 const DAY_MS = 86_400_000;
 
-/**
- * Creates one delivery record unless it exists. KEYS[1] the record, KEYS[2] the endpoint's list, KEYS[3] its
- * pending list; ARGV[1] the id, ARGV[2] now, ARGV[3] retention ms, ARGV[4..8] webhookId, eventId, type,
- * emailId, payload.
- */
-const CREATE_SCRIPT = `
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'webhookId', ARGV[4], 'eventId', ARGV[5], 'type', ARGV[6], 'emailId', ARGV[7],
-  'status', 'pending', 'attempts', 0, 'createdAt', ARGV[2], 'payload', ARGV[8])
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
-redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
-return 1
-`;
+type CreateKeys = [delivery: string, endpointList: string, pendingList: string];
+type CreateArgs = [
+  id: string,
+  now: number,
+  retentionMs: number,
+  webhookId: string,
+  eventId: string,
+  type: string,
+  emailId: string,
+  payload: string,
+];
+const CREATE = loadScript<CreateKeys, CreateArgs, 0 | 1>(__dirname, 'create-delivery.lua');
 
-interface ScriptedPipeline {
-  freefaceCreateDelivery(...args: (string | number)[]): unknown;
-}
 const FIELDS = [
   'webhookId',
   'eventId',
@@ -87,6 +83,7 @@ export class WebhookDeliveriesStore {
   private readonly redis: Redis;
   private readonly retentionMs: number;
   private readonly pager: SortedSetPager;
+  private readonly create: PipelinedScript<CreateKeys, CreateArgs>;
 
   constructor(
     connections: RedisConnections,
@@ -96,8 +93,7 @@ export class WebhookDeliveriesStore {
     this.redis = connections.client;
     this.retentionMs = config.email.auditRetentionDays * DAY_MS;
     this.pager = new SortedSetPager(this.redis);
-    if (!(this.redis as unknown as Partial<ScriptedPipeline>).freefaceCreateDelivery)
-      this.redis.defineCommand('freefaceCreateDelivery', { numberOfKeys: 3, lua: CREATE_SCRIPT });
+    this.create = pipelinedScript(this.redis, CREATE);
   }
 
   /**
@@ -110,18 +106,23 @@ export class WebhookDeliveriesStore {
     const pipeline = this.redis.pipeline();
     const endpoints = new Set<string>();
     for (const delivery of deliveries) {
-      (pipeline as unknown as ScriptedPipeline).freefaceCreateDelivery(
-        this.keys.webhookDelivery(delivery.id),
-        this.keys.webhookDeliveries(delivery.webhookId),
-        this.keys.webhookDeliveries(delivery.webhookId, 'pending'),
-        delivery.id,
-        now,
-        this.retentionMs,
-        delivery.webhookId,
-        delivery.eventId,
-        delivery.type,
-        delivery.emailId,
-        delivery.payload ?? '',
+      this.create(
+        pipeline,
+        [
+          this.keys.webhookDelivery(delivery.id),
+          this.keys.webhookDeliveries(delivery.webhookId),
+          this.keys.webhookDeliveries(delivery.webhookId, 'pending'),
+        ],
+        [
+          delivery.id,
+          now,
+          this.retentionMs,
+          delivery.webhookId,
+          delivery.eventId,
+          delivery.type,
+          delivery.emailId,
+          delivery.payload ?? '',
+        ],
       );
       endpoints.add(delivery.webhookId);
     }
@@ -206,6 +207,29 @@ export class WebhookDeliveriesStore {
         return entries.map(({ id }, i) => toDelivery(id, (replies[i]?.[1] ?? []) as (string | null)[]));
       },
     });
+  }
+
+  /** How many deliveries within the retention are in each status, over the endpoints given; one round trip. */
+  async countByStatus(webhookIds: readonly string[]): Promise<Record<DeliveryStatus, number>> {
+    const counts = { pending: 0, succeeded: 0, failed: 0 };
+    if (webhookIds.length === 0) return counts;
+    const pipeline = this.redis.pipeline();
+    for (const id of webhookIds)
+      for (const status of DELIVERY_STATUSES) pipeline.zcard(this.keys.webhookDeliveries(id, status));
+    const replies = (await pipeline.exec()) ?? [];
+    replies.forEach(([error, count], i) => {
+      if (error) throw error;
+      counts[DELIVERY_STATUSES[i % DELIVERY_STATUSES.length]!] += Number(count);
+    });
+    return counts;
+  }
+
+  /** Drops a deleted endpoint's delivery lists (the deliveries' own records expire on their own). */
+  async forgetEndpoint(webhookId: string): Promise<void> {
+    await this.redis.del(
+      this.keys.webhookDeliveries(webhookId),
+      ...DELIVERY_STATUSES.map((status) => this.keys.webhookDeliveries(webhookId, status)),
+    );
   }
 
   private moveTo(

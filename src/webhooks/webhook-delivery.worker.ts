@@ -49,7 +49,7 @@ export class WebhookDeliveryWorker implements OnApplicationBootstrap, BeforeAppl
     this.retryDelaysMs = config.webhooks.retryDelaysMs;
     this.dispatcher = new PriorityDispatcher(
       [webhookQueue.queue],
-      (job) => this.attempt(job as Job<Partial<WebhookJobData>>),
+      (job) => this.attempt(job as Job<WebhookJobData>),
       { concurrency: config.webhooks.concurrency },
       this.logger,
     );
@@ -65,17 +65,15 @@ export class WebhookDeliveryWorker implements OnApplicationBootstrap, BeforeAppl
     this.sender.close();
   }
 
-  private async attempt(job: Job<Partial<WebhookJobData>>): Promise<JobOutcome> {
+  private async attempt(job: Job<WebhookJobData>): Promise<JobOutcome> {
     const jobId = String(job.id);
-    // Jobs queued before replays had their own ids carry none: their job id is the delivery's.
-    const deliveryId = job.data.deliveryId ?? jobId;
+    const { deliveryId } = job.data;
     return this.logger.runInContext(
       async (): Promise<JobOutcome> => {
         const delivery = await this.deliveries.find(deliveryId, true);
         // Expired, or already settled (a job run twice after a worker died): nothing to send.
         if (!delivery || delivery.status !== 'pending' || !delivery.payload) {
-          const webhookId = delivery?.webhookId ?? job.data.webhookId;
-          if (webhookId) await this.gate.release(webhookId, jobId, 'other');
+          await this.gate.release(delivery?.webhookId ?? job.data.webhookId, jobId, 'other');
           return { kind: 'done', result: 'skipped' };
         }
         let target: { endpoint: WebhookEndpoint; secret: string } | undefined;

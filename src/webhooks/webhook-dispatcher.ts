@@ -1,13 +1,11 @@
 import { Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import type Redis from 'ioredis';
 import { Batcher } from '../common/batcher';
 import { uuidv7 } from '../common/ids';
 import { Throttle } from '../common/throttle';
+import { EmailRepository } from '../emails/email.repository';
 import { EmailEvents, type EmailEvent, type EmailEventListener } from '../events/email-events';
 import { AppLogger } from '../logging/app-logger';
 import { WebhookQueue } from '../queue/webhook-queue';
-import { RedisConnections } from '../redis/redis-connections';
-import { RedisKeys } from '../redis/redis-keys';
 import type { NewDelivery } from './webhook-deliveries.store';
 import { WebhookDeliveriesStore } from './webhook-deliveries.store';
 import { WebhookEndpointsStore, type WebhookEndpoint } from './webhook-endpoints.store';
@@ -43,19 +41,16 @@ export class WebhookDispatcher implements EmailEventListener, OnModuleInit, OnAp
   private readonly held: Batcher<HeldEvent>;
   private refreshTimer?: NodeJS.Timeout;
   private readonly dropLog = new Throttle(DROP_LOG_INTERVAL_MS);
-  private readonly redis: Redis;
 
   constructor(
     private readonly events: EmailEvents,
     private readonly endpointsStore: WebhookEndpointsStore,
     private readonly deliveries: WebhookDeliveriesStore,
     private readonly queue: WebhookQueue,
-    private readonly keys: RedisKeys,
-    connections: RedisConnections,
+    private readonly emails: EmailRepository,
     private readonly logger: AppLogger,
   ) {
     this.logger.setContext('webhooks');
-    this.redis = connections.client;
     this.held = new Batcher<HeldEvent>({
       write: (batch) => this.queueDeliveries(batch),
       delayMs: FLUSH_DELAY_MS,
@@ -140,20 +135,16 @@ export class WebhookDispatcher implements EmailEventListener, OnModuleInit, OnAp
 
   /** Each email's recipients, status and provider, in one round trip. */
   private async emailFacts(ids: readonly string[]): Promise<Map<string, EmailFacts>> {
-    const pipeline = this.redis.pipeline();
-    for (const id of ids)
-      pipeline.hmget(this.keys.email(id), 'status', 'to', 'provider', 'providerMessageId');
-    const replies = (await pipeline.exec()) ?? [];
+    const records = await this.emails.findMany(ids);
     const facts = new Map<string, EmailFacts>();
     ids.forEach((id, i) => {
-      const [error, values] = replies[i] ?? [];
-      if (error) throw error;
-      const [status, to, provider, providerMessageId] = (values ?? []) as (string | null)[];
+      const record = records[i];
+      if (record instanceof Error) throw record;
       facts.set(id, {
-        to: to ? (JSON.parse(to) as string[]) : [],
-        ...(status ? { status } : {}),
-        ...(provider ? { provider } : {}),
-        ...(providerMessageId ? { providerMessageId } : {}),
+        to: record?.to ?? [],
+        ...(record ? { status: record.status } : {}),
+        ...(record?.provider ? { provider: record.provider } : {}),
+        ...(record?.providerMessageId ? { providerMessageId: record.providerMessageId } : {}),
       });
     });
     return facts;

@@ -22,6 +22,7 @@ class FakeQueue {
   }
 }
 
+/** Its scripts: admit-to-endpoint.lua, release-endpoint-slot.lua and resume-endpoint.lua. */
 describe('WebhookEndpointGate (real Redis)', () => {
   let server: PrivateRedis;
   let redis: Redis;
@@ -116,6 +117,7 @@ describe('WebhookEndpointGate (real Redis)', () => {
     });
     expect((await gate.health([OTHER])).get(OTHER)).toEqual({});
     expect(await redis.smembers(keys.pausedWebhookEndpoints())).toEqual([ENDPOINT]);
+    expect(await gate.pausedCount()).toBe(1);
   });
 
   it('holds every delivery of a paused endpoint, and resuming hands slots to the held, oldest first', async () => {

@@ -64,16 +64,12 @@ export class WebhookEndpointsStore {
     return created;
   }
 
-  /** Removes an endpoint and its delivery lists (the deliveries' own records expire on their own). */
+  /** Removes an endpoint. */
   async remove(id: string): Promise<boolean> {
     const replies = await this.redis
       .multi()
       .del(this.keys.webhookEndpoint(id))
       .zrem(this.keys.webhookEndpoints(), id)
-      .del(
-        this.keys.webhookDeliveries(id),
-        ...['pending', 'succeeded', 'failed'].map((status) => this.keys.webhookDeliveries(id, status)),
-      )
       .incr(this.keys.webhookEndpointsVersion())
       .exec();
     return Number(replies?.[0]?.[1]) === 1;
@@ -92,9 +88,14 @@ export class WebhookEndpointsStore {
     return endpoint && sealed ? { endpoint, secret: this.box.open(sealed) } : undefined;
   }
 
+  /** Every endpoint's id, oldest first. */
+  ids(): Promise<string[]> {
+    return this.redis.zrange(this.keys.webhookEndpoints(), 0, -1);
+  }
+
   /** Every endpoint, oldest first: a handful per service, so they are read whole. */
   async all(): Promise<WebhookEndpoint[]> {
-    const ids = await this.redis.zrange(this.keys.webhookEndpoints(), 0, -1);
+    const ids = await this.ids();
     if (ids.length === 0) return [];
     const pipeline = this.redis.pipeline();
     for (const id of ids) pipeline.hmget(this.keys.webhookEndpoint(id), ...FIELDS);

@@ -1,10 +1,9 @@
 import { type DynamicModule, Module } from '@nestjs/common';
+import { EmailRecordsModule } from '../emails/email-records.module';
 import { QueueModule } from '../queue/queue.module';
-import { WebhookDeliveriesStore } from './webhook-deliveries.store';
 import { WebhookDeliveryWorker } from './webhook-delivery.worker';
 import { WebhookDispatcher } from './webhook-dispatcher';
-import { WebhookEndpointGate } from './webhook-endpoint-gate';
-import { WebhookEndpointsStore } from './webhook-endpoints.store';
+import { WebhookStoresModule } from './webhook-stores.module';
 import { WebhooksController } from './webhooks.controller';
 import { WebhooksService } from './webhooks.service';
 
@@ -17,17 +16,13 @@ export class WebhooksModule {
   static forRoles(options: { routes: boolean; deliver: boolean }): DynamicModule {
     return {
       module: WebhooksModule,
-      imports: [QueueModule],
+      imports: [QueueModule, EmailRecordsModule, WebhookStoresModule],
       controllers: options.routes ? [WebhooksController] : [],
       providers: [
-        WebhookEndpointsStore,
-        WebhookDeliveriesStore,
         WebhookDispatcher,
-        WebhookEndpointGate,
         ...(options.routes ? [WebhooksService] : []),
         ...(options.deliver ? [WebhookDeliveryWorker] : []),
       ],
-      exports: [WebhookDeliveriesStore, WebhookEndpointsStore],
     };
   }
 }

@@ -103,6 +103,8 @@ export class WebhooksService {
 
   async remove(caller: Caller, id: string): Promise<void> {
     await this.visible(caller, id);
+    // The lists first: should the deletion stop half way, the endpoint is still there to be deleted again.
+    await this.deliveries.forgetEndpoint(id);
     await this.endpoints.remove(id);
     await this.gate.forget(id);
     await this.dispatcher.refresh(true);
