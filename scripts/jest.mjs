@@ -17,7 +17,9 @@ const result = spawnSync(
     '--disable-warning=ExperimentalWarning',
     jest,
     ...args,
-    ...(project === 'e2e' ? ['--runInBand'] : []),
+    // End-to-end suites run one at a time (they start processes and measure them). A suite that fails half way
+    // can leave a child's socket open; --forceExit ends the run with its verdict instead of waiting on it.
+    ...(project === 'e2e' ? ['--runInBand', '--forceExit'] : []),
     '--selectProjects',
     project,
   ],
