@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { PROBLEM_CONTENT_TYPE, sendProblem } from './problem-details.filter';
+import { PROBLEM_CONTENT_TYPE } from './problem-details.filter';
 import { PROBLEM_TYPES, ProblemError } from './problem-error';
 
 /**
@@ -12,15 +12,9 @@ import { PROBLEM_TYPES, ProblemError } from './problem-error';
  */
 export function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   const badUrl = error.code === 'FST_ERR_BAD_URL';
-  sendProblem(
-    reply,
-    new ProblemError(
-      400,
-      'bad-request',
-      badUrl ? 'The URL is not valid percent-encoding.' : 'The request could not be read.',
-    ),
-    request.id,
-  );
+  const detail = badUrl ? 'The URL is not valid percent-encoding.' : 'The request could not be read.';
+  // Before routing, nothing routes errors to the application's handler (the problem+json filter): handed over.
+  request.server.errorHandler(new ProblemError(400, 'bad-request', detail), request, reply);
 }
 
 /** Answers a request the HTTP parser refused, then closes the connection (its framing cannot be trusted). */

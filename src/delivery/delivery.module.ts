@@ -1,17 +1,16 @@
 import { Module } from '@nestjs/common';
-import { EmailRecordsModule } from '../emails/email-records.module';
+import { EmailsModule } from '../emails/emails.module';
 import { ProvidersModule } from '../providers/providers.module';
 import { QueueModule } from '../queue/queue.module';
 import { SuppressionsModule } from '../suppressions/suppressions.module';
-import { TemplateRegistryModule } from '../templates/template-registry.module';
+import { TemplatesModule } from '../templates/templates.module';
 import { DeliveryStore } from './delivery-store';
 import { DeliveryService } from './delivery.service';
 import { DeliveryWorker } from './delivery.worker';
 
 /** The worker role: job processing. Only a worker process imports it, so an api process never takes jobs. */
 @Module({
-  imports: [QueueModule, ProvidersModule, TemplateRegistryModule, SuppressionsModule, EmailRecordsModule],
+  imports: [QueueModule, ProvidersModule, TemplatesModule, SuppressionsModule, EmailsModule],
   providers: [DeliveryStore, DeliveryService, DeliveryWorker],
-  exports: [DeliveryWorker],
 })
 export class DeliveryModule {}

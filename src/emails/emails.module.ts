@@ -4,15 +4,16 @@ import { ProvidersModule } from '../providers/providers.module';
 import { QueueModule } from '../queue/queue.module';
 import { RateLimitModule } from '../rate-limit/rate-limit.module';
 import { TemplatesModule } from '../templates/templates.module';
-import { EmailRecordsModule } from './email-records.module';
-import { EmailsController } from './emails.controller';
+import { EmailRepository } from './email.repository';
 import { EmailsService } from './emails.service';
 
+/**
+ * The email records and their acceptance: the API (EmailsController) and the SMTP ingress accept through
+ * EmailsService; workers and provider callbacks read and update the records.
+ */
 @Module({
-  imports: [EmailRecordsModule, QueueModule, TemplatesModule, ProvidersModule, GroupsModule, RateLimitModule],
-  controllers: [EmailsController],
-  providers: [EmailsService],
-  // The SMTP ingress accepts through the same service.
-  exports: [EmailsService],
+  imports: [QueueModule, TemplatesModule, ProvidersModule, GroupsModule, RateLimitModule],
+  providers: [EmailRepository, EmailsService],
+  exports: [EmailRepository, EmailsService],
 })
 export class EmailsModule {}

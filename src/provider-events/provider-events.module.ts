@@ -1,17 +1,15 @@
 import { Module } from '@nestjs/common';
-import { EmailRecordsModule } from '../emails/email-records.module';
+import { EmailsModule } from '../emails/emails.module';
 import { SuppressionsModule } from '../suppressions/suppressions.module';
-import { ProviderEventsController } from './provider-events.controller';
 import { CallbackAdmission } from './callback-admission';
 import { MailgunTokenStore } from './mailgun-token.store';
 import { ProviderEventsService } from './provider-events.service';
 import { SesNotificationsService } from './ses-notifications.service';
 
-/** Providers' callbacks about sent mail: delivered, bounced, complained (the api role serves them). */
+/** Providers' callbacks about sent mail: delivered, bounced, complained (the API serves them: ProviderEventsController). */
 @Module({
-  imports: [EmailRecordsModule, SuppressionsModule],
-  controllers: [ProviderEventsController],
+  imports: [EmailsModule, SuppressionsModule],
   providers: [ProviderEventsService, SesNotificationsService, MailgunTokenStore, CallbackAdmission],
-  exports: [CallbackAdmission],
+  exports: [ProviderEventsService, SesNotificationsService, CallbackAdmission],
 })
 export class ProviderEventsModule {}

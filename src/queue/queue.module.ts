@@ -3,9 +3,11 @@ import { Module } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { RedisConnections } from '../redis/redis-connections';
 import { EmailQueue } from './email-queue';
+import { QueueFiguresService } from './queue-figures.service';
 import { EMAIL_QUEUES, PRIORITIES, WEBHOOK_QUEUE } from './queue-names';
 import { WebhookQueue } from './webhook-queue';
 
+/** The Bull queues (emails by priority, webhook deliveries), their producers, and their figures. */
 @Module({
   imports: [
     BullModule.forRootAsync({
@@ -27,7 +29,7 @@ import { WebhookQueue } from './webhook-queue';
       name: WEBHOOK_QUEUE,
     }),
   ],
-  providers: [EmailQueue, WebhookQueue],
-  exports: [EmailQueue, WebhookQueue],
+  providers: [EmailQueue, WebhookQueue, QueueFiguresService],
+  exports: [EmailQueue, WebhookQueue, QueueFiguresService],
 })
 export class QueueModule {}

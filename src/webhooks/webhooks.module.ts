@@ -1,33 +1,32 @@
-import { type DynamicModule, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { QueueModule } from '../queue/queue.module';
 import { WebhookDeliveriesStore } from './webhook-deliveries.store';
 import { WebhookDeliveryWorker } from './webhook-delivery.worker';
 import { WebhookDispatcher } from './webhook-dispatcher';
 import { WebhookEndpointGate } from './webhook-endpoint-gate';
 import { WebhookEndpointsStore } from './webhook-endpoints.store';
-import { WebhooksController } from './webhooks.controller';
 import { WebhooksService } from './webhooks.service';
 
 /**
- * Outbound webhooks. Every process that handles emails queues deliveries for the events it sees; with
- * `routes` (api role) it serves the API, with `deliver` (worker role) it sends them.
+ * Outbound webhooks: every process that handles emails (api, worker) queues deliveries for the events it sees;
+ * the API manages endpoints and deliveries (WebhooksController).
  */
-@Module({})
-export class WebhooksModule {
-  static forRoles(options: { routes: boolean; deliver: boolean }): DynamicModule {
-    return {
-      module: WebhooksModule,
-      imports: [QueueModule],
-      controllers: options.routes ? [WebhooksController] : [],
-      providers: [
-        WebhookEndpointsStore,
-        WebhookDeliveriesStore,
-        WebhookDispatcher,
-        WebhookEndpointGate,
-        ...(options.routes ? [WebhooksService] : []),
-        ...(options.deliver ? [WebhookDeliveryWorker] : []),
-      ],
-      exports: [WebhookDeliveriesStore, WebhookEndpointsStore],
-    };
-  }
-}
+@Module({
+  imports: [QueueModule],
+  providers: [
+    WebhookEndpointsStore,
+    WebhookDeliveriesStore,
+    WebhookDispatcher,
+    WebhookEndpointGate,
+    WebhooksService,
+  ],
+  exports: [WebhookDeliveriesStore, WebhookEndpointsStore, WebhookEndpointGate, WebhooksService],
+})
+export class WebhooksModule {}
+
+/** The worker role's part: sending the queued deliveries. */
+@Module({
+  imports: [QueueModule, WebhooksModule],
+  providers: [WebhookDeliveryWorker],
+})
+export class WebhookDeliveryModule {}
