@@ -45,14 +45,10 @@ export function monitorPort(config: AppConfig): HttpPort {
     module: MonitorModule.forPort(config),
     bodyLimit: BODY_LIMIT_BYTES,
     prepare: (app, providers) => prepareMonitor(app, providers),
-    finish: async (app, providers) => {
-      const queues = [...providers.get(EmailQueue).inPriorityOrder(), providers.get(WebhookQueue).queue];
-      await registerBullBoard(app.getHttpAdapter().getInstance(), queues, '/queues');
-    },
   };
 }
 
-/** The port's fastify hooks, before Nest registers the routes (bull-board comes after: finish). */
+/** The port's fastify hooks and bull-board, before Nest registers the routes. */
 async function prepareMonitor(
   app: NestFastifyApplication,
   providers: INestApplicationContext,
@@ -76,4 +72,7 @@ async function prepareMonitor(
     );
   }
   refuseCrossOriginChanges(fastify, logger);
+  // After the hooks, which its routes inherit: the sign-in and the headers cover them too.
+  const queues = [...providers.get(EmailQueue).inPriorityOrder(), providers.get(WebhookQueue).queue];
+  await registerBullBoard(fastify, queues, '/queues');
 }

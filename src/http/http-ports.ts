@@ -19,11 +19,8 @@ export interface HttpPort {
    * application holding the process's providers (the port's own, or the one it borrows from).
    */
   prepare?(app: NestFastifyApplication, providers: INestApplicationContext): Promise<void> | void;
-  /**
-   * Once Nest has registered the routes and its error handler, before the port listens: fastify plugins
-   * registered here inherit that handler (and the hooks added before), so their errors are problem+json too.
-   */
-  finish?(app: NestFastifyApplication, providers: INestApplicationContext): Promise<void> | void;
+  /** Once Nest has registered the routes, before the port listens (the API's documentation). */
+  finish?(app: NestFastifyApplication): void;
 }
 
 /** The applications of a running process: the first holds the process's providers, the others borrow them. */
@@ -95,7 +92,7 @@ async function startPort(
   const providers = borrowing?.owner ?? app;
   await port.prepare?.(app, providers);
   await app.init();
-  await port.finish?.(app, providers);
+  port.finish?.(app);
   await app.listen({ port: port.port, host: '0.0.0.0' });
   return app;
 }
