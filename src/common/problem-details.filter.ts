@@ -85,9 +85,9 @@ function fromFastifyError(error: FastifyError, status: number, bodyLimitSetting:
   }
 }
 
-/** Writes a problem as the response. */
-function sendProblem(reply: FastifyReply, problem: ProblemError, requestId: string): void {
-  const body = {
+/** A problem's RFC 9457 body, as JSON text. */
+export function problemBody(problem: ProblemError, requestId: string): string {
+  return JSON.stringify({
     type: `urn:freeface:problem:${problem.problemType}`,
     title: PROBLEM_TYPES[problem.problemType],
     status: problem.getStatus(),
@@ -95,12 +95,16 @@ function sendProblem(reply: FastifyReply, problem: ProblemError, requestId: stri
     requestId,
     ...(problem.errors ? { errors: problem.errors } : {}),
     ...problem.extensions,
-  };
+  });
+}
+
+/** Writes a problem as the response. */
+function sendProblem(reply: FastifyReply, problem: ProblemError, requestId: string): void {
   void reply
-    .status(body.status)
+    .status(problem.getStatus())
     .headers(problem.headers)
     .header('content-type', PROBLEM_CONTENT_TYPE)
-    .send(JSON.stringify(body));
+    .send(problemBody(problem, requestId));
 }
 
 /**
