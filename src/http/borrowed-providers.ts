@@ -39,9 +39,9 @@ export class BorrowingError extends Error {}
  * the port does not declare itself, becomes the owner's instance of it. Every port of a process thus works on
  * the same objects: one event bus, one metrics registry, one set of Redis connections.
  *
- * What is borrowed must be a plain service. An instance with lifecycle hooks (a connection to close, a timer, a
- * worker) belongs to the owner alone, which runs its hooks once; so does the port's own imports' every
- * provider, which is why a borrowing port may import nothing.
+ * What is borrowed must be a plain service: Nest runs the lifecycle hooks of every instance an application
+ * holds, so an instance with hooks (a connection to close, a timer, a worker) is refused rather than started or
+ * stopped twice. A borrowing port imports no module either: each would make a second set of its providers.
  */
 export function withBorrowedProviders(port: DynamicModule, owner: INestApplicationContext): DynamicModule {
   if (port.imports?.length)
