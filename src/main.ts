@@ -1,15 +1,12 @@
 import 'reflect-metadata';
-import { NestFactory } from '@nestjs/core';
-import type { INestApplicationContext } from '@nestjs/common';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppModule } from './app.module';
 import type { AppConfig } from './config/app-config';
 import { ConfigError, loadConfig } from './config/load-config';
 import { parseRoles, RoleError } from './config/roles';
-import { createHttpApp } from './http-app';
+import { RunningPorts, startPorts } from './http/http-ports';
 import { AppLogger } from './logging/app-logger';
-import { nestLogger } from './logging/nest-logger';
 import { TemplateLoadError } from './templates/template-registry';
 
 const version = (
@@ -20,19 +17,9 @@ const version = (
 const isSetupError = (error: unknown) =>
   error instanceof ConfigError || error instanceof RoleError || error instanceof TemplateLoadError;
 
-async function start(config: AppConfig): Promise<INestApplicationContext> {
-  if (config.roles.has('api')) {
-    const app = await createHttpApp(config, version);
-    await app.listen({ port: config.http.port, host: '0.0.0.0' });
-    return app;
-  }
-  const app = await NestFactory.createApplicationContext(AppModule.forRoles(config), {
-    bufferLogs: true,
-    abortOnError: false,
-  });
-  app.useLogger(await nestLogger(app));
-  await app.init();
-  return app;
+/** Every port of the process's roles, each a Nest application of its own (AppModule.ports). */
+function start(config: AppConfig): Promise<RunningPorts> {
+  return startPorts(AppModule.ports(config, version), AppModule.forRoles(config), config);
 }
 
 /**
@@ -41,20 +28,20 @@ async function start(config: AppConfig): Promise<INestApplicationContext> {
  * once instead of being ignored (it has taken no work yet; a job it had begun returns to the queue).
  */
 function handleSignals(config: AppConfig): {
-  started(app: INestApplicationContext, logger: AppLogger): void;
+  started(ports: RunningPorts, logger: AppLogger): void;
 } {
-  let running: { app: INestApplicationContext; logger: AppLogger } | undefined;
+  let running: { ports: RunningPorts; logger: AppLogger } | undefined;
   let closing = false;
   const shutdown = async (signal: NodeJS.Signals) => {
     if (closing) return;
     closing = true;
     if (!running) process.exit(0);
-    const { app, logger } = running;
+    const { ports, logger } = running;
     logger.info({ signal }, 'shutting down');
     // A last resort if a hook hangs: the process must be gone before Kubernetes' grace period ends.
     setTimeout(() => process.exit(1), config.shutdownTimeoutMs + 4000).unref();
     try {
-      await app.close();
+      await ports.close();
       logger.info('shut down cleanly');
     } catch (error) {
       logger.error({ err: error }, 'error while shutting down');
@@ -64,17 +51,17 @@ function handleSignals(config: AppConfig): {
   };
   process.once('SIGTERM', (signal) => void shutdown(signal));
   process.once('SIGINT', (signal) => void shutdown(signal));
-  return { started: (app, logger) => (running = { app, logger }) };
+  return { started: (ports, logger) => (running = { ports, logger }) };
 }
 
 async function main(): Promise<void> {
   const roles = parseRoles(process.argv.slice(2), process.env);
   const config = loadConfig(process.env, roles);
   const signals = handleSignals(config);
-  const app = await start(config);
-  const logger = await app.resolve(AppLogger);
+  const ports = await start(config);
+  const logger = await ports.owner.resolve(AppLogger);
   logger.setContext('main');
-  signals.started(app, logger);
+  signals.started(ports, logger);
   logger.info({ roles: [...roles], version, environment: config.environment }, 'FreeFace started');
   if (roles.has('api') && !config.auth.enabled) {
     logger.warn(

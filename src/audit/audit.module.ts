@@ -1,20 +1,15 @@
 import { Global, Module } from '@nestjs/common';
-import { AuditController } from './audit.controller';
 import { AuditRepository } from './audit.repository';
 import { AuditService } from './audit.service';
 import { AuditWriter } from './audit.writer';
 
 /**
- * The audit writer (every role that handles emails) and, with `withRoutes()`, the API to read the trail.
+ * The audit trail: written by every role that handles emails, read through the API (AuditController).
  * Global: the one writer of a process serves every module that records something (webhooks record theirs).
  */
 @Global()
 @Module({
-  providers: [AuditRepository, AuditWriter],
-  exports: [AuditWriter],
+  providers: [AuditRepository, AuditWriter, AuditService],
+  exports: [AuditWriter, AuditService],
 })
-export class AuditModule {
-  static withRoutes() {
-    return { module: AuditModule, controllers: [AuditController], providers: [AuditService] };
-  }
-}
+export class AuditModule {}

@@ -2,8 +2,8 @@ import { Module } from '@nestjs/common';
 import { ServiceTokenVerifier } from './service-token.verifier';
 
 /**
- * The service-token verifier, for every server that checks tokens: the API's guard, and the `/metrics` route
- * of the worker's and the monitor's own HTTP servers.
+ * The service-token verifier, for everything that checks tokens: ServiceTokenGuard on every port (the API's
+ * routes, and `/metrics` everywhere) and the SMTP ingress's AUTH.
  */
 @Module({ providers: [ServiceTokenVerifier], exports: [ServiceTokenVerifier] })
 export class AuthModule {}

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { PROBLEM_CONTENT_TYPE, sendProblem } from './problem-details.filter';
-import { PROBLEM_TYPES, ProblemError } from './problem-error';
+import { PROBLEM_CONTENT_TYPE, problemBody } from './problem-details.filter';
+import { ProblemError } from './problem-error';
 
 /**
  * Errors fastify answers before any route, hook or Nest filter runs: a URL that is not valid percent-encoding
@@ -12,15 +12,9 @@ import { PROBLEM_TYPES, ProblemError } from './problem-error';
  */
 export function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   const badUrl = error.code === 'FST_ERR_BAD_URL';
-  sendProblem(
-    reply,
-    new ProblemError(
-      400,
-      'bad-request',
-      badUrl ? 'The URL is not valid percent-encoding.' : 'The request could not be read.',
-    ),
-    request.id,
-  );
+  const detail = badUrl ? 'The URL is not valid percent-encoding.' : 'The request could not be read.';
+  // Before routing, nothing routes errors to the application's handler (the problem+json filter): handed over.
+  request.server.errorHandler(new ProblemError(400, 'bad-request', detail), request, reply);
 }
 
 /** Answers a request the HTTP parser refused, then closes the connection (its framing cannot be trusted). */
@@ -31,15 +25,11 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: Soc
   }
   const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
   const status = tooLarge ? 431 : 400;
-  const body = JSON.stringify({
-    type: 'urn:freeface:problem:bad-request',
-    title: PROBLEM_TYPES['bad-request'],
-    status,
-    detail: tooLarge
-      ? 'The request headers are too large.'
-      : 'The request is not valid HTTP (for example CR or LF inside a header, or conflicting lengths).',
-    requestId: randomUUID(),
-  });
+  const detail = tooLarge
+    ? 'The request headers are too large.'
+    : 'The request is not valid HTTP (for example CR or LF inside a header, or conflicting lengths).';
+  // No request and no reply exist yet: the response is written on the socket itself.
+  const body = problemBody(new ProblemError(status, 'bad-request', detail), randomUUID());
   socket.end(
     `HTTP/1.1 ${status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
       `Content-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +

@@ -38,7 +38,7 @@ function messageOf(exception: HttpException): string {
  * Maps anything thrown while serving a request to a problem; unknown errors become an opaque 500.
  * `bodyLimitSetting` names the setting of the route's body limit, for a 413.
  */
-export function toProblem(exception: unknown, bodyLimitSetting = 'MAX_BODY_BYTES'): ProblemError {
+function toProblem(exception: unknown, bodyLimitSetting = 'MAX_BODY_BYTES'): ProblemError {
   if (exception instanceof ProblemError) return exception;
   // Nest wraps fastify's own errors (body too large, bad JSON) in an HttpException: read the original.
   const cause =
@@ -85,9 +85,9 @@ function fromFastifyError(error: FastifyError, status: number, bodyLimitSetting:
   }
 }
 
-/** Writes a problem as the response (the Nest filter, and the probe servers outside Nest). */
-export function sendProblem(reply: FastifyReply, problem: ProblemError, requestId: string): void {
-  const body = {
+/** A problem's RFC 9457 body, as JSON text. */
+export function problemBody(problem: ProblemError, requestId: string): string {
+  return JSON.stringify({
     type: `urn:freeface:problem:${problem.problemType}`,
     title: PROBLEM_TYPES[problem.problemType],
     status: problem.getStatus(),
@@ -95,12 +95,16 @@ export function sendProblem(reply: FastifyReply, problem: ProblemError, requestI
     requestId,
     ...(problem.errors ? { errors: problem.errors } : {}),
     ...problem.extensions,
-  };
+  });
+}
+
+/** Writes a problem as the response. */
+function sendProblem(reply: FastifyReply, problem: ProblemError, requestId: string): void {
   void reply
-    .status(body.status)
+    .status(problem.getStatus())
     .headers(problem.headers)
     .header('content-type', PROBLEM_CONTENT_TYPE)
-    .send(JSON.stringify(body));
+    .send(problemBody(problem, requestId));
 }
 
 /**

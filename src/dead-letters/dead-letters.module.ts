@@ -1,26 +1,13 @@
-import { type DynamicModule, Module } from '@nestjs/common';
-import { EmailRecordsModule } from '../emails/email-records.module';
+import { Module } from '@nestjs/common';
+import { EmailsModule } from '../emails/emails.module';
 import { QueueModule } from '../queue/queue.module';
 import { DeadLetterRepository } from './dead-letter.repository';
-import { DeadLettersController } from './dead-letters.controller';
 import { DeadLettersService } from './dead-letters.service';
 
-/** The dead-letter list and its retries (the API and the dashboard) and, with `withRoutes()`, their API. */
+/** The dead-letter list and its retries, for the API (DeadLettersController) and the dashboard. */
 @Module({
-  imports: [QueueModule, EmailRecordsModule],
+  imports: [QueueModule, EmailsModule],
   providers: [DeadLetterRepository, DeadLettersService],
   exports: [DeadLetterRepository, DeadLettersService],
 })
-export class DeadLettersModule {
-  /** The routes import this one module, so an api+monitor process keeps one instance of each provider. */
-  static withRoutes(): DynamicModule {
-    return {
-      module: DeadLetterRoutesModule,
-      imports: [DeadLettersModule],
-      controllers: [DeadLettersController],
-    };
-  }
-}
-
-@Module({})
-class DeadLetterRoutesModule {}
+export class DeadLettersModule {}

@@ -1,9 +1,9 @@
 import { Module } from '@nestjs/common';
-import { EmailRecordsModule } from '../emails/email-records.module';
+import { EmailsModule } from '../emails/emails.module';
 import { ProvidersModule } from '../providers/providers.module';
 import { QueueModule } from '../queue/queue.module';
 import { SuppressionsModule } from '../suppressions/suppressions.module';
-import { TemplateRegistryModule } from '../templates/template-registry.module';
+import { TemplatesModule } from '../templates/templates.module';
 import { DeliveryStore } from './delivery-store';
 import { DeliveryService } from './delivery.service';
 import { DeliveryWorker } from './delivery.worker';
@@ -14,12 +14,11 @@ import { ProviderStateModule } from './provider-state.module';
   imports: [
     QueueModule,
     ProvidersModule,
-    TemplateRegistryModule,
+    TemplatesModule,
     SuppressionsModule,
-    EmailRecordsModule,
+    EmailsModule,
     ProviderStateModule,
   ],
   providers: [DeliveryStore, DeliveryService, DeliveryWorker],
-  exports: [DeliveryWorker],
 })
 export class DeliveryModule {}

@@ -4,25 +4,36 @@ import { ProvidersModule } from '../providers/providers.module';
 import { QueueModule } from '../queue/queue.module';
 import { RateLimitModule } from '../rate-limit/rate-limit.module';
 import { TemplatesModule } from '../templates/templates.module';
-import { EmailRecordsModule } from './email-records.module';
-import { EmailsController } from './emails.controller';
 import { EmailAcceptanceService } from './email-acceptance.service';
 import { EmailCancellationService } from './email-cancellation.service';
 import { EmailIntake } from './email-intake';
 import { EmailPreparer } from './email-preparer';
 import { EmailQueriesService } from './email-queries.service';
+import { EmailRepository } from './email.repository';
+import { GroupDataStore } from './group-data.store';
 
+/**
+ * The email records (and a group's shared data) and the use cases on them: accepting (the API's
+ * EmailsController and the SMTP ingress), cancelling and reading. Workers, provider callbacks, dead letters
+ * and the figures read and update the records through EmailRepository.
+ */
 @Module({
-  imports: [EmailRecordsModule, QueueModule, TemplatesModule, ProvidersModule, GroupsModule, RateLimitModule],
-  controllers: [EmailsController],
+  imports: [QueueModule, TemplatesModule, ProvidersModule, GroupsModule, RateLimitModule],
   providers: [
+    EmailRepository,
+    GroupDataStore,
     EmailPreparer,
     EmailIntake,
     EmailAcceptanceService,
     EmailCancellationService,
     EmailQueriesService,
   ],
-  // The SMTP ingress accepts through the same service.
-  exports: [EmailAcceptanceService],
+  exports: [
+    EmailRepository,
+    GroupDataStore,
+    EmailAcceptanceService,
+    EmailCancellationService,
+    EmailQueriesService,
+  ],
 })
 export class EmailsModule {}

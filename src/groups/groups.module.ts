@@ -1,10 +1,9 @@
 import { Module } from '@nestjs/common';
 import { GroupRepository } from './group.repository';
-import { GroupsController } from './groups.controller';
 import { GroupsService } from './groups.service';
 
+/** Recipient groups, managed through the API (GroupsController) and sent to by EmailsService. */
 @Module({
-  controllers: [GroupsController],
   providers: [GroupRepository, GroupsService],
   exports: [GroupsService],
 })

@@ -6,6 +6,9 @@ import { ProblemResponseDto } from '../common/problem-response.dto';
 import { notReadyProblem } from './readiness-problem';
 import { ReadinessService } from './readiness.service';
 
+/** The probes' routes, on every port. */
+export const HEALTH_PATHS = ['/health', '/health/ready'] as const;
+
 @ApiTags('health')
 @Public()
 @Controller('health')

@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { sendProblem } from '../common/problem-details.filter';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ProblemError } from '../common/problem-error';
 import { AppConfig } from '../config/app-config';
 import type { RateLimit } from '../delivery/rate-limit';
@@ -51,16 +50,12 @@ export class CallbackAdmission {
       route.config = { ...route.config, bodyLimitSetting: BODY_LIMIT_SETTING };
       if (!this.limit) return;
       const hooks = route.onRequest === undefined ? [] : [route.onRequest].flat();
-      route.onRequest = [...hooks, (request, reply) => this.admit(request, reply, provider)];
+      route.onRequest = [...hooks, (request) => this.admit(request, provider)];
     });
   }
 
-  /** Takes a token for the request's client address, or answers 429 (and returns the reply, as fastify asks). */
-  private async admit(
-    request: FastifyRequest,
-    reply: FastifyReply,
-    provider: EventProvider,
-  ): Promise<FastifyReply | undefined> {
+  /** Takes a token for the request's client address, or throws the 429 problem (with Retry-After). */
+  private async admit(request: FastifyRequest, provider: EventProvider): Promise<void> {
     const limit = this.limit!;
     const address = request.ip;
     let answer: CallbackAnswer;
@@ -68,13 +63,13 @@ export class CallbackAdmission {
       answer = await this.limiter.take(address, limit);
     } catch (error) {
       this.letThroughUnchecked(error);
-      return undefined;
+      return;
     }
     if (this.isUnchecked) {
       this.isUnchecked = false;
       this.logger.info('provider callback limit checked again');
     }
-    if (answer.admitted) return undefined;
+    if (answer.admitted) return;
     const { retryAfterMs, refusals } = answer;
     this.metrics.recordRejectedCallback(provider, 'rate_limited');
     if (refusals === 1)
@@ -83,14 +78,12 @@ export class CallbackAdmission {
         'provider callbacks from this address are over PROVIDER_CALLBACK_RATE_LIMIT: refused until a token is back',
       );
     const seconds = wholeSeconds(retryAfterMs);
-    const problem = new ProblemError(
+    throw new ProblemError(
       429,
       'rate-limited',
       `Too many provider callbacks from this address (PROVIDER_CALLBACK_RATE_LIMIT ${limit.text}); retry after ${seconds} s.`,
       { headers: { 'retry-after': String(seconds) } },
     );
-    sendProblem(reply, problem, request.id);
-    return reply;
   }
 
   private letThroughUnchecked(error: unknown): void {

@@ -1,7 +1,6 @@
 import { Module } from '@nestjs/common';
-import { EmailRecordsModule } from '../emails/email-records.module';
+import { EmailsModule } from '../emails/emails.module';
 import { SuppressionsModule } from '../suppressions/suppressions.module';
-import { ProviderEventsController } from './provider-events.controller';
 import { CallbackAdmission } from './callback-admission';
 import { CallbackRateLimiter } from './callback-rate-limiter';
 import { MailgunTokenStore } from './mailgun-token.store';
@@ -9,10 +8,9 @@ import { ProviderEventStore } from './provider-event.store';
 import { ProviderEventsService } from './provider-events.service';
 import { SesNotificationsService } from './ses-notifications.service';
 
-/** Providers' callbacks about sent mail: delivered, bounced, complained (the api role serves them). */
+/** Providers' callbacks about sent mail: delivered, bounced, complained (the API serves them: ProviderEventsController). */
 @Module({
-  imports: [EmailRecordsModule, SuppressionsModule],
-  controllers: [ProviderEventsController],
+  imports: [EmailsModule, SuppressionsModule],
   providers: [
     ProviderEventsService,
     SesNotificationsService,
@@ -21,6 +19,6 @@ import { SesNotificationsService } from './ses-notifications.service';
     CallbackAdmission,
     CallbackRateLimiter,
   ],
-  exports: [CallbackAdmission],
+  exports: [ProviderEventsService, SesNotificationsService, CallbackAdmission],
 })
 export class ProviderEventsModule {}

@@ -1,27 +1,19 @@
-import { type DynamicModule, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { DeadLettersModule } from '../dead-letters/dead-letters.module';
 import { ProviderStateModule } from '../delivery/provider-state.module';
-import { EmailRecordsModule } from '../emails/email-records.module';
+import { EmailsModule } from '../emails/emails.module';
 import { WebhookStoresModule } from '../webhooks/webhook-stores.module';
 import { QueueFiguresService } from './queue-figures.service';
 import { QueueModule } from './queue.module';
-import { QueuesController } from './queues.controller';
 
-/** The queue figures (the API and the dashboard) and, with `withRoutes()`, `GET /api/v1/queues`. */
+/**
+ * The queue figures (`GET /api/v1/queues`, the dashboard, the cluster gauges of `/metrics`). Apart from
+ * QueueModule because they read the owners of what they count (records, dead letters, circuits, webhooks),
+ * which themselves need the queues.
+ */
 @Module({
-  imports: [QueueModule, EmailRecordsModule, DeadLettersModule, ProviderStateModule, WebhookStoresModule],
+  imports: [QueueModule, EmailsModule, DeadLettersModule, ProviderStateModule, WebhookStoresModule],
   providers: [QueueFiguresService],
   exports: [QueueFiguresService],
 })
-export class QueueFiguresModule {
-  static withRoutes(): DynamicModule {
-    return {
-      module: QueueFiguresRoutesModule,
-      imports: [QueueFiguresModule],
-      controllers: [QueuesController],
-    };
-  }
-}
-
-@Module({})
-class QueueFiguresRoutesModule {}
+export class QueueFiguresModule {}

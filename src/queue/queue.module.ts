@@ -6,6 +6,7 @@ import { EmailQueue } from './email-queue';
 import { EMAIL_QUEUES, PRIORITIES, WEBHOOK_QUEUE } from './queue-names';
 import { WebhookQueue } from './webhook-queue';
 
+/** The Bull queues (emails by priority, webhook deliveries) and their producers. */
 @Module({
   imports: [
     BullModule.forRootAsync({

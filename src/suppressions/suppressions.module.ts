@@ -1,23 +1,10 @@
-import { type DynamicModule, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { SuppressionStore } from './suppression.store';
-import { SuppressionsController } from './suppressions.controller';
 import { SuppressionsService } from './suppressions.service';
 
-/** The suppression list (workers check it before each send) and, with `withRoutes()`, its API. */
+/** The suppression list: workers check it before each send; the API manages it (SuppressionsController). */
 @Module({
-  providers: [SuppressionStore],
-  exports: [SuppressionStore],
+  providers: [SuppressionStore, SuppressionsService],
+  exports: [SuppressionStore, SuppressionsService],
 })
-export class SuppressionsModule {
-  static withRoutes(): DynamicModule {
-    return {
-      module: SuppressionRoutesModule,
-      imports: [SuppressionsModule],
-      controllers: [SuppressionsController],
-      providers: [SuppressionsService],
-    };
-  }
-}
-
-@Module({})
-class SuppressionRoutesModule {}
+export class SuppressionsModule {}

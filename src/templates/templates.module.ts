@@ -1,10 +1,9 @@
 import { Module } from '@nestjs/common';
-import { TemplateRegistryModule } from './template-registry.module';
-import { TemplatesController } from './templates.controller';
+import { TemplateRegistry } from './template-registry';
 
+/** The compiled templates: the api renders at accept time, workers render group emails at send time. */
 @Module({
-  imports: [TemplateRegistryModule],
-  controllers: [TemplatesController],
-  exports: [TemplateRegistryModule],
+  providers: [TemplateRegistry],
+  exports: [TemplateRegistry],
 })
 export class TemplatesModule {}

@@ -4,6 +4,7 @@ import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swag
 import { AppModule } from '../../src/app.module';
 import { generateToken } from '../../src/auth/token-format';
 import { loadConfig } from '../../src/config/load-config';
+import { ApiModule } from '../../src/http/api.module';
 
 /**
  * The paths and operations of the api role's OpenAPI document (what /docs-json serves), built in this process
@@ -21,7 +22,10 @@ export async function apiOpenApiDocument(): Promise<OpenAPIObject> {
     },
     new Set(['api'] as const),
   );
-  const app = await NestFactory.create(AppModule.forRoles(config), new FastifyAdapter(), {
+  // The api port's module over the process's providers, as src/http/http-ports.ts starts it.
+  const port = ApiModule.forPort(config);
+  const api = { ...port, imports: [...(port.imports ?? []), AppModule.forRoles(config)] };
+  const app = await NestFactory.create(api, new FastifyAdapter(), {
     preview: true,
     logger: false,
   });

@@ -1,10 +1,19 @@
+import { connect, type Socket } from 'node:net';
 import { AppProcess } from '../support/app-process';
+import { dashboardEnv } from '../support/dashboard';
 import { baseEnv, client, TOKENS } from '../support/fixtures';
-import { waitUntil } from '../support/ports';
+import { freePort, waitUntil } from '../support/ports';
 import { PrivateRedis } from '../support/private-redis';
 import { emailIdOf, SmtpSink } from '../support/smtp-sink';
 
 const CONCURRENCY = 3;
+
+/** A connection that never sends a request: a client's spare keep-alive connection, a TCP probe. */
+const connectSilently = (port: number) =>
+  new Promise<Socket>((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => resolve(socket));
+    socket.once('error', reject);
+  });
 
 /** SIGTERM: stop taking jobs, finish running sends within SHUTDOWN_TIMEOUT_MS, exit 0, lose nothing. */
 describe('graceful shutdown of a worker', () => {
@@ -78,6 +87,32 @@ describe('graceful shutdown of a worker', () => {
       'all sent',
     );
     expect(await next.stop()).toBe(0);
+  });
+
+  it('closes every port of a process that plays every role, silent connections and all, and exits 0 in time', async () => {
+    const [workerPort, monitorPort, smtpPort] = await Promise.all([freePort(), freePort(), freePort()]);
+    const shutdownTimeoutMs = 2000;
+    const all = await AppProcess.start({
+      role: 'all',
+      env: {
+        ...env,
+        ...dashboardEnv(),
+        SHUTDOWN_TIMEOUT_MS: String(shutdownTimeoutMs),
+        WORKER_HEALTH_PORT: String(workerPort),
+        MONITOR_PORT: String(monitorPort),
+        SMTP_HEALTH_PORT: String(smtpPort),
+      },
+    });
+    const ports = [all.port, monitorPort, workerPort, smtpPort];
+    const silent = await Promise.all(ports.map(connectSilently));
+
+    const stoppedAt = Date.now();
+    // Held by one of them, its port's close would wait for the deadline (and past it, the process exits 1).
+    expect(await all.stop('SIGTERM')).toBe(0);
+    expect(Date.now() - stoppedAt).toBeLessThan(shutdownTimeoutMs);
+    silent.forEach((socket) => socket.destroy());
+    for (const port of ports) await expect(fetch(`http://127.0.0.1:${port}/health`)).rejects.toThrow();
+    expect(all.logs().map((l) => l.msg)).toContain('shut down cleanly');
   });
 
   it('gives up on sends that outlast SHUTDOWN_TIMEOUT_MS, exits in time, and another worker delivers them', async () => {

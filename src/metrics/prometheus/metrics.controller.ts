@@ -1,7 +1,8 @@
-import { Controller, Get, Injectable, Res } from '@nestjs/common';
+import { Controller, Get, Injectable, Res, type Type } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Public, RequireScope } from '../../auth/auth.decorators';
+import type { AppConfig } from '../../config/app-config';
 import { PrometheusMetrics } from './prometheus-metrics';
 
 const EXAMPLE = `# HELP freeface_emails_sent_total Emails a provider accepted
@@ -9,7 +10,10 @@ const EXAMPLE = `# HELP freeface_emails_sent_total Emails a provider accepted
 freeface_emails_sent_total{service="billing",provider="smtp",priority="medium"} 42
 `;
 
-/** `GET /metrics` on the API's port; the two controllers below differ only in who may call it. */
+/** Where every port of FreeFace serves its process's metrics. */
+export const METRICS_PATH = '/metrics';
+
+/** `GET /metrics` on every port; the two controllers below differ only in who may call it (metricsController). */
 @Injectable()
 abstract class MetricsRoute {
   constructor(private readonly metrics: PrometheusMetrics) {}
@@ -36,11 +40,16 @@ abstract class MetricsRoute {
 /** `/metrics` behind a service token with the `read` scope (the default); scrapes are never rate limited. */
 @ApiTags('operations')
 @RequireScope('read', { rateLimited: false })
-@Controller('metrics')
+@Controller(METRICS_PATH)
 export class MetricsController extends MetricsRoute {}
 
 /** `/metrics` open to any caller (METRICS_AUTH=false: a scraper inside the cluster network). */
 @ApiTags('operations')
 @Public()
-@Controller('metrics')
+@Controller(METRICS_PATH)
 export class OpenMetricsController extends MetricsRoute {}
+
+/** The `/metrics` controller METRICS_AUTH asks for. */
+export function metricsController(config: AppConfig): Type {
+  return config.metrics.requireAuth ? MetricsController : OpenMetricsController;
+}

@@ -45,7 +45,6 @@ function setUp(
     },
   } as unknown as ModuleRef;
   const metrics = new PrometheusMetrics(config, events, logger, moduleRef, options.figures);
-  metrics.onModuleInit();
   const scrape = async () => {
     const { contentType, body } = await metrics.exposition();
     expect(contentType).toBe('text/plain; version=0.0.4; charset=utf-8');

@@ -1,4 +1,4 @@
-import { Injectable, type OnModuleInit, Optional } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 import { AuditWriter } from '../../audit/audit.writer';
@@ -39,10 +39,11 @@ export const exportsClusterFigures = (config: AppConfig): boolean =>
  * Recording is a counter or histogram update in memory; nothing here does I/O outside a scrape.
  */
 @Injectable()
-export class PrometheusMetrics implements EmailEventListener, OnModuleInit {
+export class PrometheusMetrics implements EmailEventListener {
   readonly registry = new Registry();
   private readonly services: ServiceLabels;
-  private auditWriter?: AuditWriter;
+  /** The process's audit writer once looked up (null: it has none). */
+  private auditWriterFound?: AuditWriter | null;
   private lastFiguresErrorLogAt = 0;
 
   private readonly accepted: Counter<'service' | 'priority'>;
@@ -71,6 +72,13 @@ export class PrometheusMetrics implements EmailEventListener, OnModuleInit {
     @Optional() queueFigures?: QueueFiguresService,
   ) {
     this.logger.setContext('metrics');
+    this.events.subscribe(this);
+    if (config.metrics.requireAuth && config.auth.enabled && config.auth.services.length === 0) {
+      this.logger.warn(
+        'no SERVICE_TOKEN_<NAME>_PRIMARY is configured in this process, so /metrics refuses every scrape: ' +
+          "configure the scraper's token (scope read) here too, or set METRICS_AUTH=false",
+      );
+    }
     const registers = [this.registry];
     const configured = config.auth.services.map((s) => s.service);
     this.services = new ServiceLabels(configured);
@@ -184,7 +192,7 @@ export class PrometheusMetrics implements EmailEventListener, OnModuleInit {
       registers,
     });
     // The audit writer counts its failures; the counter catches up with it at each scrape.
-    const auditFailures = () => this.auditWriter?.failedWrites ?? 0;
+    const auditFailures = () => this.auditWriter()?.failedWrites ?? 0;
     let auditFailuresCounted = 0;
     new Counter({
       name: METRIC_NAMES.auditWriteFailures,
@@ -228,13 +236,20 @@ export class PrometheusMetrics implements EmailEventListener, OnModuleInit {
     }
   }
 
-  onModuleInit(): void {
-    this.events.subscribe(this);
-    try {
-      this.auditWriter = this.moduleRef.get(AuditWriter, { strict: false });
-    } catch {
-      // A process without the audit writer has no audit failures to count.
+  /**
+   * Looked up at the first scrape rather than injected: every provider exists by then. No lifecycle hook here,
+   * so that every port of a process can serve this one registry (src/http/borrowed-providers.ts).
+   */
+  private auditWriter(): AuditWriter | undefined {
+    if (this.auditWriterFound === undefined) {
+      try {
+        this.auditWriterFound = this.moduleRef.get(AuditWriter, { strict: false });
+      } catch {
+        // A process without the audit writer has no audit failures to count.
+        this.auditWriterFound = null;
+      }
     }
+    return this.auditWriterFound ?? undefined;
   }
 
   onEmailEvent(event: EmailEvent): void {
