@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { DeadLettersModule } from '../dead-letters/dead-letters.module';
 import { ServiceMetricsModule } from '../metrics/service-metrics.module';
 import { QueueFiguresModule } from '../queue/queue-figures.module';
+import { QueueModule } from '../queue/queue.module';
 import { SmtpIngressStatsModule } from '../smtp-ingress/smtp-ingress.module';
 import { SuppressionsModule } from '../suppressions/suppressions.module';
 import { WebhookStoresModule } from '../webhooks/webhook-stores.module';
@@ -14,6 +15,7 @@ import { DashboardOverviewService } from './overview.service';
  */
 @Module({
   imports: [
+    QueueModule,
     QueueFiguresModule,
     DeadLettersModule,
     ServiceMetricsModule,
