@@ -1,8 +1,8 @@
 // Prints a new service token: npm run --silent token:generate -- --service NAME --env dev|live [--env-line]
-// It loads src/auth/token-format.ts directly (Node's type stripping), so it works before any build.
+// It loads src/common/token-format.ts directly (Node's type stripping), so it works before any build.
 import { parseArgs } from 'node:util';
 
-const { generateToken, TOKEN_ENVS } = await import('../src/auth/token-format.ts');
+const { generateToken, TOKEN_ENVS } = await import('../src/common/token-format.ts');
 
 const usage = 'usage: npm run --silent token:generate -- --service NAME --env dev|live [--env-line]';
 let options;

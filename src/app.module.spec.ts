@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module';
-import { generateToken } from './auth/token-format';
+import { generateToken } from './common/token-format';
 import { loadConfig } from './config/load-config';
 import { ROLES, type Role } from './config/roles';
 

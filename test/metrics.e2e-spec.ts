@@ -1,4 +1,4 @@
-import { generateToken } from '../src/auth/token-format';
+import { generateToken } from '../src/common/token-format';
 import { AppProcess } from './support/app-process';
 import { baseEnv, client, TOKENS } from './support/fixtures';
 import { freePort, waitUntil } from './support/ports';

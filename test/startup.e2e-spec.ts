@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { isWellFormedToken } from '../src/auth/token-format';
+import { isWellFormedToken } from '../src/common/token-format';
 import { EXAMPLE_TOKEN } from '../src/config/example-token';
 import { AppProcess } from './support/app-process';
 import { basicAuth, DASHBOARD, dashboardEnv } from './support/dashboard';

@@ -30,7 +30,7 @@ if (!existsSync(join(dist, 'main.js'))) {
   console.error(`✖ ${join(dist, 'main.js')} does not exist: run npm run build first (or set FREEFACE_DIST).`);
   process.exit(2);
 }
-const { generateToken } = createRequire(import.meta.url)(join(dist, 'auth', 'token-format.js'));
+const { generateToken } = createRequire(import.meta.url)(join(dist, 'common', 'token-format.js'));
 
 /** A TCP port that was free a moment ago on 127.0.0.1. */
 function freePort() {

@@ -4,6 +4,7 @@ import { PrivateRedis } from '../../test/support/private-redis';
 import type { AppConfig } from '../config/app-config';
 import { EmailEvents } from '../events/email-events';
 import type { AppLogger } from '../logging/app-logger';
+import type { PrometheusMetrics } from '../metrics/prometheus/prometheus-metrics';
 import type { RedisConnections } from '../redis/redis-connections';
 import { RedisKeys } from '../redis/redis-keys';
 import { AuditRepository } from './audit.repository';
@@ -30,7 +31,8 @@ describe('AuditWriter (real Redis)', () => {
     events = new EmailEvents();
     warn = jest.fn();
     const logger = { setContext: () => undefined, warn } as unknown as AppLogger;
-    writer = new AuditWriter(events, audit, logger);
+    const metrics = { followAuditFailures: () => undefined } as unknown as PrometheusMetrics;
+    writer = new AuditWriter(events, audit, logger, metrics);
     writer.onModuleInit();
   });
   afterEach(() => writer.onApplicationShutdown());

@@ -3,6 +3,7 @@ import { Batcher } from '../common/batcher';
 import { Throttle } from '../common/throttle';
 import { EmailEvents, type EmailEvent, type EmailEventListener } from '../events/email-events';
 import { AppLogger } from '../logging/app-logger';
+import { PrometheusMetrics } from '../metrics/prometheus/prometheus-metrics';
 import { AuditRepository, type AuditEntry } from './audit.repository';
 
 /** At most one "audit write failed" line per this many milliseconds: an outage must not flood the log. */
@@ -29,8 +30,10 @@ export class AuditWriter implements EmailEventListener, OnModuleInit, OnApplicat
     private readonly events: EmailEvents,
     private readonly audit: AuditRepository,
     private readonly logger: AppLogger,
+    metrics: PrometheusMetrics,
   ) {
     this.logger.setContext('audit');
+    metrics.followAuditFailures(() => this.failedWrites);
     this.entries = new Batcher<AuditEntry>({
       write: (entries) => this.audit.append(entries, Date.now()),
       delayMs: FLUSH_DELAY_MS,

@@ -7,7 +7,7 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { ProblemResponseDto } from '../common/problem-response.dto';
-import type { Scope } from './scopes';
+import type { Scope } from '../common/scopes';
 
 export const REQUIRED_SCOPE = 'freeface:required-scope';
 export const IS_PUBLIC = 'freeface:public';

@@ -1,6 +1,6 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import type { Scope } from './scopes';
+import type { Scope } from '../common/scopes';
 
 /** Who is calling: the authenticated service and what it may do. */
 export interface Caller {

@@ -1,7 +1,7 @@
 import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyReply } from 'fastify';
-import { SCOPES, hasScope, type Scope } from './scopes';
+import { SCOPES, hasScope, type Scope } from '../common/scopes';
 import { AppConfig } from '../config/app-config';
 import { ProblemError } from '../common/problem-error';
 import { AppLogger } from '../logging/app-logger';

@@ -1,7 +1,7 @@
 import type { AppConfig, ServiceCredentials } from '../config/app-config';
 import { tokenDigest } from '../config/service-tokens';
 import { ServiceTokenVerifier } from './service-token.verifier';
-import { generateToken } from './token-format';
+import { generateToken } from '../common/token-format';
 
 // @nestjs/common 12 is an ES module, which Jest can only load with --experimental-vm-modules; the verifier
 // uses nothing of it but the @Injectable() marker.

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { timingSafeEqual } from 'node:crypto';
 import { AppConfig, type ServiceCredentials } from '../config/app-config';
 import { tokenDigest } from '../config/service-tokens';
-import { isWellFormedToken } from './token-format';
+import { isWellFormedToken } from '../common/token-format';
 
 export type TokenCheck =
   { outcome: 'valid'; credentials: ServiceCredentials } | { outcome: 'malformed' } | { outcome: 'unknown' };

@@ -1,5 +1,10 @@
 import { isEmail } from 'class-validator';
-import type { MailAddress } from '../config/app-config';
+
+/** A mailbox: an address and, optionally, the display name that goes with it. */
+export interface MailAddress {
+  email: string;
+  name?: string;
+}
 
 /** The one definition of a valid address, shared by config and request validation. */
 export function isMailAddress(value: unknown): value is string {

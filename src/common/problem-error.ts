@@ -54,3 +54,20 @@ export class ProblemError extends HttpException {
 }
 
 export const notFound = (what: string) => new ProblemError(404, 'not-found', `${what} does not exist`);
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
+/** What a 503 for an unreachable Redis asks the caller to wait, in seconds. */
+export const REDIS_RETRY_AFTER_SECONDS = '5';
+
+/** A problem's RFC 9457 body, as JSON text. */
+export function problemBody(problem: ProblemError, requestId: string): string {
+  return JSON.stringify({
+    type: `urn:freeface:problem:${problem.problemType}`,
+    title: PROBLEM_TYPES[problem.problemType],
+    status: problem.getStatus(),
+    detail: problem.detail,
+    requestId,
+    ...(problem.errors ? { errors: problem.errors } : {}),
+    ...problem.extensions,
+  });
+}

@@ -8,7 +8,6 @@ import {
   type FastifyRequest,
   type preParsingHookHandler,
 } from 'fastify';
-import type { EventProvider } from '../provider-events/provider-event';
 
 declare module 'fastify' {
   // fastify's own extension points: a route's `config`, and the bytes kept for a route that keeps them.
@@ -17,8 +16,6 @@ declare module 'fastify' {
     keepRaw?: boolean;
     /** Also take a JSON body sent as `text/plain` (Amazon SNS posts its JSON so). */
     textPlainAsJson?: boolean;
-    /** A provider's public callback: it gets the callbacks' own body limit and rate limit (CallbackAdmission). */
-    providerCallback?: EventProvider;
     /** The setting its body limit comes from, named in its 413 (default MAX_BODY_BYTES). */
     bodyLimitSetting?: string;
   }
@@ -28,7 +25,7 @@ declare module 'fastify' {
 }
 
 /** What a route may ask of its request body, besides the JSON every route takes. */
-export type RouteBodyOptions = Pick<FastifyContextConfig, 'keepRaw' | 'textPlainAsJson' | 'providerCallback'>;
+export type RouteBodyOptions = Pick<FastifyContextConfig, 'keepRaw' | 'textPlainAsJson'>;
 
 /** Gives the route's body these options (it sets the fastify route `config`: one RouteBody per route). */
 export const RouteBody = (options: RouteBodyOptions) => RouteConfig(options);

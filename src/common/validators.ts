@@ -73,3 +73,13 @@ export const SatisfiesRule = (
   name: string,
   check: (value: unknown, object: Record<string, unknown>) => string | undefined,
 ) => rule(name, (value, args) => check(value, args.object as Record<string, unknown>));
+
+const RFC3339_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/i;
+
+/** An RFC 3339 date-time with its time zone (`sendAt`, the audit trail's `from` and `to`). */
+export const IsDateTime = () =>
+  rule('dateTime', (value) =>
+    typeof value === 'string' && RFC3339_DATE_TIME.test(value) && !Number.isNaN(Date.parse(value))
+      ? undefined
+      : 'must be a date-time with a time zone, such as 2026-12-01T09:00:00Z',
+  );

@@ -1,6 +1,13 @@
 import { BlockList, isIP } from 'node:net';
-import { parseRate, type RateLimit } from '../delivery/rate-limit';
-import type { AuthFailureLimit } from './app-config';
+import { parseRate, type RateLimit } from '../common/rate';
+
+/** `AUTH_FAILURE_LIMIT`: failed authentications from one client address per window before it is refused. */
+export interface AuthFailureLimit {
+  maxFailures: number;
+  windowMs: number;
+  /** As configured, for display: `10/m`. */
+  text: string;
+}
 
 /** The words that switch a limit off: `unlimited` (also `off`, `none`). */
 const NO_LIMIT = /^\s*(unlimited|off|none)\s*$/i;

@@ -1,15 +1,12 @@
-import type { Scope } from '../auth/scopes';
-import type { RateLimit } from '../delivery/rate-limit';
+import type { MailAddress } from '../common/mail-address';
+import type { Scope } from '../common/scopes';
+import type { RateLimit } from '../common/rate';
+import type { AuthFailureLimit } from './api-limits';
 import type { Environment, LogLevel } from './env.schema';
 import type { ProviderEventSettings } from './provider-event-settings';
 import type { ProviderSettings } from './provider-settings';
 import type { Role } from './roles';
-import type { TargetPolicyOptions } from '../webhooks/target-policy';
-
-export interface MailAddress {
-  email: string;
-  name?: string;
-}
+import type { TargetPolicyOptions } from './webhook-hosts';
 
 export interface ServiceCredentials {
   /** The service's name in audit, metrics and logs: `billing-api` for `SERVICE_TOKEN_BILLING_API_*`. */
@@ -23,14 +20,6 @@ export interface ServiceCredentials {
   dailyQuota?: number;
   /** `SERVICE_TOKEN_<NAME>_DAILY_BYTE_QUOTA`, else `DAILY_BYTE_QUOTA`: bytes stored per UTC day; absent: none. */
   dailyByteQuota?: number;
-}
-
-/** `AUTH_FAILURE_LIMIT`: failed authentications from one client address per window before it is refused. */
-export interface AuthFailureLimit {
-  maxFailures: number;
-  windowMs: number;
-  /** As configured, for display: `10/m`. */
-  text: string;
 }
 
 /**

@@ -11,7 +11,7 @@ import {
   MinLength,
   ValidateIf,
 } from 'class-validator';
-import { DEFAULT_WEBHOOK_RETRY_SCHEDULE } from '../webhooks/retry-schedule';
+import { DEFAULT_WEBHOOK_RETRY_SCHEDULE } from './retry-schedule';
 
 export const ENVIRONMENTS = ['development', 'staging', 'production'] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];

@@ -3,7 +3,7 @@ import { createHash, generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { generateToken } from '../auth/token-format';
+import { generateToken } from '../common/token-format';
 import { EXAMPLE_TOKEN } from './example-token';
 import { ConfigError, loadConfig, resolveEnv } from './load-config';
 import type { Role } from './roles';
@@ -724,8 +724,9 @@ describe('loadConfig provider callbacks', () => {
       }),
       ALL_ROLES,
     );
+    expect(config.providerEvents.sendgridPublicKey?.asymmetricKeyType).toBe('ec');
     expect(config.providerEvents).toEqual({
-      sendgridPublicKey: key,
+      sendgridPublicKey: expect.anything(),
       sesTopicArns: [topic, 'arn:aws-cn:sns:cn-north-1:123456789012:other'],
       snsCertUrlPattern: '^http://127\\.0\\.0\\.1:8080/',
       maxBodyBytes: 1024 * 1024,

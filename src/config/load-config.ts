@@ -3,8 +3,8 @@ import { resolve } from 'node:path';
 import { plainToInstance } from 'class-transformer';
 import { validateSync, type ValidationError } from 'class-validator';
 import { parse as parseYaml } from 'yaml';
-import { parseMailbox } from '../common/mail-address';
-import { defaultLogLevel, levelsFromDocument, parseLogLevels } from '../logging/log-levels';
+import { parseMailbox, type MailAddress } from '../common/mail-address';
+import { defaultLogLevel, levelsFromDocument, parseLogLevels } from './log-levels';
 import {
   API_RATE_LIMIT_HINT,
   DAILY_BYTE_QUOTA_HINT,
@@ -13,15 +13,15 @@ import {
   parseDailyByteQuota,
   parseTrustProxy,
 } from './api-limits';
-import type { AppConfig, MailAddress } from './app-config';
+import type { AppConfig } from './app-config';
 import { EnvSchema } from './env.schema';
 import { EXAMPLE_TOKEN } from './example-token';
 import { readProviderEventSettings } from './provider-event-settings';
 import { readProviderSettings } from './provider-settings';
 import type { Role } from './roles';
 import { isServiceTokenVariable, readServiceCredentials } from './service-tokens';
-import { parseRetrySchedule } from '../webhooks/retry-schedule';
-import { parseHostRule } from '../webhooks/target-policy';
+import { parseRetrySchedule } from './retry-schedule';
+import { parseHostRule } from './webhook-hosts';
 
 const DEFAULT_LOG_CONFIG = 'config/logging.yaml';
 /**

@@ -1,5 +1,5 @@
-import type { RateLimit } from '../delivery/rate-limit';
-import { parseSendGridPublicKey } from '../provider-events/sendgrid-events';
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import type { RateLimit } from '../common/rate';
 import { API_RATE_LIMIT_HINT, parseApiRateLimit } from './api-limits';
 import type { EnvSchema } from './env.schema';
 
@@ -7,8 +7,8 @@ import type { EnvSchema } from './env.schema';
 export interface ProviderEventSettings {
   /** `MAILGUN_WEBHOOK_SIGNING_KEY`. */
   mailgunSigningKey?: string;
-  /** `SENDGRID_WEBHOOK_PUBLIC_KEY`, as configured (it parses as an ECDSA P-256 public key). */
-  sendgridPublicKey?: string;
+  /** `SENDGRID_WEBHOOK_PUBLIC_KEY`: the ECDSA P-256 key that verifies SendGrid's signed Event Webhook. */
+  sendgridPublicKey?: KeyObject;
   /** `SES_SNS_TOPIC_ARNS`: the SNS topics whose SES events are accepted; empty: none. */
   sesTopicArns: readonly string[];
   /** `SNS_CERT_URL_PATTERN`, as configured (it compiles). */
@@ -27,7 +27,10 @@ export function readProviderEventSettings(
   httpsRequired: boolean,
   errors: string[],
 ): ProviderEventSettings {
-  if (env.SENDGRID_WEBHOOK_PUBLIC_KEY && !parseSendGridPublicKey(env.SENDGRID_WEBHOOK_PUBLIC_KEY)) {
+  const sendgridPublicKey = env.SENDGRID_WEBHOOK_PUBLIC_KEY
+    ? parseSendGridPublicKey(env.SENDGRID_WEBHOOK_PUBLIC_KEY)
+    : undefined;
+  if (env.SENDGRID_WEBHOOK_PUBLIC_KEY && !sendgridPublicKey) {
     errors.push(
       'SENDGRID_WEBHOOK_PUBLIC_KEY: must be the verification key SendGrid shows for the signed Event Webhook ' +
         '(base64 of an ECDSA P-256 public key)',
@@ -54,10 +57,32 @@ export function readProviderEventSettings(
   if (!rateLimit) errors.push(`PROVIDER_CALLBACK_RATE_LIMIT: ${API_RATE_LIMIT_HINT}`);
   return {
     ...(env.MAILGUN_WEBHOOK_SIGNING_KEY ? { mailgunSigningKey: env.MAILGUN_WEBHOOK_SIGNING_KEY } : {}),
-    ...(env.SENDGRID_WEBHOOK_PUBLIC_KEY ? { sendgridPublicKey: env.SENDGRID_WEBHOOK_PUBLIC_KEY } : {}),
+    ...(sendgridPublicKey ? { sendgridPublicKey } : {}),
     sesTopicArns,
     snsCertUrlPattern: env.SNS_CERT_URL_PATTERN,
     maxBodyBytes: env.PROVIDER_CALLBACK_MAX_BODY_BYTES,
     ...(rateLimit && rateLimit !== 'unlimited' ? { rateLimit } : {}),
   };
+}
+
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+
+/**
+ * The verification key as SendGrid's console shows it (base64 of the DER SubjectPublicKeyInfo, or the same in
+ * PEM); undefined unless it is an ECDSA P-256 public key, the only kind SendGrid signs with.
+ */
+export function parseSendGridPublicKey(text: string): KeyObject | undefined {
+  const trimmed = text.trim();
+  try {
+    const key = trimmed.startsWith('-----BEGIN PUBLIC KEY-----')
+      ? createPublicKey(trimmed)
+      : BASE64.test(trimmed)
+        ? createPublicKey({ key: Buffer.from(trimmed, 'base64'), format: 'der', type: 'spki' })
+        : undefined;
+    return key?.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1'
+      ? key
+      : undefined;
+  } catch {
+    return undefined;
+  }
 }

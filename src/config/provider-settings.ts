@@ -1,4 +1,4 @@
-import { parseRateLimit, type RateLimit } from '../delivery/rate-limit';
+import { parseRateLimit, type RateLimit } from '../common/rate';
 import { PROVIDER_NAMES, type EnvSchema, type ProviderName } from './env.schema';
 
 export interface ProviderSettings {

@@ -1,6 +1,15 @@
 export const ROLES = ['api', 'worker', 'monitor', 'smtp'] as const;
 export type Role = (typeof ROLES)[number];
 
+/** Where credentials are presented: the REST API, the SMTP ingress or the monitor's dashboard. */
+export type AuthEntry = 'api' | 'smtp' | 'dashboard';
+/** The role that serves each entry where credentials are presented. */
+export const AUTH_ENTRY_ROLES: Readonly<Record<AuthEntry, Role>> = {
+  api: 'api',
+  smtp: 'smtp',
+  dashboard: 'monitor',
+};
+
 export class RoleError extends Error {}
 
 function isRole(value: string): value is Role {

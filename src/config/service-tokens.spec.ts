@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { generateToken } from '../auth/token-format';
-import type { RateLimit } from '../delivery/rate-limit';
+import { generateToken } from '../common/token-format';
+import type { RateLimit } from '../common/rate';
 import { isServiceTokenVariable, readServiceCredentials, serviceNameOf, tokenDigest } from './service-tokens';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest();

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { DEFAULT_SCOPES, isScope, type Scope } from '../auth/scopes';
-import { isWellFormedToken } from '../auth/token-format';
-import type { RateLimit } from '../delivery/rate-limit';
+import { DEFAULT_SCOPES, isScope, type Scope } from '../common/scopes';
+import { isWellFormedToken } from '../common/token-format';
+import type { RateLimit } from '../common/rate';
 import {
   API_RATE_LIMIT_HINT,
   DAILY_BYTE_QUOTA_HINT,

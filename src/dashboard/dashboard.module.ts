@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { DeadLettersModule } from '../dead-letters/dead-letters.module';
-import { ServiceMetricsModule } from '../metrics/service-metrics.module';
-import { QueueFiguresModule } from '../queue/queue-figures.module';
+import { ServiceMetricsModule } from '../service-metrics/service-metrics.module';
+import { QueueFiguresModule } from '../queue-figures/queue-figures.module';
 import { QueueModule } from '../queue/queue.module';
 import { SmtpIngressStatsModule } from '../smtp-ingress/smtp-ingress.module';
 import { SuppressionsModule } from '../suppressions/suppressions.module';

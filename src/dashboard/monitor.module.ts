@@ -2,12 +2,12 @@ import { type DynamicModule, type INestApplicationContext, Module } from '@nestj
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { ServiceTokenGuard } from '../auth/service-token.guard';
-import { ProblemDetailsFilter } from '../common/problem-details.filter';
+import { ProblemDetailsFilter } from '../http/problem-details.filter';
 import { AppConfig } from '../config/app-config';
 import { HealthController, HEALTH_PATHS } from '../health/health.controller';
 import type { HttpPort } from '../http/http-ports';
 import { AppLogger } from '../logging/app-logger';
-import { METRICS_PATH, metricsController } from '../metrics/prometheus/metrics.controller';
+import { METRICS_PATH, metricsController } from '../http/metrics.controller';
 import { EmailQueue } from '../queue/email-queue';
 import { WebhookQueue } from '../queue/webhook-queue';
 import { AuthFailureLimiter } from '../rate-limit/auth-failure-limiter';

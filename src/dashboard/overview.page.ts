@@ -1,6 +1,6 @@
 import type { DeadLetterDto } from '../dead-letters/dto/dead-letter.dto';
-import type { ServiceFigures } from '../metrics/service-metrics.recorder';
-import type { ProviderFigures } from '../queue/queue-figures.service';
+import type { ServiceFigures } from '../service-metrics/service-metrics.recorder';
+import type { ProviderFigures } from '../queue-figures/queue-figures.service';
 import { PRIORITIES } from '../queue/queue-names';
 import { html, jsonForScript, type SafeHtml } from './html';
 import type { Overview } from './overview';

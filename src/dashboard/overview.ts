@@ -1,6 +1,6 @@
 import type { DeadLetterDto } from '../dead-letters/dto/dead-letter.dto';
-import type { ServiceFigures } from '../metrics/service-metrics.recorder';
-import type { QueueFigures } from '../queue/queue-figures.service';
+import type { ServiceFigures } from '../service-metrics/service-metrics.recorder';
+import type { QueueFigures } from '../queue-figures/queue-figures.service';
 import { PRIORITIES } from '../queue/queue-names';
 import type { SmtpIngressFigures } from '../smtp-ingress/smtp-ingress.stats';
 import type { DeliveryEventFigures } from './delivery-event-figures';

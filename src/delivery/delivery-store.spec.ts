@@ -8,7 +8,7 @@ import type { OutboundMessage } from '../providers/outbound-email';
 import type { RedisConnections } from '../redis/redis-connections';
 import { RedisKeys } from '../redis/redis-keys';
 import { DeliveryStore, type DeliveryClaim } from './delivery-store';
-import { parseRateLimit } from './rate-limit';
+import { parseRateLimit } from '../common/rate';
 
 const DAY_MS = 86_400_000;
 const keys = new RedisKeys('{delivery-test}');

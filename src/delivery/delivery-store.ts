@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import type { ProviderName } from '../config/env.schema';
-import { CLAIMABLE_STATUSES, type EmailStatus } from '../emails/email-status';
+import { CLAIMABLE_STATUSES, type EmailStatus } from '../common/email-status';
 import type { OutboundMessage } from '../providers/outbound-email';
 import type { Priority } from '../queue/queue-names';
 import { RedisConnections } from '../redis/redis-connections';

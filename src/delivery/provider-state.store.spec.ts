@@ -4,7 +4,7 @@ import type { AppConfig } from '../config/app-config';
 import type { RedisConnections } from '../redis/redis-connections';
 import { RedisKeys } from '../redis/redis-keys';
 import { ProviderStateStore } from './provider-state.store';
-import { parseRateLimit } from './rate-limit';
+import { parseRateLimit } from '../common/rate';
 
 const keys = new RedisKeys('{provider-state-test}');
 const COOLDOWN_MS = 30_000;

@@ -1,4 +1,4 @@
-import type { MailAddress } from '../config/app-config';
+import type { MailAddress } from '../common/mail-address';
 import type { SendEmailDto } from './dto/send-email.dto';
 import {
   composeGroupMessage,

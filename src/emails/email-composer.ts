@@ -1,4 +1,4 @@
-import type { MailAddress } from '../config/app-config';
+import type { MailAddress } from '../common/mail-address';
 import type { OutboundMessage } from '../providers/outbound-email';
 import type { RenderedTemplate } from '../templates/template-registry';
 import type { RecipientDto, SendEmailDto } from './dto/send-email.dto';

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { Caller } from '../auth/caller';
 import { decodeCursor, nextCursorOf } from '../common/cursor';
 import type { EmailListDto, EmailStatusDto } from './dto/email-response.dto';
-import type { EmailStatus } from './email-status';
+import type { EmailStatus } from '../common/email-status';
 import { toStatusDto } from './email-responses';
 import { listedService, visibleRecord } from './email-visibility';
 import { EmailRepository } from './email.repository';

@@ -2,7 +2,7 @@ import type { Priority } from '../queue/queue-names';
 import type { OutboundMessage } from '../providers/outbound-email';
 import type { SuppressedRecipient } from '../suppressions/suppression.store';
 import type { SizedJson } from '../common/data-limit';
-import type { EmailStatus } from './email-status';
+import type { EmailStatus } from '../common/email-status';
 
 /** What the service keeps about an email for status queries; the message itself is kept apart until sent. */
 export interface EmailRecord {

@@ -9,7 +9,7 @@ import { loadScript, scriptCommand, type ScriptArg, type ScriptCommand } from '.
 import { SortedSetPager, type Page, type SortedSetEntry } from '../redis/sorted-set-page';
 import type { SuppressedRecipient } from '../suppressions/suppression.store';
 import type { EmailRecord, NewEmail, SharedGroupData } from './email-record';
-import type { EmailStatus } from './email-status';
+import type { EmailStatus } from '../common/email-status';
 import { GroupDataStore } from './group-data.store';
 import { messageJson } from './stored-bytes';
 

@@ -1,6 +1,5 @@
 import type { HealthCheckResult } from '@nestjs/terminus';
-import { ProblemError } from '../common/problem-error';
-import { REDIS_RETRY_AFTER_SECONDS } from '../common/problem-details.filter';
+import { ProblemError, REDIS_RETRY_AFTER_SECONDS } from '../common/problem-error';
 
 /** A failed readiness check as a 503 problem, with each check's state in `checks`. */
 export function notReadyProblem(result: HealthCheckResult): ProblemError {

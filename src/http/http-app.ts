@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyInstance } from 'fastify';
 import type { Socket } from 'node:net';
-import { clientErrorHandler, frameworkErrors } from '../common/http-framework-errors';
+import { clientErrorHandler, frameworkErrors } from './http-framework-errors';
 import { requestIdFor } from '../common/request-id';
 import { nestLogger } from '../logging/nest-logger';
 

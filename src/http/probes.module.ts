@@ -1,10 +1,10 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { ServiceTokenGuard } from '../auth/service-token.guard';
-import { ProblemDetailsFilter } from '../common/problem-details.filter';
+import { ProblemDetailsFilter } from './problem-details.filter';
 import type { AppConfig } from '../config/app-config';
 import { HealthController } from '../health/health.controller';
-import { metricsController } from '../metrics/prometheus/metrics.controller';
+import { metricsController } from './metrics.controller';
 import type { HttpPort } from './http-ports';
 
 /** Request bodies have nowhere to go here: the routes are GETs. */

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type pino from 'pino';
 import { AppConfig } from '../config/app-config';
-import { levelValue } from './log-levels';
+import { levelValue } from '../config/log-levels';
 
 /** Which level each named logger logs at: its own entry in the configuration, else the default level. */
 @Injectable()

@@ -1,4 +1,4 @@
-import { generateToken } from '../auth/token-format';
+import { generateToken } from '../common/token-format';
 import { createLineScrubber, REDACTED, REDACTED_PATHS } from './redaction';
 
 describe('createLineScrubber', () => {

@@ -1,7 +1,7 @@
 import pino, { type Logger } from 'pino';
 import type { AppConfig } from '../config/app-config';
 import { logContext } from './log-context';
-import { mostVerbose } from './log-levels';
+import { mostVerbose } from '../config/log-levels';
 import { createLineScrubber, REDACTED, REDACTED_PATHS } from './redaction';
 
 /**

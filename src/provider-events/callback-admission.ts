@@ -1,13 +1,26 @@
 import { Injectable } from '@nestjs/common';
+import { RouteConfig } from '@nestjs/platform-fastify';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { RouteBodyOptions } from '../common/route-bodies';
 import { ProblemError } from '../common/problem-error';
 import { AppConfig } from '../config/app-config';
-import type { RateLimit } from '../delivery/rate-limit';
+import type { RateLimit } from '../common/rate';
 import { AppLogger } from '../logging/app-logger';
 import { PrometheusMetrics } from '../metrics/prometheus/prometheus-metrics';
 import { wholeSeconds } from '../rate-limit/rate-limit-answers';
 import { CallbackRateLimiter, type CallbackAnswer } from './callback-rate-limiter';
 import type { EventProvider } from './provider-event';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** A provider's public callback: it gets the callbacks' own body limit and rate limit (CallbackAdmission). */
+    providerCallback?: EventProvider;
+  }
+}
+
+/** Marks a route as `provider`'s callback (CallbackAdmission gives it its limits), with its body options. */
+export const ProviderCallback = (provider: EventProvider, body: RouteBodyOptions = {}) =>
+  RouteConfig({ ...body, providerCallback: provider });
 
 /** The setting the callbacks' body limit comes from, named in their 413. */
 const BODY_LIMIT_SETTING = 'PROVIDER_CALLBACK_MAX_BODY_BYTES';
@@ -39,7 +52,7 @@ export class CallbackAdmission {
   }
 
   /**
-   * Gives the routes marked `RouteBody({ providerCallback })` their body limit and rate limit; call it before
+   * Gives the routes marked `@ProviderCallback()` their body limit and rate limit; call it before
    * the app's init, which registers the routes.
    */
   guard(fastify: FastifyInstance): void {

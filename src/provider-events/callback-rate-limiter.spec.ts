@@ -1,6 +1,6 @@
 import Redis from 'ioredis';
 import { PrivateRedis } from '../../test/support/private-redis';
-import { parseRateLimit } from '../delivery/rate-limit';
+import { parseRateLimit } from '../common/rate';
 import type { RedisConnections } from '../redis/redis-connections';
 import { RedisKeys } from '../redis/redis-keys';
 import { CallbackRateLimiter } from './callback-rate-limiter';

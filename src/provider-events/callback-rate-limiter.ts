@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { RateLimit } from '../delivery/rate-limit';
+import type { RateLimit } from '../common/rate';
 import { RedisConnections } from '../redis/redis-connections';
 import { RedisKeys } from '../redis/redis-keys';
 import { loadScript, scriptCommand, type ScriptCommand } from '../redis/scripts';

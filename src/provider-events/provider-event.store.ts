@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type Redis from 'ioredis';
-import type { EmailStatus } from '../emails/email-status';
+import type { EmailStatus } from '../common/email-status';
 import { RedisConnections } from '../redis/redis-connections';
 import { RedisKeys } from '../redis/redis-keys';
 import { loadScript, scriptCommand, type ScriptCommand } from '../redis/scripts';

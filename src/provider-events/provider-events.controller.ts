@@ -1,9 +1,9 @@
 import { Body, Controller, Headers, HttpCode, Post } from '@nestjs/common';
 import { ApiBody, ApiConsumes, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { KeyObject } from 'node:crypto';
 import { Public } from '../auth/auth.decorators';
 import { ApiProblemResponses } from '../common/api-problem-responses';
-import { RawBody, RouteBody } from '../common/route-bodies';
+import { RawBody } from '../common/route-bodies';
+import { ProviderCallback } from './callback-admission';
 import { AppConfig } from '../config/app-config';
 import { ApiCallbackLimits, ApiCallbackReplayed, callbackRefused } from './callback-problems';
 import { fromMailgunEvent, isMailgunSignatureValid, type MailgunSignature } from './mailgun-events';
@@ -11,7 +11,6 @@ import { ProviderEventsService, type ProviderEventResult } from './provider-even
 import {
   fromSendGridEvent,
   isSendGridSignatureValid,
-  parseSendGridPublicKey,
   SENDGRID_SIGNATURE_HEADER,
   SENDGRID_TIMESTAMP_HEADER,
 } from './sendgrid-events';
@@ -27,21 +26,15 @@ import { SesNotificationsService, type SesCallbackAnswer } from './ses-notificat
 @Public()
 @Controller('webhooks')
 export class ProviderEventsController {
-  private readonly sendgridKey?: KeyObject;
-
   constructor(
     private readonly events: ProviderEventsService,
     private readonly sesNotifications: SesNotificationsService,
     private readonly config: AppConfig,
-  ) {
-    const { sendgridPublicKey } = config.providerEvents;
-    // Checked when the configuration was loaded: it parses.
-    this.sendgridKey = sendgridPublicKey ? parseSendGridPublicKey(sendgridPublicKey) : undefined;
-  }
+  ) {}
 
   @Post('mailgun')
   @HttpCode(200)
-  @RouteBody({ providerCallback: 'mailgun' })
+  @ProviderCallback('mailgun')
   @ApiOperation({
     summary:
       "Mailgun's event webhook (delivered, failed, complained), signed with MAILGUN_WEBHOOK_SIGNING_KEY",
@@ -64,7 +57,7 @@ export class ProviderEventsController {
 
   @Post('sendgrid')
   @HttpCode(200)
-  @RouteBody({ keepRaw: true, providerCallback: 'sendgrid' })
+  @ProviderCallback('sendgrid', { keepRaw: true })
   @ApiOperation({
     summary:
       "SendGrid's Event Webhook (delivered, bounce, dropped, spamreport), a JSON array signed with the key of " +
@@ -79,9 +72,10 @@ export class ProviderEventsController {
     @Headers(SENDGRID_SIGNATURE_HEADER) signature?: string,
     @Headers(SENDGRID_TIMESTAMP_HEADER) timestamp?: string,
   ): Promise<{ results: ProviderEventResult[] }> {
-    if (!this.sendgridKey)
+    const key = this.config.providerEvents.sendgridPublicKey;
+    if (!key)
       throw callbackRefused('SendGrid events are not accepted here: SENDGRID_WEBHOOK_PUBLIC_KEY is not set.');
-    if (!isSendGridSignatureValid({ signature, timestamp, rawBody }, this.sendgridKey, Date.now()))
+    if (!isSendGridSignatureValid({ signature, timestamp, rawBody }, key, Date.now()))
       throw callbackRefused('The SendGrid signature is missing, wrong or too old.');
     const batch = Array.isArray(body) ? (body as unknown[]) : [];
     return { results: await this.events.applyAll(batch.map(fromSendGridEvent)) };
@@ -89,7 +83,7 @@ export class ProviderEventsController {
 
   @Post('ses')
   @HttpCode(200)
-  @RouteBody({ textPlainAsJson: true, providerCallback: 'ses' })
+  @ProviderCallback('ses', { textPlainAsJson: true })
   @ApiOperation({
     summary:
       'Amazon SES events (Delivery, Bounce, Complaint) through an Amazon SNS HTTP(S) subscription: ' +

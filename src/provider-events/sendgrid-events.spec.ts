@@ -2,9 +2,9 @@ import { generateKeyPairSync, sign } from 'node:crypto';
 import {
   fromSendGridEvent,
   isSendGridSignatureValid,
-  parseSendGridPublicKey,
   SENDGRID_SIGNATURE_MAX_AGE_MS,
 } from './sendgrid-events';
+import { parseSendGridPublicKey } from '../config/provider-event-settings';
 
 const EMAIL_ID = '019b7a52-6c1e-7d3a-9f2b-8e4c1a2b3c4d';
 
@@ -15,27 +15,6 @@ function keyPair() {
   const shown = publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
   return { shown, privateKey };
 }
-
-describe('parseSendGridPublicKey', () => {
-  it('reads the verification key as SendGrid shows it, or in PEM', () => {
-    const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-    const base64 = publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
-    expect(parseSendGridPublicKey(base64)?.asymmetricKeyType).toBe('ec');
-    expect(parseSendGridPublicKey(` ${base64}\n`)).toBeDefined();
-    expect(parseSendGridPublicKey(publicKey.export({ type: 'spki', format: 'pem' }) as string)).toBeDefined();
-  });
-
-  it('refuses junk, another curve and another kind of key', () => {
-    const other = generateKeyPairSync('ec', { namedCurve: 'secp384r1' }).publicKey;
-    const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey;
-    for (const key of [other, rsa])
-      expect(parseSendGridPublicKey(key.export({ type: 'spki', format: 'der' }).toString('base64'))).toBe(
-        undefined,
-      );
-    expect(parseSendGridPublicKey('not a key')).toBeUndefined();
-    expect(parseSendGridPublicKey('MFkwEwYHKoZIzj0CAQ==')).toBeUndefined();
-  });
-});
 
 describe('isSendGridSignatureValid', () => {
   const now = 1_795_000_000_000;

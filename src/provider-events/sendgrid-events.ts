@@ -1,4 +1,4 @@
-import { createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { verify, type KeyObject } from 'node:crypto';
 import { UUID_PATTERN } from '../common/ids';
 import { smtpReplyCode, type ProviderEvent } from './provider-event';
 
@@ -23,26 +23,6 @@ export const SENDGRID_TIMESTAMP_HEADER = 'x-twilio-email-event-webhook-timestamp
 export const SENDGRID_SIGNATURE_MAX_AGE_MS = 5 * 60_000;
 
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
-
-/**
- * The verification key as SendGrid's console shows it (base64 of the DER SubjectPublicKeyInfo, or the same in
- * PEM); undefined unless it is an ECDSA P-256 public key, the only kind SendGrid signs with.
- */
-export function parseSendGridPublicKey(text: string): KeyObject | undefined {
-  const trimmed = text.trim();
-  try {
-    const key = trimmed.startsWith('-----BEGIN PUBLIC KEY-----')
-      ? createPublicKey(trimmed)
-      : BASE64.test(trimmed)
-        ? createPublicKey({ key: Buffer.from(trimmed, 'base64'), format: 'der', type: 'spki' })
-        : undefined;
-    return key?.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1'
-      ? key
-      : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * Whether a batch is signed as SendGrid signs it: the signature verifies over `timestamp + raw body` with the

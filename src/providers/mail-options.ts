@@ -1,5 +1,5 @@
 import type Mail from 'nodemailer/lib/mailer';
-import type { MailAddress } from '../config/app-config';
+import type { MailAddress } from '../common/mail-address';
 import type { OutboundEmail } from './outbound-email';
 
 const toAddress = (a: MailAddress): Mail.Address => ({ address: a.email, name: a.name ?? '' });

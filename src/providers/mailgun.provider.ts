@@ -1,7 +1,8 @@
 import Mailgun from 'mailgun.js';
 import type { MailgunMessageData } from 'mailgun.js/definitions';
 import { detectMimeType } from 'nodemailer/lib/mime-funcs';
-import type { AppConfig, MailAddress } from '../config/app-config';
+import type { MailAddress } from '../common/mail-address';
+import type { AppConfig } from '../config/app-config';
 import type { AppLogger } from '../logging/app-logger';
 import type { DeliveryError } from './delivery-errors';
 import type { EmailProvider, SendResult } from './email-provider';

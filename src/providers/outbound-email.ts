@@ -1,4 +1,4 @@
-import type { MailAddress } from '../config/app-config';
+import type { MailAddress } from '../common/mail-address';
 
 export interface OutboundAttachment {
   filename: string;

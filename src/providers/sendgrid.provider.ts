@@ -1,7 +1,8 @@
 import { Client } from '@sendgrid/client';
 import { MailService, type ClientResponse, type MailDataRequired } from '@sendgrid/mail';
 import { detectMimeType, encodeWords } from 'nodemailer/lib/mime-funcs';
-import type { AppConfig, MailAddress } from '../config/app-config';
+import type { MailAddress } from '../common/mail-address';
+import type { AppConfig } from '../config/app-config';
 import type { AppLogger } from '../logging/app-logger';
 import { PermanentDeliveryError, type DeliveryError } from './delivery-errors';
 import type { EmailProvider, SendResult } from './email-provider';

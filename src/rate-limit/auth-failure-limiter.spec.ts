@@ -1,6 +1,7 @@
 import Redis from 'ioredis';
 import { PrivateRedis } from '../../test/support/private-redis';
-import type { AppConfig, AuthFailureLimit } from '../config/app-config';
+import type { AuthFailureLimit } from '../config/api-limits';
+import type { AppConfig } from '../config/app-config';
 import { ProblemError } from '../common/problem-error';
 import type { AppLogger } from '../logging/app-logger';
 import type { PrometheusMetrics } from '../metrics/prometheus/prometheus-metrics';

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
+import type { AuthEntry } from '../config/roles';
 import { AppLogger } from '../logging/app-logger';
 import { PrometheusMetrics } from '../metrics/prometheus/prometheus-metrics';
 import { RedisConnections } from '../redis/redis-connections';
@@ -7,9 +8,6 @@ import { RedisKeys } from '../redis/redis-keys';
 import { loadScript, scriptCommand, type ScriptCommand } from '../redis/scripts';
 import { addressRefused, wholeSeconds } from './rate-limit-answers';
 import { UncheckedLimits } from './unchecked-limits';
-
-/** Where credentials were presented: the REST API, the SMTP ingress or the monitor's dashboard. */
-export type AuthEntry = 'api' | 'smtp' | 'dashboard';
 
 type Refused = ['refused', number, number];
 type CountReply = ['counted'] | Refused;

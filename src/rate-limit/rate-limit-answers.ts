@@ -1,5 +1,5 @@
 import { ProblemError } from '../common/problem-error';
-import type { RateLimit } from '../delivery/rate-limit';
+import type { RateLimit } from '../common/rate';
 
 const DAY_MS = 86_400_000;
 

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
-import type { RateLimit } from '../delivery/rate-limit';
+import type { RateLimit } from '../common/rate';
 import { RedisConnections } from '../redis/redis-connections';
 import { RedisKeys } from '../redis/redis-keys';
 import { loadScript, scriptCommand, type ScriptCommand } from '../redis/scripts';

@@ -1,12 +1,6 @@
-import type { EmailStatus } from '../emails/email-status';
+import { INTERRUPTED_STATUSES, UNFINISHED_STATUSES, type EmailStatus } from '../common/email-status';
 import type { EmailJobState } from '../queue/email-queue';
 import type { Priority } from '../queue/queue-names';
-
-/** Statuses in which an email still waits for a job to move it on. */
-export const UNFINISHED_STATUSES: readonly EmailStatus[] = ['scheduled', 'queued', 'sending', 'retrying'];
-
-/** Statuses of an email whose delivery began: with its attempts spent, it can only be dead. */
-export const INTERRUPTED_STATUSES: readonly EmailStatus[] = ['sending', 'retrying'];
 
 /** What a repair did, as the audit trail (`reconciled`) and the metrics name it. */
 export type ReconcilerAction = 'requeued' | 'dead_lettered';

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { AppConfig } from '../config/app-config';
 import type { EmailRecord } from '../emails/email-record';
-import type { EmailStatus } from '../emails/email-status';
+import type { EmailStatus } from '../common/email-status';
 import { EmailRepository } from '../emails/email.repository';
 import { PRIORITIES } from '../queue/queue-names';
 import { RedisConnections } from '../redis/redis-connections';

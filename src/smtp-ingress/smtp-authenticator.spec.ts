@@ -1,4 +1,4 @@
-import { generateToken } from '../auth/token-format';
+import { generateToken } from '../common/token-format';
 import { ServiceTokenVerifier } from '../auth/service-token.verifier';
 import type { AppConfig } from '../config/app-config';
 import { loadConfig } from '../config/load-config';

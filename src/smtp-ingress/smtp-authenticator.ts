@@ -1,5 +1,5 @@
 import type { Caller } from '../auth/caller';
-import { hasScope } from '../auth/scopes';
+import { hasScope } from '../common/scopes';
 import type { ServiceTokenVerifier } from '../auth/service-token.verifier';
 import type { AppConfig } from '../config/app-config';
 

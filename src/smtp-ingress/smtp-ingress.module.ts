@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module';
 import { EmailsModule } from '../emails/emails.module';
-import { ServiceMetricsModule } from '../metrics/service-metrics.module';
+import { ServiceMetricsModule } from '../service-metrics/service-metrics.module';
 import { RateLimitModule } from '../rate-limit/rate-limit.module';
 import { SmtpIngressServer } from './smtp-ingress.server';
 import { SmtpIngressStats } from './smtp-ingress.stats';

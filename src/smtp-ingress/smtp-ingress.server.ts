@@ -16,7 +16,7 @@ import { AppConfig } from '../config/app-config';
 import { SendEmailDto } from '../emails/dto/send-email.dto';
 import { EmailAcceptanceService } from '../emails/email-acceptance.service';
 import { AppLogger } from '../logging/app-logger';
-import { ServiceMetricsRecorder } from '../metrics/service-metrics.recorder';
+import { ServiceMetricsRecorder } from '../service-metrics/service-metrics.recorder';
 import { AuthFailureLimiter } from '../rate-limit/auth-failure-limiter';
 import { RequestLimiter } from '../rate-limit/request-limiter';
 import { inboundEmail, PARSER_OPTIONS } from './inbound-message';

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateToken } from '../../src/auth/token-format';
+import { generateToken } from '../../src/common/token-format';
 import { EnvSchema } from '../../src/config/env.schema';
 import { ConfigError, loadConfig } from '../../src/config/load-config';
 import type { Role } from '../../src/config/roles';

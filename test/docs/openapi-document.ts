@@ -2,7 +2,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import { AppModule } from '../../src/app.module';
-import { generateToken } from '../../src/auth/token-format';
+import { generateToken } from '../../src/common/token-format';
 import { loadConfig } from '../../src/config/load-config';
 import { ApiModule } from '../../src/http/api.module';
 

@@ -1,4 +1,4 @@
-import { generateToken } from '../../src/auth/token-format';
+import { generateToken } from '../../src/common/token-format';
 import { waitUntil } from './ports';
 import type { PrivateRedis } from './private-redis';
 import type { SmtpSink } from './smtp-sink';

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { generateToken } from '../../src/auth/token-format';
+import { generateToken } from '../../src/common/token-format';
 import { TOKENS } from './fixtures';
 
 /** `bytes` random bytes as hex. */

@@ -1,8 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional, Matches } from 'class-validator';
 import { AUDIT_TRAIL_EVENTS, type AuditEntry } from '../audit.repository';
-import { IsSendAt } from '../../emails/dto/send-email.dto';
 import { NextCursor, PageCursor, PageLimit } from '../../common/paging';
+import { IsDateTime } from '../../common/validators';
 
 export class AuditEntryDto {
   @ApiProperty({ example: '2026-11-26T10:00:00.120Z' })
@@ -54,12 +54,12 @@ export class AuditQueryDto {
 
   @ApiPropertyOptional({ example: '2026-11-26T00:00:00Z', description: 'Events at or after this time' })
   @IsOptional()
-  @IsSendAt()
+  @IsDateTime()
   from?: string;
 
   @ApiPropertyOptional({ example: '2026-11-27T00:00:00Z', description: 'Events at or before this time' })
   @IsOptional()
-  @IsSendAt()
+  @IsDateTime()
   to?: string;
 
   @PageLimit(200, 50)

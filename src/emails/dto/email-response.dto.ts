@@ -2,7 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional, Matches } from 'class-validator';
 import { PRIORITIES, type Priority } from '../../queue/queue-names';
 import { SUPPRESSION_REASONS, type SuppressionReason } from '../../suppressions/suppression.store';
-import { EMAIL_STATUSES, type EmailStatus } from '../email-status';
+import { EMAIL_STATUSES, type EmailStatus } from '../../common/email-status';
 import { NextCursor, PageCursor, PageLimit } from '../../common/paging';
 
 export class EmailAcceptedDto {

@@ -14,14 +14,19 @@ import {
 } from 'class-validator';
 import { WRITTEN_AS_STRING } from '../../common/validation-errors';
 import { PROVIDER_NAMES } from '../../config/env.schema';
-import { IsHeaderSafeString, IsMailAddress, IsStringMap, SatisfiesRule } from '../../common/validators';
+import {
+  IsDateTime,
+  IsHeaderSafeString,
+  IsMailAddress,
+  IsStringMap,
+  SatisfiesRule,
+} from '../../common/validators';
 import { PRIORITIES, type Priority } from '../../queue/queue-names';
 import { TEMPLATE_NAME_PATTERN } from '../../templates/template-name';
 import { reservedHeaderProblem } from '../reserved-headers';
 
 export const MAX_RECIPIENTS = 50;
 /** RFC 3339 date-time with an explicit offset: no week dates or ordinal days, no time read in server-local zone. */
-const RFC3339_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/i;
 
 export class RecipientDto {
   @ApiProperty({ example: 'ana@example.com' })
@@ -79,14 +84,6 @@ export class AttachmentDto {
   @IsHeaderSafeString(200)
   contentId?: string;
 }
-
-/** An RFC 3339 date-time with its time zone (`sendAt`). */
-export const IsSendAt = () =>
-  SatisfiesRule('sendAt', (value) =>
-    typeof value === 'string' && RFC3339_DATE_TIME.test(value) && !Number.isNaN(Date.parse(value))
-      ? undefined
-      : 'must be a date-time with a time zone, such as 2026-12-01T09:00:00Z',
-  );
 
 const hasTemplate = (o: Record<string, unknown>) => o['template'] !== undefined;
 
@@ -194,7 +191,7 @@ export class SendEmailDto {
     description: 'Deliver at this time (at most MAX_SCHEDULE_DAYS ahead); absent or past means now',
   })
   @IsOptional()
-  @IsSendAt()
+  @IsDateTime()
   sendAt?: string;
 
   @ApiPropertyOptional({

@@ -14,8 +14,8 @@ import {
 import { PRIORITIES, type Priority } from '../../queue/queue-names';
 import { TEMPLATE_NAME_PATTERN } from '../../templates/template-name';
 import { GROUP_NAME_PATTERN, GroupMemberDto } from '../../groups/dto/group.dto';
-import { SatisfiesRule } from '../../common/validators';
-import { IsSendAt, SendEmailDto } from './send-email.dto';
+import { IsDateTime, SatisfiesRule } from '../../common/validators';
+import { SendEmailDto } from './send-email.dto';
 
 export const MAX_BATCH = 500;
 export const MAX_GROUP_RECIPIENTS = 10_000;
@@ -93,7 +93,7 @@ export class SendGroupDto {
     description: 'Deliver at this time (see POST /emails)',
   })
   @IsOptional()
-  @IsSendAt()
+  @IsDateTime()
   sendAt?: string;
 }
 

@@ -1,12 +1,12 @@
 import 'reflect-metadata';
-import type { ModuleRef } from '@nestjs/core';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { loadConfig } from '../../config/load-config';
 import { EmailEvents } from '../../events/email-events';
 import type { AppLogger } from '../../logging/app-logger';
-import type { QueueFiguresService } from '../../queue/queue-figures.service';
+import { ClusterGauges } from '../../queue-figures/cluster-gauges';
+import type { QueueFiguresService } from '../../queue-figures/queue-figures.service';
 import { METRIC_NAMES } from './metric-names';
 import { PrometheusMetrics } from './prometheus-metrics';
 
@@ -73,13 +73,9 @@ beforeAll(async () => {
     new Set(['api', 'worker', 'monitor']),
   );
   const figures = { figures: () => Promise.reject(new Error('no Redis in a unit test')) };
-  const metrics = new PrometheusMetrics(
-    config,
-    new EmailEvents(),
-    { setContext: () => undefined, warn: () => undefined } as unknown as AppLogger,
-    { get: () => ({ failedWrites: 0 }) } as unknown as ModuleRef,
-    figures as unknown as QueueFiguresService,
-  );
+  const logger = { setContext: () => undefined, warn: () => undefined } as unknown as AppLogger;
+  const metrics = new PrometheusMetrics(config, new EmailEvents(), logger);
+  new ClusterGauges(config, metrics, figures as unknown as QueueFiguresService, logger);
   const families = await metrics.registry.getMetricsAsJSON();
   exported = new Set(
     families.flatMap(({ name, type }) =>

@@ -1,16 +1,13 @@
 import 'reflect-metadata';
-import type { ModuleRef } from '@nestjs/core';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parsePrometheusText, sampleValue } from '../../../test/support/prometheus-text';
-import type { AuditWriter } from '../../audit/audit.writer';
-import { generateToken } from '../../auth/token-format';
+import { generateToken } from '../../common/token-format';
 import { loadConfig } from '../../config/load-config';
 import type { Role } from '../../config/roles';
 import { EmailEvents } from '../../events/email-events';
 import type { AppLogger } from '../../logging/app-logger';
-import type { QueueFiguresService } from '../../queue/queue-figures.service';
 import { PrometheusMetrics } from './prometheus-metrics';
 
 let dir: string;
@@ -23,10 +20,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const tokens = { billing: generateToken('dev'), signup: generateToken('dev') };
 const logger = { setContext: jest.fn(), warn: jest.fn() } as unknown as AppLogger;
 
-function setUp(
-  roles: Role[],
-  options: { writer?: Partial<AuditWriter>; figures?: QueueFiguresService } = {},
-) {
+function setUp(roles: Role[]) {
   const config = loadConfig(
     {
       ENVIRONMENT: 'development',
@@ -38,13 +32,7 @@ function setUp(
     new Set(roles),
   );
   const events = new EmailEvents();
-  const moduleRef = {
-    get: () => {
-      if (!options.writer) throw new Error('no AuditWriter');
-      return options.writer;
-    },
-  } as unknown as ModuleRef;
-  const metrics = new PrometheusMetrics(config, events, logger, moduleRef, options.figures);
+  const metrics = new PrometheusMetrics(config, events, logger);
   const scrape = async () => {
     const { contentType, body } = await metrics.exposition();
     expect(contentType).toBe('text/plain; version=0.0.4; charset=utf-8');
@@ -172,7 +160,8 @@ describe('PrometheusMetrics', () => {
 
   it("follows the audit writer's failed writes", async () => {
     const writer = { failedWrites: 0 };
-    const { scrape } = setUp(['worker'], { writer });
+    const { metrics, scrape } = setUp(['worker']);
+    metrics.followAuditFailures(() => writer.failedWrites);
     expect(sampleValue((await scrape()).families, 'freeface_audit_write_failures_total')).toBe(0);
     writer.failedWrites = 7;
     expect(sampleValue((await scrape()).families, 'freeface_audit_write_failures_total')).toBe(7);
@@ -185,18 +174,6 @@ describe('PrometheusMetrics', () => {
     expect(families.get('nodejs_eventloop_lag_seconds')?.type).toBe('gauge');
     const { register } = await import('prom-client');
     expect(register.getMetricsAsArray()).toEqual([]);
-  });
-
-  it('exports the cluster figures from api and monitor processes only', async () => {
-    const figures = { figures: jest.fn(() => Promise.reject(new Error('down'))) };
-    const asFigures = figures as unknown as QueueFiguresService;
-    for (const roles of [['api'], ['monitor'], ['worker', 'monitor']] as Role[][]) {
-      const { families } = await setUp(roles, { figures: asFigures }).scrape();
-      expect(families.has('freeface_queue_depth')).toBe(true);
-    }
-    const { families } = await setUp(['worker'], { figures: asFigures }).scrape();
-    expect(families.has('freeface_queue_depth')).toBe(false);
-    expect(families.has('freeface_cluster_figures_up')).toBe(false);
   });
 
   it('never puts a token in the metrics', async () => {

@@ -1,16 +1,11 @@
-import { Injectable, Optional } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
+import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
-import { AuditWriter } from '../../audit/audit.writer';
+import { INTERRUPTED_STATUSES, UNFINISHED_STATUSES } from '../../common/email-status';
 import { AppConfig } from '../../config/app-config';
-import type { Role } from '../../config/roles';
+import { AUTH_ENTRY_ROLES, type AuthEntry } from '../../config/roles';
 import { EmailEvents, type EmailEvent, type EmailEventListener } from '../../events/email-events';
 import { AppLogger } from '../../logging/app-logger';
-import { QueueFiguresService } from '../../queue/queue-figures.service';
 import { PRIORITIES } from '../../queue/queue-names';
-import type { AuthEntry } from '../../rate-limit/auth-failure-limiter';
-import { FiguresSnapshot, registerClusterGauges } from './cluster-gauges';
-import { INTERRUPTED_STATUSES, UNFINISHED_STATUSES } from '../../reconciler/reconcile-verdict';
 import { methodLabel, priorityLabel, providerLabel, routeLabel, ServiceLabels } from './label-values';
 import { METRIC_NAMES } from './metric-names';
 
@@ -21,21 +16,11 @@ export const HTTP_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 
 
 type EmailLabels = 'service' | 'provider' | 'priority';
 
-/** The role that serves each entry where credentials are presented. */
-const AUTH_ENTRY_ROLES: Readonly<Record<AuthEntry, Role>> = {
-  api: 'api',
-  smtp: 'smtp',
-  dashboard: 'monitor',
-};
-
-/** Whether a process exports the cluster-wide figures (queue depths, circuits): the api and the monitor do. */
-export const exportsClusterFigures = (config: AppConfig): boolean =>
-  config.roles.has('api') || config.roles.has('monitor');
-
 /**
  * This process's Prometheus metrics, in a registry of our own (never prom-client's global one): Node's process
  * metrics, email counters from the event bus, send and HTTP latency, rate-limit waits, audit write failures,
- * and (api and monitor processes) the cluster-wide queue figures read from Redis at scrape time.
+ * and (api and monitor processes, registered by ClusterGauges) the cluster-wide queue figures read from Redis
+ * at scrape time.
  * Recording is a counter or histogram update in memory; nothing here does I/O outside a scrape.
  */
 @Injectable()
@@ -43,8 +28,8 @@ export class PrometheusMetrics implements EmailEventListener {
   readonly registry = new Registry();
   private readonly services: ServiceLabels;
   /** The process's audit writer once looked up (null: it has none). */
-  private auditWriterFound?: AuditWriter | null;
-  private lastFiguresErrorLogAt = 0;
+  /** A process without the audit writer has no audit failures to count. */
+  private readAuditFailures: () => number = () => 0;
 
   private readonly accepted: Counter<'service' | 'priority'>;
   private readonly sent: Counter<EmailLabels>;
@@ -68,8 +53,6 @@ export class PrometheusMetrics implements EmailEventListener {
     config: AppConfig,
     private readonly events: EmailEvents,
     private readonly logger: AppLogger,
-    private readonly moduleRef: ModuleRef,
-    @Optional() queueFigures?: QueueFiguresService,
   ) {
     this.logger.setContext('metrics');
     this.events.subscribe(this);
@@ -192,7 +175,7 @@ export class PrometheusMetrics implements EmailEventListener {
       registers,
     });
     // The audit writer counts its failures; the counter catches up with it at each scrape.
-    const auditFailures = () => this.auditWriter()?.failedWrites ?? 0;
+    const auditFailures = () => this.readAuditFailures();
     let auditFailuresCounted = 0;
     new Counter({
       name: METRIC_NAMES.auditWriteFailures,
@@ -227,29 +210,11 @@ export class PrometheusMetrics implements EmailEventListener {
         this.reconcilerRepairs.inc({ status, action: 'dead_lettered' }, 0);
       this.reconcilerSweeps.inc(0);
     }
-    if (exportsClusterFigures(config) && queueFigures) {
-      const snapshot = new FiguresSnapshot(
-        () => queueFigures.figures(),
-        (error) => this.figuresUnavailable(error),
-      );
-      registerClusterGauges(this.registry, snapshot);
-    }
   }
 
-  /**
-   * Looked up at the first scrape rather than injected: every provider exists by then. No lifecycle hook here,
-   * so that every port of a process can serve this one registry (src/http/borrowed-providers.ts).
-   */
-  private auditWriter(): AuditWriter | undefined {
-    if (this.auditWriterFound === undefined) {
-      try {
-        this.auditWriterFound = this.moduleRef.get(AuditWriter, { strict: false });
-      } catch {
-        // A process without the audit writer has no audit failures to count.
-        this.auditWriterFound = null;
-      }
-    }
-    return this.auditWriterFound ?? undefined;
+  /** The audit writer's count of entries it could not write (AuditWriter calls this once, at start). */
+  followAuditFailures(read: () => number): void {
+    this.readAuditFailures = read;
   }
 
   onEmailEvent(event: EmailEvent): void {
@@ -346,11 +311,4 @@ export class PrometheusMetrics implements EmailEventListener {
   }
 
   /** At most one line a minute: a Redis outage must not add a log line per scrape. */
-  private figuresUnavailable(error: unknown): void {
-    const now = Date.now();
-    if (now - this.lastFiguresErrorLogAt < 60_000) return;
-    this.lastFiguresErrorLogAt = now;
-    const reason = error instanceof Error ? error.message : String(error);
-    this.logger.warn({ reason }, 'cluster figures unavailable: queue gauges left out of this scrape');
-  }
 }

@@ -1,9 +1,9 @@
 import { Controller, Get, Injectable, Res, type Type } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { Public, RequireScope } from '../../auth/auth.decorators';
-import type { AppConfig } from '../../config/app-config';
-import { PrometheusMetrics } from './prometheus-metrics';
+import { Public, RequireScope } from '../auth/auth.decorators';
+import type { AppConfig } from '../config/app-config';
+import { PrometheusMetrics } from '../metrics/prometheus/prometheus-metrics';
 
 const EXAMPLE = `# HELP freeface_emails_sent_total Emails a provider accepted
 # TYPE freeface_emails_sent_total counter

@@ -1,4 +1,4 @@
-import { parseRate, parseRateLimit } from './rate-limit';
+import { parseRate, parseRateLimit } from './rate';
 
 describe('parseRate', () => {
   it('reads a count per second, minute or hour', () => {

@@ -1,12 +1,15 @@
 import { ArgumentsHost, Catch, type ExceptionFilter, HttpException } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppLogger } from '../logging/app-logger';
-import { PreparedResponse } from './prepared-response';
-import { PROBLEM_TYPES, ProblemError, type ProblemType } from './problem-error';
-import { isRedisConnectionError } from './redis-unavailable.error';
-
-export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
-export const REDIS_RETRY_AFTER_SECONDS = '5';
+import { PreparedResponse } from '../common/prepared-response';
+import {
+  PROBLEM_CONTENT_TYPE,
+  problemBody,
+  ProblemError,
+  REDIS_RETRY_AFTER_SECONDS,
+  type ProblemType,
+} from '../common/problem-error';
+import { isRedisConnectionError } from '../common/redis-unavailable.error';
 
 const TYPE_BY_STATUS: Readonly<Record<number, ProblemType>> = {
   400: 'bad-request',
@@ -83,19 +86,6 @@ function fromFastifyError(error: FastifyError, status: number, bodyLimitSetting:
     default:
       return new ProblemError(status, TYPE_BY_STATUS[status] ?? 'bad-request', error.message);
   }
-}
-
-/** A problem's RFC 9457 body, as JSON text. */
-export function problemBody(problem: ProblemError, requestId: string): string {
-  return JSON.stringify({
-    type: `urn:freeface:problem:${problem.problemType}`,
-    title: PROBLEM_TYPES[problem.problemType],
-    status: problem.getStatus(),
-    detail: problem.detail,
-    requestId,
-    ...(problem.errors ? { errors: problem.errors } : {}),
-    ...problem.extensions,
-  });
 }
 
 /** Writes a problem as the response. */

@@ -3,8 +3,9 @@ import { DeadLettersModule } from '../dead-letters/dead-letters.module';
 import { ProviderStateModule } from '../delivery/provider-state.module';
 import { EmailsModule } from '../emails/emails.module';
 import { WebhookStoresModule } from '../webhooks/webhook-stores.module';
+import { ClusterGauges } from './cluster-gauges';
 import { QueueFiguresService } from './queue-figures.service';
-import { QueueModule } from './queue.module';
+import { QueueModule } from '../queue/queue.module';
 
 /**
  * The queue figures (`GET /api/v1/queues`, the dashboard, the cluster gauges of `/metrics`). Apart from
@@ -13,7 +14,7 @@ import { QueueModule } from './queue.module';
  */
 @Module({
   imports: [QueueModule, EmailsModule, DeadLettersModule, ProviderStateModule, WebhookStoresModule],
-  providers: [QueueFiguresService],
+  providers: [QueueFiguresService, ClusterGauges],
   exports: [QueueFiguresService],
 })
 export class QueueFiguresModule {}

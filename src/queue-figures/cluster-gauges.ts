@@ -1,7 +1,12 @@
+import { Injectable } from '@nestjs/common';
 import { Gauge, type Registry } from 'prom-client';
-import type { QueueFigures } from '../../queue/queue-figures.service';
-import { PRIORITIES } from '../../queue/queue-names';
-import { METRIC_NAMES } from './metric-names';
+import { Throttle } from '../common/throttle';
+import { AppConfig } from '../config/app-config';
+import { AppLogger } from '../logging/app-logger';
+import { PrometheusMetrics } from '../metrics/prometheus/prometheus-metrics';
+import { QueueFiguresService, type QueueFigures } from './queue-figures.service';
+import { METRIC_NAMES } from '../metrics/prometheus/metric-names';
+import { PRIORITIES } from '../queue/queue-names';
 
 /** The queue states exported per priority (finished jobs are trimmed, so their counts mean little). */
 export const QUEUE_STATES = ['waiting', 'active', 'delayed'] as const;
@@ -76,7 +81,8 @@ class ClusterGauge<L extends string> extends Gauge<L> {
 /**
  * Registers the gauges of cluster-wide figures: queue depth per priority and state, scheduled emails, dead
  * letters, each provider's circuit (0 closed, 1 half-open, 2 open) and rate-limit tokens, paused webhook
- * endpoints, and whether the figures could be read at all. They are the same from every process that reads them: use max(), not sum().
+ * endpoints, and whether the figures could be read at all. They are the same from every process that reads
+ * them: use max(), not sum().
  */
 export function registerClusterGauges(registry: Registry, snapshot: FiguresSnapshot): void {
   const registers = [registry];
@@ -147,4 +153,36 @@ export function registerClusterGauges(registry: Registry, snapshot: FiguresSnaps
       this.set((await snapshot.get()) ? 1 : 0);
     },
   });
+}
+
+/** Whether a process exports the cluster-wide figures (queue depths, circuits): the api and the monitor do. */
+export const exportsClusterFigures = (config: AppConfig): boolean =>
+  config.roles.has('api') || config.roles.has('monitor');
+
+/** How often a scrape without figures is logged: once a minute says it, a scrape every few seconds would flood. */
+const UNAVAILABLE_LOG_INTERVAL_MS = 60_000;
+
+/** Puts the cluster gauges into this process's registry (api and monitor), read through QueueFiguresService. */
+@Injectable()
+export class ClusterGauges {
+  private readonly unavailableLog = new Throttle(UNAVAILABLE_LOG_INTERVAL_MS);
+
+  constructor(
+    config: AppConfig,
+    metrics: PrometheusMetrics,
+    figures: QueueFiguresService,
+    logger: AppLogger,
+  ) {
+    logger.setContext('metrics');
+    if (!exportsClusterFigures(config)) return;
+    const snapshot = new FiguresSnapshot(
+      () => figures.figures(),
+      (error) => {
+        if (!this.unavailableLog.allows()) return;
+        const reason = error instanceof Error ? error.message : String(error);
+        logger.warn({ reason }, 'cluster figures unavailable: queue gauges left out of this scrape');
+      },
+    );
+    registerClusterGauges(metrics.registry, snapshot);
+  }
 }

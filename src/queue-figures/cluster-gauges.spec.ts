@@ -1,7 +1,16 @@
+import 'reflect-metadata';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Registry } from 'prom-client';
-import { parsePrometheusText, sampleValue } from '../../../test/support/prometheus-text';
-import type { QueueFigures } from '../../queue/queue-figures.service';
-import { FiguresSnapshot, registerClusterGauges } from './cluster-gauges';
+import { parsePrometheusText, sampleValue } from '../../test/support/prometheus-text';
+import { loadConfig } from '../config/load-config';
+import type { Role } from '../config/roles';
+import { EmailEvents } from '../events/email-events';
+import type { AppLogger } from '../logging/app-logger';
+import { PrometheusMetrics } from '../metrics/prometheus/prometheus-metrics';
+import { ClusterGauges, FiguresSnapshot, registerClusterGauges } from './cluster-gauges';
+import type { QueueFigures, QueueFiguresService } from './queue-figures.service';
 
 const counts = (waiting: number) => ({ waiting, active: 1, delayed: 2, completed: 50, failed: 0 });
 const FIGURES: QueueFigures = {
@@ -82,5 +91,34 @@ describe('cluster gauges', () => {
     await scrape();
     fail = false;
     expect(sampleValue(await scrape(), 'freeface_dead_letters')).toBe(2);
+  });
+});
+
+describe('ClusterGauges', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'cluster-gauges-spec-'));
+    writeFileSync(join(dir, 'logging.yaml'), '');
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const logger = { setContext: jest.fn(), warn: jest.fn() } as unknown as AppLogger;
+  const figures = { figures: () => Promise.reject(new Error('down')) } as unknown as QueueFiguresService;
+  async function exported(roles: Role[]): Promise<Set<string>> {
+    const config = loadConfig(
+      { ENVIRONMENT: 'development', LOG_CONFIG: join(dir, 'logging.yaml'), SERVICE_AUTH_ENABLED: 'false' },
+      new Set(roles),
+    );
+    const metrics = new PrometheusMetrics(config, new EmailEvents(), logger);
+    new ClusterGauges(config, metrics, figures, logger);
+    return new Set(parsePrometheusText((await metrics.exposition()).body).keys());
+  }
+
+  it('exports the cluster figures from api and monitor processes only', async () => {
+    for (const roles of [['api'], ['monitor'], ['worker', 'monitor']] as Role[][])
+      expect(await exported(roles)).toContain('freeface_queue_depth');
+    const worker = await exported(['worker']);
+    expect(worker).not.toContain('freeface_queue_depth');
+    expect(worker).not.toContain('freeface_cluster_figures_up');
   });
 });

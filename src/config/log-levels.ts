@@ -1,4 +1,4 @@
-import { LOG_LEVELS, type Environment, type LogLevel } from '../config/env.schema';
+import { LOG_LEVELS, type Environment, type LogLevel } from './env.schema';
 
 const LEVEL_VALUES: Readonly<Record<LogLevel, number>> = {
   trace: 10,

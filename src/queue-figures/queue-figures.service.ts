@@ -5,8 +5,8 @@ import { DeadLetterRepository } from '../dead-letters/dead-letter.repository';
 import { ProviderStateStore, type ProviderState } from '../delivery/provider-state.store';
 import { EmailRepository } from '../emails/email.repository';
 import { WebhookEndpointGate } from '../webhooks/webhook-endpoint-gate';
-import { EmailQueue } from './email-queue';
-import { PRIORITIES, type Priority } from './queue-names';
+import { EmailQueue } from '../queue/email-queue';
+import { PRIORITIES, type Priority } from '../queue/queue-names';
 
 export interface QueueCounts {
   waiting: number;

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { PROBLEM_CONTENT_TYPE, problemBody } from './problem-details.filter';
-import { ProblemError } from './problem-error';
+import { PROBLEM_CONTENT_TYPE, problemBody, ProblemError } from '../common/problem-error';
 
 /**
  * Errors fastify answers before any route, hook or Nest filter runs: a URL that is not valid percent-encoding
