@@ -1,5 +1,5 @@
 import { Global, Module } from '@nestjs/common';
-import { AuditRepository } from './audit.repository';
+import { AuditStore } from './audit.store';
 import { AuditService } from './audit.service';
 import { AuditWriter } from './audit.writer';
 
@@ -9,7 +9,7 @@ import { AuditWriter } from './audit.writer';
  */
 @Global()
 @Module({
-  providers: [AuditRepository, AuditWriter, AuditService],
+  providers: [AuditStore, AuditWriter, AuditService],
   exports: [AuditWriter, AuditService],
 })
 export class AuditModule {}

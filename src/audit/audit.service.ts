@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { Caller } from '../auth/caller';
 import { notFound, ProblemError } from '../common/problem-error';
-import { AuditRepository } from './audit.repository';
+import { AuditStore } from './audit.store';
 import type { AuditPageDto, AuditQueryDto } from './dto/audit.dto';
 
 const DEFAULT_PAGE = 50;
@@ -9,7 +9,7 @@ const DEFAULT_PAGE = 50;
 /** Reading the audit trail: a service sees its own events; an admin sees everyone's. */
 @Injectable()
 export class AuditService {
-  constructor(private readonly audit: AuditRepository) {}
+  constructor(private readonly audit: AuditStore) {}
 
   async ofEmail(caller: Caller, emailId: string): Promise<AuditPageDto> {
     const entries = await this.audit.ofEmail(emailId);

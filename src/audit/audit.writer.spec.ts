@@ -7,7 +7,7 @@ import type { AppLogger } from '../logging/app-logger';
 import type { PrometheusMetrics } from '../metrics/prometheus/prometheus-metrics';
 import type { RedisConnections } from '../redis/redis-connections';
 import { RedisKeys } from '../redis/redis-keys';
-import { AuditRepository } from './audit.repository';
+import { AuditStore } from './audit.store';
 import { AuditWriter } from './audit.writer';
 
 const keys = new RedisKeys('{audit-writer-test}');
@@ -16,7 +16,7 @@ const config = { email: { auditRetentionDays: 30 } } as AppConfig;
 describe('AuditWriter (real Redis)', () => {
   let server: PrivateRedis;
   let redis: Redis;
-  let audit: AuditRepository;
+  let audit: AuditStore;
   let events: EmailEvents;
   let writer: AuditWriter;
   let warn: jest.Mock;
@@ -27,7 +27,7 @@ describe('AuditWriter (real Redis)', () => {
   });
   beforeEach(async () => {
     await redis.flushall();
-    audit = new AuditRepository({ client: redis } as unknown as RedisConnections, keys, config);
+    audit = new AuditStore({ client: redis } as unknown as RedisConnections, keys, config);
     events = new EmailEvents();
     warn = jest.fn();
     const logger = { setContext: () => undefined, warn } as unknown as AppLogger;

@@ -4,7 +4,7 @@ import { Throttle } from '../common/throttle';
 import { EmailEvents, type EmailEvent, type EmailEventListener } from '../events/email-events';
 import { AppLogger } from '../logging/app-logger';
 import { PrometheusMetrics } from '../metrics/prometheus/prometheus-metrics';
-import { AuditRepository, type AuditEntry } from './audit.repository';
+import { AuditStore, type AuditEntry } from './audit.store';
 
 /** At most one "audit write failed" line per this many milliseconds: an outage must not flood the log. */
 const FAILURE_LOG_INTERVAL_MS = 10_000;
@@ -28,7 +28,7 @@ export class AuditWriter implements EmailEventListener, OnModuleInit, OnApplicat
 
   constructor(
     private readonly events: EmailEvents,
-    private readonly audit: AuditRepository,
+    private readonly audit: AuditStore,
     private readonly logger: AppLogger,
     metrics: PrometheusMetrics,
   ) {

@@ -6,7 +6,7 @@ import { AppLogger } from '../logging/app-logger';
 import { EmailQueue } from '../queue/email-queue';
 import type { SortedSetEntry } from '../redis/sorted-set-page';
 import type { Priority } from '../queue/queue-names';
-import { DeadLetterRepository, type DeadLetter } from './dead-letter.repository';
+import { DeadLetterStore, type DeadLetter } from './dead-letter.store';
 import type { DeadLetterDto, DeadLetterPageDto, RetriedDto, RetriedManyDto } from './dto/dead-letter.dto';
 
 const DEFAULT_PAGE = 20;
@@ -19,7 +19,7 @@ type Requeued = 'queued' | 'not-dead' | 'job-running';
 @Injectable()
 export class DeadLettersService {
   constructor(
-    private readonly deadLetters: DeadLetterRepository,
+    private readonly deadLetters: DeadLetterStore,
     private readonly queue: EmailQueue,
     private readonly events: EmailEvents,
     private readonly logger: AppLogger,

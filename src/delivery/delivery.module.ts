@@ -4,9 +4,9 @@ import { ProvidersModule } from '../providers/providers.module';
 import { QueueModule } from '../queue/queue.module';
 import { SuppressionsModule } from '../suppressions/suppressions.module';
 import { TemplatesModule } from '../templates/templates.module';
-import { DeliveryStore } from './delivery-store';
+import { DeliveryStore } from './delivery.store';
 import { DeliveryService } from './delivery.service';
-import { DeliveryWorker } from './delivery.worker';
+import { DeliveryProcessor } from './delivery.processor';
 import { ProviderStateModule } from './provider-state.module';
 
 /** The worker role: job processing. Only a worker process imports it, so an api process never takes jobs. */
@@ -19,6 +19,6 @@ import { ProviderStateModule } from './provider-state.module';
     EmailsModule,
     ProviderStateModule,
   ],
-  providers: [DeliveryStore, DeliveryService, DeliveryWorker],
+  providers: [DeliveryStore, DeliveryService, DeliveryProcessor],
 })
 export class DeliveryModule {}

@@ -18,7 +18,7 @@ import { ProviderRegistry } from '../providers/provider-registry';
 import { htmlToText } from '../templates/html-to-text';
 import { TemplateRegistry, type RenderedTemplate } from '../templates/template-registry';
 import { SuppressionStore } from '../suppressions/suppression.store';
-import { DeliveryStore, type DeliveryClaim } from './delivery-store';
+import { DeliveryStore, type DeliveryClaim } from './delivery.store';
 import { ProviderStateStore } from './provider-state.store';
 
 export type DeliveryOutcome =
@@ -161,7 +161,7 @@ export class DeliveryService {
     return undefined;
   }
 
-  /** Runs inside the job's logging context (see DeliveryWorker), which carries `emailId` on every line. */
+  /** Runs inside the job's logging context (see DeliveryProcessor), which carries `emailId` on every line. */
   async deliver(emailId: string): Promise<DeliveryOutcome> {
     // LOG_LEVELS=delivery=debug: one "delivery timing" line per attempt shows where its time went.
     const timer = StepTimer.start(this.logger);

@@ -6,7 +6,7 @@ import { assertDataWithin, sizedJson } from '../common/data-limit';
 import { uuidv7 } from '../common/ids';
 import type { FieldError } from '../common/problem-error';
 import { GroupsService } from '../groups/groups.service';
-import type { GroupMember } from '../groups/group.repository';
+import type { GroupMember } from '../groups/group.store';
 import { AppLogger } from '../logging/app-logger';
 import { StepTimer } from '../logging/step-timer';
 import type { RenderedTemplate } from '../templates/template-registry';

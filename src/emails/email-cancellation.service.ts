@@ -6,7 +6,7 @@ import { AppLogger } from '../logging/app-logger';
 import { EmailQueue } from '../queue/email-queue';
 import type { EmailCancelledDto } from './dto/email-response.dto';
 import { visibleRecord } from './email-visibility';
-import { EmailRepository } from './email.repository';
+import { EmailStore } from './email.store';
 
 /**
  * Cancels an email that has not started going out. The status change is atomic against a worker taking it,
@@ -15,7 +15,7 @@ import { EmailRepository } from './email.repository';
 @Injectable()
 export class EmailCancellationService {
   constructor(
-    private readonly repository: EmailRepository,
+    private readonly emails: EmailStore,
     private readonly queue: EmailQueue,
     private readonly events: EmailEvents,
     private readonly logger: AppLogger,
@@ -24,8 +24,8 @@ export class EmailCancellationService {
   }
 
   async cancel(caller: Caller, id: string): Promise<EmailCancelledDto> {
-    const record = visibleRecord(caller, id, await this.repository.find(id));
-    const previous = await this.repository.cancel(id, Date.now());
+    const record = visibleRecord(caller, id, await this.emails.find(id));
+    const previous = await this.emails.cancel(id, Date.now());
     if (previous === undefined) throw notFound(`Email ${id}`);
     if (!['scheduled', 'queued', 'retrying'].includes(previous)) {
       throw new ProblemError(

@@ -5,7 +5,7 @@ import { AppLogger } from '../logging/app-logger';
 import { EmailQueue } from '../queue/email-queue';
 import { DailyQuotaStore } from '../rate-limit/daily-quota.store';
 import type { PreparedEmail } from './email-preparer';
-import { EmailRepository } from './email.repository';
+import { EmailStore } from './email.store';
 import { storedBytes } from './stored-bytes';
 
 /**
@@ -15,7 +15,7 @@ import { storedBytes } from './stored-bytes';
 @Injectable()
 export class EmailIntake {
   constructor(
-    private readonly repository: EmailRepository,
+    private readonly emails: EmailStore,
     private readonly queue: EmailQueue,
     private readonly quota: DailyQuotaStore,
     private readonly events: EmailEvents,
@@ -35,7 +35,7 @@ export class EmailIntake {
    */
   async store(caller: Caller, emails: PreparedEmail[]): Promise<void> {
     const reservation = await this.quota.take(caller.service, emails.length, storedBytes(emails));
-    const written = this.repository.createMany(emails);
+    const written = this.emails.createMany(emails);
     const queued = this.queue.enqueueMany(
       emails.map(({ record, delayMs }) => ({ id: record.id, priority: record.priority, delayMs })),
     );
@@ -43,7 +43,7 @@ export class EmailIntake {
     const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failure) {
       const rollback = await Promise.allSettled([
-        this.repository.discard(emails.map((e) => e.record)),
+        this.emails.discard(emails.map((e) => e.record)),
         reservation?.release(),
       ]);
       const rollbackFailure = rollback.find((r): r is PromiseRejectedResult => r.status === 'rejected');

@@ -9,18 +9,18 @@ import { EmailCancellationService } from './email-cancellation.service';
 import { EmailIntake } from './email-intake';
 import { EmailPreparer } from './email-preparer';
 import { EmailQueriesService } from './email-queries.service';
-import { EmailRepository } from './email.repository';
+import { EmailStore } from './email.store';
 import { GroupDataStore } from './group-data.store';
 
 /**
  * The email records (and a group's shared data) and the use cases on them: accepting (the API's
  * EmailsController and the SMTP ingress), cancelling and reading. Workers, provider callbacks, dead letters
- * and the figures read and update the records through EmailRepository.
+ * and the figures read and update the records through EmailStore.
  */
 @Module({
   imports: [QueueModule, TemplatesModule, ProvidersModule, GroupsModule, RateLimitModule],
   providers: [
-    EmailRepository,
+    EmailStore,
     GroupDataStore,
     EmailPreparer,
     EmailIntake,
@@ -29,7 +29,7 @@ import { GroupDataStore } from './group-data.store';
     EmailQueriesService,
   ],
   exports: [
-    EmailRepository,
+    EmailStore,
     GroupDataStore,
     EmailAcceptanceService,
     EmailCancellationService,

@@ -1,10 +1,10 @@
 import { Module } from '@nestjs/common';
-import { GroupRepository } from './group.repository';
+import { GroupStore } from './group.store';
 import { GroupsService } from './groups.service';
 
 /** Recipient groups, managed through the API (GroupsController) and sent to by EmailsService. */
 @Module({
-  providers: [GroupRepository, GroupsService],
+  providers: [GroupStore, GroupsService],
   exports: [GroupsService],
 })
 export class GroupsModule {}

@@ -4,7 +4,7 @@ import { AppConfig } from '../config/app-config';
 import { assertDataWithin } from '../common/data-limit';
 import { AppLogger } from '../logging/app-logger';
 import type { GroupDto, GroupListDto, GroupMemberDto } from './dto/group.dto';
-import { GroupRepository, type GroupMember } from './group.repository';
+import { GroupStore, type GroupMember } from './group.store';
 
 const DEFAULT_PAGE = 50;
 
@@ -12,7 +12,7 @@ const DEFAULT_PAGE = 50;
 @Injectable()
 export class GroupsService {
   constructor(
-    private readonly groups: GroupRepository,
+    private readonly groups: GroupStore,
     private readonly logger: AppLogger,
     private readonly config: AppConfig,
   ) {

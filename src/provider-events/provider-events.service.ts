@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { EmailRepository } from '../emails/email.repository';
+import { EmailStore } from '../emails/email.store';
 import { EmailEvents } from '../events/email-events';
 import { AppLogger } from '../logging/app-logger';
 import { PrometheusMetrics } from '../metrics/prometheus/prometheus-metrics';
@@ -20,7 +20,7 @@ export type ProviderEventResult = 'applied' | 'duplicate' | 'unknown-email' | 'i
 export class ProviderEventsService {
   constructor(
     private readonly store: ProviderEventStore,
-    private readonly emails: EmailRepository,
+    private readonly emails: EmailStore,
     private readonly mailgunTokens: MailgunTokenStore,
     private readonly suppressions: SuppressionStore,
     private readonly events: EmailEvents,

@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import type { ProviderName } from '../config/env.schema';
-import { DeadLetterRepository } from '../dead-letters/dead-letter.repository';
+import { DeadLetterStore } from '../dead-letters/dead-letter.store';
 import { ProviderStateStore, type ProviderState } from '../delivery/provider-state.store';
-import { EmailRepository } from '../emails/email.repository';
+import { EmailStore } from '../emails/email.store';
 import { WebhookEndpointGate } from '../webhooks/webhook-endpoint-gate';
 import { EmailQueue } from '../queue/email-queue';
 import { PRIORITIES, type Priority } from '../queue/queue-names';
@@ -40,8 +40,8 @@ export interface QueueFigures {
 export class QueueFiguresService {
   constructor(
     private readonly queue: EmailQueue,
-    private readonly emails: EmailRepository,
-    private readonly deadLetters: DeadLetterRepository,
+    private readonly emails: EmailStore,
+    private readonly deadLetters: DeadLetterStore,
     private readonly providerStates: ProviderStateStore,
     private readonly webhookGate: WebhookEndpointGate,
     private readonly config: AppConfig,

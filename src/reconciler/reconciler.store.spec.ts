@@ -1,7 +1,7 @@
 import Redis from 'ioredis';
 import { PrivateRedis } from '../../test/support/private-redis';
 import type { AppConfig } from '../config/app-config';
-import { EmailRepository } from '../emails/email.repository';
+import { EmailStore } from '../emails/email.store';
 import { GroupDataStore } from '../emails/group-data.store';
 import type { RedisConnections } from '../redis/redis-connections';
 import { RedisKeys } from '../redis/redis-keys';
@@ -24,12 +24,7 @@ describe('ReconcilerStore (real Redis)', () => {
     redis = new Redis(server.url);
     const connections = { client: redis } as unknown as RedisConnections;
     const config = { email: { retentionDays: 7 } } as AppConfig;
-    const emails = new EmailRepository(
-      connections,
-      keys,
-      new GroupDataStore(connections, keys, config),
-      config,
-    );
+    const emails = new EmailStore(connections, keys, new GroupDataStore(connections, keys, config), config);
     store = new ReconcilerStore(connections, keys, emails, config);
   });
 

@@ -3,7 +3,7 @@ import type Redis from 'ioredis';
 import { AppConfig } from '../config/app-config';
 import type { EmailRecord } from '../emails/email-record';
 import type { EmailStatus } from '../common/email-status';
-import { EmailRepository } from '../emails/email.repository';
+import { EmailStore } from '../emails/email.store';
 import { PRIORITIES } from '../queue/queue-names';
 import { RedisConnections } from '../redis/redis-connections';
 import { RedisKeys } from '../redis/redis-keys';
@@ -49,7 +49,7 @@ export class ReconcilerStore {
   constructor(
     connections: RedisConnections,
     private readonly keys: RedisKeys,
-    private readonly emails: EmailRepository,
+    private readonly emails: EmailStore,
     config: AppConfig,
   ) {
     this.redis = connections.client;

@@ -10,7 +10,7 @@ export type BullClientType = 'client' | 'subscriber' | 'bclient';
 const retryStrategy = (times: number) => Math.min(100 * times, 2000);
 
 /**
- * The process's Redis connections. One command connection is shared by every Bull queue and repository, so
+ * The process's Redis connections. One command connection is shared by every Bull queue and store, so
  * commands issued in order reach Redis in order (the email record is written before its job can be taken);
  * it has no offline queue, so while Redis is down a command fails at once and the API answers 503 instead
  * of hanging. Subscriber and blocking connections are separate, as Bull requires.

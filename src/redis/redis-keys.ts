@@ -8,8 +8,8 @@
 export class RedisKeys {
   constructor(private readonly prefix: string) {}
 
-  // EmailRepository (emails/): the record, its message and the lists it is in. DeliveryStore,
-  // DeadLetterRepository, ReconcilerStore and ProviderEventStore change them in their scripts.
+  // EmailStore (emails/): the record, its message and the lists it is in. DeliveryStore,
+  // DeadLetterStore, ReconcilerStore and ProviderEventStore change them in their scripts.
   /** An email's record: a hash of its status fields (small values, so Redis keeps it compact). */
   email(id: string): string {
     return `${this.prefix}:email:${id}`;
@@ -60,7 +60,7 @@ export class RedisKeys {
     return `${this.prefix}:reconciler:leader`;
   }
 
-  // DeadLetterRepository (dead-letters/); emails die in DeliveryStore's and ReconcilerStore's scripts.
+  // DeadLetterStore (dead-letters/); emails die in DeliveryStore's and ReconcilerStore's scripts.
   /** Sorted set of dead email ids, scored by when they died. */
   deadLetters(): string {
     return `${this.prefix}:dead-letters`;
@@ -102,7 +102,7 @@ export class RedisKeys {
     return `${this.prefix}:mailgun-token:${digest}`;
   }
 
-  // GroupRepository (groups/)
+  // GroupStore (groups/)
   /** A named recipient group (JSON). */
   group(name: string): string {
     return `${this.prefix}:group:${name}`;
@@ -119,7 +119,7 @@ export class RedisKeys {
     return `${this.prefix}:idempotency:${service}:${keyHash}`;
   }
 
-  // AuditRepository (audit/)
+  // AuditStore (audit/)
   /** Where one email's audit entries are, oldest first: `<service> <stream id>` each; expires with the retention. */
   auditOfEmail(id: string): string {
     return `${this.prefix}:audit:email:${id}`;

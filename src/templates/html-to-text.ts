@@ -2,8 +2,8 @@ import { compile } from 'html-to-text';
 
 /**
  * The plain-text part of an email that has only HTML: readable text with links kept as `label [url]`,
- * images dropped, headings as written. Compiled once; about 0.1 ms per email, which is why it runs at send
- * time in the worker rather than for every recipient of a group at accept time.
+ * images dropped, headings as written. Compiled once. It runs at send time in the worker rather than for every
+ * recipient of a group at accept time, where its cost would multiply (docs/BENCHMARKS.md).
  */
 export const htmlToText: (html: string) => string = compile({
   wordwrap: 78,

@@ -2,7 +2,7 @@ import { Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nest
 import { Batcher } from '../common/batcher';
 import { uuidv7 } from '../common/ids';
 import { Throttle } from '../common/throttle';
-import { EmailRepository } from '../emails/email.repository';
+import { EmailStore } from '../emails/email.store';
 import { EmailEvents, type EmailEvent, type EmailEventListener } from '../events/email-events';
 import { AppLogger } from '../logging/app-logger';
 import { WebhookQueue } from '../queue/webhook-queue';
@@ -47,7 +47,7 @@ export class WebhookDispatcher implements EmailEventListener, OnModuleInit, OnAp
     private readonly endpointsStore: WebhookEndpointsStore,
     private readonly deliveries: WebhookDeliveriesStore,
     private readonly queue: WebhookQueue,
-    private readonly emails: EmailRepository,
+    private readonly emails: EmailStore,
     private readonly logger: AppLogger,
   ) {
     this.logger.setContext('webhooks');

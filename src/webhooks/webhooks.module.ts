@@ -1,7 +1,8 @@
 import { Module } from '@nestjs/common';
 import { EmailsModule } from '../emails/emails.module';
 import { QueueModule } from '../queue/queue.module';
-import { WebhookDeliveryWorker } from './webhook-delivery.worker';
+import { WebhookDeliveryProcessor } from './webhook-delivery.processor';
+import { WebhookDeliveryService } from './webhook-delivery.service';
 import { WebhookDispatcher } from './webhook-dispatcher';
 import { WebhookStoresModule } from './webhook-stores.module';
 import { WebhooksService } from './webhooks.service';
@@ -20,6 +21,6 @@ export class WebhooksModule {}
 /** The worker role's part: sending the queued deliveries. */
 @Module({
   imports: [QueueModule, WebhooksModule],
-  providers: [WebhookDeliveryWorker],
+  providers: [WebhookDeliveryService, WebhookDeliveryProcessor],
 })
 export class WebhookDeliveryModule {}

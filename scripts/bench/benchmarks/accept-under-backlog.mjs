@@ -175,7 +175,7 @@ export default {
         });
         fill.route = 'direct';
         fill.description =
-          `directly in Redis in the product's format (EmailRepository.create's record hash + a Bull job with ` +
+          `directly in Redis in the product's format (EmailStore.create's record hash + a Bull job with ` +
           `jobId = email id, queue.addBulk in chunks of 1,000), because the API would have needed ` +
           `~${fmt(apiEstimateS)} s at the measured ${fmt(productRate)} req/s`;
         const [directId] = await redis.client.lrange(`${PREFIX}:emails-low:wait`, 0, 0);

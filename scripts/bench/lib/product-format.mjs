@@ -1,6 +1,6 @@
 // Writes accepted emails straight into Redis in the product's own format, for backlogs too large to push
 // through the API in reasonable time. It uses the build's own code wherever the product has it:
-// EmailRepository.createMany (the record hash `{prefix}:email:<id>` with its message and TTL),
+// EmailStore.createMany (the record hash `{prefix}:email:<id>` with its message and TTL),
 // composeMessage, uuidv7, emailJobOptions and the Bull queue names; only the few lines of
 // EmailPreparer.build that fill in the record are repeated here. `compareWithApi` checks the result field
 // by field against an email the API accepted.
@@ -19,7 +19,7 @@ const MAX_ATTEMPTS = 3;
 function productModules(distDir) {
   const dist = (path) => require(join(distDir, path));
   return {
-    ...dist('emails/email.repository.js'),
+    ...dist('emails/email.store.js'),
     ...dist('redis/redis-keys.js'),
     ...dist('queue/email-queue.js'),
     ...dist('queue/queue-names.js'),
@@ -45,7 +45,7 @@ export async function fillDirect({
 }) {
   const m = productModules(dist);
   const client = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
-  const repository = new m.EmailRepository({ client }, new m.RedisKeys(prefix), {
+  const repository = new m.EmailStore({ client }, new m.RedisKeys(prefix), {
     email: { retentionDays: RETENTION_DAYS },
   });
   const queue = new Bull(m.EMAIL_QUEUES[priority], {

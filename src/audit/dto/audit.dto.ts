@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional, Matches } from 'class-validator';
-import { AUDIT_TRAIL_EVENTS, type AuditEntry } from '../audit.repository';
+import { AUDIT_TRAIL_EVENTS, type AuditEntry } from '../audit.store';
 import { NextCursor, PageCursor, PageLimit } from '../../common/paging';
 import { IsDateTime } from '../../common/validators';
 

@@ -2,12 +2,12 @@ import Redis from 'ioredis';
 import { PrivateRedis } from '../../test/support/private-redis';
 import type { AppConfig } from '../config/app-config';
 import type { EmailRecord } from '../emails/email-record';
-import { EmailRepository } from '../emails/email.repository';
+import { EmailStore } from '../emails/email.store';
 import { GroupDataStore } from '../emails/group-data.store';
 import type { OutboundMessage } from '../providers/outbound-email';
 import type { RedisConnections } from '../redis/redis-connections';
 import { RedisKeys } from '../redis/redis-keys';
-import { DeliveryStore, type DeliveryClaim } from './delivery-store';
+import { DeliveryStore, type DeliveryClaim } from './delivery.store';
 import { parseRateLimit } from '../common/rate';
 
 const DAY_MS = 86_400_000;
@@ -52,7 +52,7 @@ describe('DeliveryStore (real Redis)', () => {
   let server: PrivateRedis;
   let redis: Redis;
   let connections: RedisConnections;
-  let emails: EmailRepository;
+  let emails: EmailStore;
   let store: DeliveryStore;
   let sequence = 0;
 
@@ -84,7 +84,7 @@ describe('DeliveryStore (real Redis)', () => {
     redis = new Redis(server.url);
     connections = { client: redis } as unknown as RedisConnections;
     const config = configWith();
-    emails = new EmailRepository(connections, keys, new GroupDataStore(connections, keys, config), config);
+    emails = new EmailStore(connections, keys, new GroupDataStore(connections, keys, config), config);
     store = new DeliveryStore(connections, keys, config);
   });
 

@@ -18,7 +18,7 @@ export interface StoredGroup {
  * they list in name order with ZRANGE BYLEX) for listing. Groups do not expire: an admin owns them.
  */
 @Injectable()
-export class GroupRepository {
+export class GroupStore {
   constructor(
     private readonly redis: RedisConnections,
     private readonly keys: RedisKeys,

@@ -51,7 +51,7 @@ export interface AuditQuery {
  * entry is stored once; reading all services merges their streams.
  */
 @Injectable()
-export class AuditRepository {
+export class AuditStore {
   private readonly redis: Redis;
   private readonly appendScript: ScriptCommand<string[], ScriptArg[], number>;
   private readonly retentionMs: number;

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type Redis from 'ioredis';
-import { EmailRepository } from '../emails/email.repository';
+import { EmailStore } from '../emails/email.store';
 import { RedisConnections } from '../redis/redis-connections';
 import { RedisKeys } from '../redis/redis-keys';
 import { loadScript, scriptCommand, type ScriptCommand } from '../redis/scripts';
@@ -27,10 +27,10 @@ const REVIVE = loadScript<ReviveKeys, ReviveArgs, Revived>(__dirname, 'revive-de
 
 /**
  * The dead-letter list: ids in a sorted set by time of death (written as emails die, in DeliveryStore's and
- * ReconcilerStore's scripts), the details in each email's record (read through EmailRepository).
+ * ReconcilerStore's scripts), the details in each email's record (read through EmailStore).
  */
 @Injectable()
-export class DeadLetterRepository {
+export class DeadLetterStore {
   private readonly redis: Redis;
   private readonly pager: SortedSetPager;
   private readonly reviveScript: ScriptCommand<ReviveKeys, ReviveArgs, Revived>;
@@ -38,7 +38,7 @@ export class DeadLetterRepository {
   constructor(
     connections: RedisConnections,
     private readonly keys: RedisKeys,
-    private readonly emails: EmailRepository,
+    private readonly emails: EmailStore,
   ) {
     this.redis = connections.client;
     this.pager = new SortedSetPager(this.redis);

@@ -64,11 +64,11 @@ const optionalNumber = (value: string | null | undefined) => (value ? Number(val
  * index entries older than that are trimmed on each write, so Redis stays bounded without a cleanup job.
  * The record's fields are read here alone. Its status changes in scripts, each beside the class whose step it
  * is (accept and cancel here; claim, sent, failed and suppressed in DeliveryStore; revive in
- * DeadLetterRepository; the reconciler's repairs in ReconcilerStore; provider events in ProviderEventStore),
+ * DeadLetterStore; the reconciler's repairs in ReconcilerStore; provider events in ProviderEventStore),
  * since each must change the record and the lists it is in together.
  */
 @Injectable()
-export class EmailRepository {
+export class EmailStore {
   private readonly redis: Redis;
   private readonly retentionMs: number;
   private readonly pager: SortedSetPager;

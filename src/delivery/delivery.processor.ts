@@ -7,7 +7,7 @@ import { ProviderRegistry } from '../providers/provider-registry';
 import { EmailQueue } from '../queue/email-queue';
 import { retryDelayMs, RETRY_DELAY_CAP_MS } from './backoff';
 import { DeliveryService } from './delivery.service';
-import { PriorityDispatcher, type JobOutcome } from './priority-dispatcher';
+import { PriorityDispatcher, type JobOutcome } from '../queue/priority-dispatcher';
 
 /** An error of ours (not a provider's answer) puts a job back at least this long: Redis may be struggling. */
 const HANDLER_ERROR_MIN_DELAY_MS = 1000;
@@ -17,7 +17,7 @@ const HANDLER_ERROR_MIN_DELAY_MS = 1000;
  * time, once the application has started; on SIGTERM stops taking jobs and lets running ones finish.
  */
 @Injectable()
-export class DeliveryWorker implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class DeliveryProcessor implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly dispatcher: PriorityDispatcher;
 
   constructor(

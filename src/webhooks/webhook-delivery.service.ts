@@ -1,11 +1,10 @@
-import { Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
-import type { Job } from 'bull';
+import { Injectable } from '@nestjs/common';
 import { AuditWriter } from '../audit/audit.writer';
 import { AppConfig } from '../config/app-config';
-import { PriorityDispatcher, type JobOutcome } from '../delivery/priority-dispatcher';
 import { AppLogger } from '../logging/app-logger';
 import { PrometheusMetrics } from '../metrics/prometheus/prometheus-metrics';
-import { WebhookQueue, webhookRetryDelayMs, type WebhookJobData } from '../queue/webhook-queue';
+import type { JobOutcome } from '../queue/priority-dispatcher';
+import { webhookRetryDelayMs } from '../queue/webhook-queue';
 import { TargetPolicy } from './target-policy';
 import { WebhookDeliveriesStore, type WebhookDelivery } from './webhook-deliveries.store';
 import { WebhookEndpointGate, type AttemptKind } from './webhook-endpoint-gate';
@@ -20,22 +19,19 @@ const WAITING_RECHECK_MS = 5 * 60_000;
 const HELD_RECHECK_MS = 30 * 60_000;
 
 /**
- * The worker role's webhook loop: WEBHOOK_CONCURRENCY deliveries at a time from the webhook queue, apart from
- * the email queues, so that a slow or failing receiver never holds up email. Each attempt first takes one of
- * its endpoint's WEBHOOK_ENDPOINT_CONCURRENCY slots (see WebhookEndpointGate): a delivery that finds none
- * free, or its endpoint paused, waits in Bull's delayed set without spending an attempt or a worker slot, so
- * that one tenant's hanging receivers cannot take every worker slot. Each attempt is signed anew (a fresh
- * timestamp, the same event id); a 2xx ends the delivery, anything else is retried on the schedule until it
- * runs out and the delivery is `failed`.
+ * Delivers webhook events, one attempt at a time. Each attempt first takes one of its endpoint's
+ * WEBHOOK_ENDPOINT_CONCURRENCY slots (see WebhookEndpointGate): a delivery that finds none free, or its
+ * endpoint paused, waits in Bull's delayed set without spending an attempt or a worker slot, so that one
+ * tenant's hanging receivers cannot take every worker slot. Each attempt is signed anew (a fresh timestamp,
+ * the same event id); a 2xx ends the delivery, anything else is retried on the schedule until it runs out and
+ * the delivery is `failed`.
  */
 @Injectable()
-export class WebhookDeliveryWorker implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class WebhookDeliveryService {
   private readonly sender: WebhookSender;
   private readonly retryDelaysMs: readonly number[];
-  private readonly dispatcher: PriorityDispatcher;
 
   constructor(
-    webhookQueue: WebhookQueue,
     private readonly endpoints: WebhookEndpointsStore,
     private readonly deliveries: WebhookDeliveriesStore,
     private readonly gate: WebhookEndpointGate,
@@ -47,58 +43,45 @@ export class WebhookDeliveryWorker implements OnApplicationBootstrap, BeforeAppl
     this.logger.setContext('webhooks');
     this.sender = new WebhookSender(new TargetPolicy(config.webhooks.targets));
     this.retryDelaysMs = config.webhooks.retryDelaysMs;
-    this.dispatcher = new PriorityDispatcher(
-      [webhookQueue.queue],
-      (job) => this.attempt(job as Job<WebhookJobData>),
-      { concurrency: config.webhooks.concurrency },
-      this.logger,
-    );
   }
 
-  async onApplicationBootstrap(): Promise<void> {
-    await this.dispatcher.start();
+  /**
+   * One attempt of a delivery, as job `jobId` of the webhook queue: what the job should do next (done, a
+   * retry after the schedule's wait, or a wait for a slot that spends no attempt).
+   */
+  async attempt(job: { jobId: string; deliveryId: string; webhookId: string }): Promise<JobOutcome> {
+    const { jobId, deliveryId } = job;
+    const delivery = await this.deliveries.find(deliveryId, true);
+    // Expired, or already settled (a job run twice after a worker died): nothing to send.
+    if (!delivery || delivery.status !== 'pending' || !delivery.payload) {
+      await this.gate.release(delivery?.webhookId ?? job.webhookId, jobId, 'other');
+      return { kind: 'done', result: 'skipped' };
+    }
+    let target: { endpoint: WebhookEndpoint; secret: string } | undefined;
+    try {
+      target = await this.endpoints.findWithSecret(delivery.webhookId);
+    } catch (error) {
+      // Not the receiver's doing (a secret sealed with another WEBHOOK_SECRETS_KEY, Redis away): an
+      // attempt like any failed one, so that the last one still ends the delivery with its reason.
+      return this.recordOutcome(delivery, { ok: false, error: `not sent: ${describe(error)}` });
+    }
+    if (!target) {
+      await this.gate.forget(delivery.webhookId);
+      return { kind: 'done', result: 'skipped: webhook deleted' };
+    }
+    const admission = await this.gate.admit(delivery.webhookId, jobId, delivery.createdAt);
+    if (admission !== 'admitted') {
+      const waitMs = admission === 'held' ? HELD_RECHECK_MS : WAITING_RECHECK_MS;
+      return { kind: 'wait', untilMs: Date.now() + waitMs };
+    }
+    const result = await this.send(target, delivery);
+    await this.release(target.endpoint, jobId, kindOf(result));
+    return this.recordOutcome(delivery, result);
   }
 
-  async beforeApplicationShutdown(): Promise<void> {
-    // Stop taking deliveries and let those in flight finish (each is bounded by its 10 s timeout).
-    await this.dispatcher.stop(this.config.shutdownTimeoutMs);
+  /** Closes the sender's connections, once no attempt runs any more. */
+  close(): void {
     this.sender.close();
-  }
-
-  private async attempt(job: Job<WebhookJobData>): Promise<JobOutcome> {
-    const jobId = String(job.id);
-    const { deliveryId } = job.data;
-    return this.logger.runInContext(
-      async (): Promise<JobOutcome> => {
-        const delivery = await this.deliveries.find(deliveryId, true);
-        // Expired, or already settled (a job run twice after a worker died): nothing to send.
-        if (!delivery || delivery.status !== 'pending' || !delivery.payload) {
-          await this.gate.release(delivery?.webhookId ?? job.data.webhookId, jobId, 'other');
-          return { kind: 'done', result: 'skipped' };
-        }
-        let target: { endpoint: WebhookEndpoint; secret: string } | undefined;
-        try {
-          target = await this.endpoints.findWithSecret(delivery.webhookId);
-        } catch (error) {
-          // Not the receiver's doing (a secret sealed with another WEBHOOK_SECRETS_KEY, Redis away): an
-          // attempt like any failed one, so that the last one still ends the delivery with its reason.
-          return this.recordOutcome(delivery, { ok: false, error: `not sent: ${describe(error)}` });
-        }
-        if (!target) {
-          await this.gate.forget(delivery.webhookId);
-          return { kind: 'done', result: 'skipped: webhook deleted' };
-        }
-        const admission = await this.gate.admit(delivery.webhookId, jobId, delivery.createdAt);
-        if (admission !== 'admitted') {
-          const waitMs = admission === 'held' ? HELD_RECHECK_MS : WAITING_RECHECK_MS;
-          return { kind: 'wait', untilMs: Date.now() + waitMs };
-        }
-        const result = await this.send(target, delivery);
-        await this.release(target.endpoint, jobId, kindOf(result));
-        return this.recordOutcome(delivery, result);
-      },
-      { bindings: { deliveryId } },
-    );
   }
 
   private async send(

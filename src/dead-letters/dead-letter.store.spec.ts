@@ -2,21 +2,21 @@ import Redis from 'ioredis';
 import { PrivateRedis } from '../../test/support/private-redis';
 import type { AppConfig } from '../config/app-config';
 import type { EmailRecord } from '../emails/email-record';
-import { EmailRepository } from '../emails/email.repository';
+import { EmailStore } from '../emails/email.store';
 import { GroupDataStore } from '../emails/group-data.store';
 import type { OutboundMessage } from '../providers/outbound-email';
 import type { RedisConnections } from '../redis/redis-connections';
 import { RedisKeys } from '../redis/redis-keys';
-import { DeadLetterRepository } from './dead-letter.repository';
+import { DeadLetterStore } from './dead-letter.store';
 
 const keys = new RedisKeys('{dead-letter-test}');
 const config = { email: { retentionDays: 7 } } as AppConfig;
 
-describe('DeadLetterRepository and revive-dead-letter.lua (real Redis)', () => {
+describe('DeadLetterStore and revive-dead-letter.lua (real Redis)', () => {
   let server: PrivateRedis;
   let redis: Redis;
-  let emails: EmailRepository;
-  let deadLetters: DeadLetterRepository;
+  let emails: EmailStore;
+  let deadLetters: DeadLetterStore;
 
   /** An email accepted at `createdAt`, then dead at `deadAt` after `attempts` attempts through smtp. */
   const dead = async (id: string, createdAt: number, deadAt: number) => {
@@ -51,8 +51,8 @@ describe('DeadLetterRepository and revive-dead-letter.lua (real Redis)', () => {
     server = await PrivateRedis.start();
     redis = new Redis(server.url);
     const connections = { client: redis } as unknown as RedisConnections;
-    emails = new EmailRepository(connections, keys, new GroupDataStore(connections, keys, config), config);
-    deadLetters = new DeadLetterRepository(connections, keys, emails);
+    emails = new EmailStore(connections, keys, new GroupDataStore(connections, keys, config), config);
+    deadLetters = new DeadLetterStore(connections, keys, emails);
   });
 
   beforeEach(() => redis.flushall());

@@ -6,11 +6,11 @@ import type { RedisConnections } from '../redis/redis-connections';
 import { RedisKeys } from '../redis/redis-keys';
 import { composeGroupMessage } from './email-composer';
 import type { EmailRecord, NewEmail, SharedGroupData } from './email-record';
-import { EmailRepository } from './email.repository';
+import { EmailStore } from './email.store';
 import { GroupDataStore } from './group-data.store';
 
 const DAY_MS = 86_400_000;
-const keys = new RedisKeys('{repository-test}');
+const keys = new RedisKeys('{email-store-test}');
 const config = { email: { retentionDays: 7 } } as AppConfig;
 
 /** One email of `service`, accepted at `createdAt` (due at `sendAt` when given), with a Cc. */
@@ -81,21 +81,16 @@ function group(count: number, now: number, sendAt?: number): NewEmail[] {
   });
 }
 
-describe('EmailRepository (real Redis)', () => {
+describe('EmailStore (real Redis)', () => {
   let server: PrivateRedis;
   let redis: Redis;
-  let repository: EmailRepository;
+  let store: EmailStore;
 
   beforeAll(async () => {
     server = await PrivateRedis.start();
     redis = new Redis(server.url);
     const connections = { client: redis } as unknown as RedisConnections;
-    repository = new EmailRepository(
-      connections,
-      keys,
-      new GroupDataStore(connections, keys, config),
-      config,
-    );
+    store = new EmailStore(connections, keys, new GroupDataStore(connections, keys, config), config);
   });
 
   beforeEach(() => redis.flushall());
@@ -108,12 +103,12 @@ describe('EmailRepository (real Redis)', () => {
   describe('write-emails.lua', () => {
     it('writes the record, its message apart, and every index it belongs to, living for the retention', async () => {
       const now = Date.now();
-      await repository.createMany([
+      await store.createMany([
         single('a', now),
         single('b', now, { service: 'alerts', sendAt: now + 60_000 }),
       ]);
 
-      expect(await repository.find('a')).toEqual({
+      expect(await store.find('a')).toEqual({
         id: 'a',
         status: 'queued',
         priority: 'high',
@@ -133,7 +128,7 @@ describe('EmailRepository (real Redis)', () => {
       expect(await redis.zrange(keys.emailsOf('alerts'), 0, -1)).toEqual(['b']);
       expect(await redis.zrange(keys.allEmails(), 0, -1)).toEqual(['a', 'b']);
       expect(await redis.zrange(keys.scheduled(), 0, -1, 'WITHSCORES')).toEqual(['b', String(now + 60_000)]);
-      expect(await repository.scheduledCount()).toBe(1);
+      expect(await store.scheduledCount()).toBe(1);
       // Unfinished as of when each is due: the reconciler looks at a scheduled one only after its sendAt.
       expect(await redis.zrange(keys.unfinishedEmails(), 0, -1, 'WITHSCORES')).toEqual([
         'a',
@@ -151,7 +146,7 @@ describe('EmailRepository (real Redis)', () => {
       const now = Date.now();
       await redis.zadd(keys.emailsOf('billing'), now - 8 * DAY_MS, 'expired');
       await redis.zadd(keys.allEmails(), now - 8 * DAY_MS, 'expired');
-      await repository.createMany([single('fresh', now)]);
+      await store.createMany([single('fresh', now)]);
       expect(await redis.zrange(keys.emailsOf('billing'), 0, -1)).toEqual(['fresh']);
       expect(await redis.zrange(keys.allEmails(), 0, -1)).toEqual(['fresh']);
     });
@@ -159,10 +154,10 @@ describe('EmailRepository (real Redis)', () => {
     it('writes a large batch in chunks, every email once', async () => {
       const now = Date.now();
       const emails = Array.from({ length: 1234 }, (_, i) => single(`e${String(i).padStart(4, '0')}`, now));
-      await repository.createMany(emails);
+      await store.createMany(emails);
       expect(await redis.zcard(keys.allEmails())).toBe(1234);
       expect(await redis.zcard(keys.unfinishedEmails())).toBe(1234);
-      expect((await repository.find('e1233'))?.subject).toBe('Subject e1233');
+      expect((await store.find('e1233'))?.subject).toBe('Subject e1233');
     });
   });
 
@@ -171,9 +166,9 @@ describe('EmailRepository (real Redis)', () => {
       const now = Date.now();
       const kept = single('kept', now);
       const dropped = [single('x', now), single('y', now, { service: 'alerts', sendAt: now + 1000 })];
-      await repository.createMany([kept, ...dropped]);
-      await repository.discard(dropped.map((email) => email.record));
-      expect((await redis.keys('{repository-test}:*')).sort()).toEqual(
+      await store.createMany([kept, ...dropped]);
+      await store.discard(dropped.map((email) => email.record));
+      expect((await redis.keys('{email-store-test}:*')).sort()).toEqual(
         [
           keys.allEmails(),
           keys.email('kept'),
@@ -190,56 +185,56 @@ describe('EmailRepository (real Redis)', () => {
   describe('cancel-email.lua', () => {
     it('cancels a queued or scheduled email, drops its message and takes it off the lists', async () => {
       const now = Date.now();
-      await repository.createMany([single('q', now), single('s', now, { sendAt: now + 60_000 })]);
-      expect(await repository.cancel('q', now + 5)).toBe('queued');
-      expect(await repository.cancel('s', now + 6)).toBe('scheduled');
-      expect(await repository.find('q')).toMatchObject({ status: 'cancelled', cancelledAt: now + 5 });
+      await store.createMany([single('q', now), single('s', now, { sendAt: now + 60_000 })]);
+      expect(await store.cancel('q', now + 5)).toBe('queued');
+      expect(await store.cancel('s', now + 6)).toBe('scheduled');
+      expect(await store.find('q')).toMatchObject({ status: 'cancelled', cancelledAt: now + 5 });
       expect(await redis.exists(keys.emailMessage('q'), keys.emailMessage('s'))).toBe(0);
       expect(await redis.zcard(keys.scheduled())).toBe(0);
       expect(await redis.zcard(keys.unfinishedEmails())).toBe(0);
     });
 
     it("drops the place a retrying email held in its provider's line", async () => {
-      await repository.createMany([single('r', Date.now())]);
+      await store.createMany([single('r', Date.now())]);
       await redis.hset(keys.email('r'), { status: 'retrying', reservedProvider: 'smtp', reservedUntil: '1' });
-      expect(await repository.cancel('r', Date.now())).toBe('retrying');
+      expect(await store.cancel('r', Date.now())).toBe('retrying');
       expect(await redis.hmget(keys.email('r'), 'reservedProvider', 'reservedUntil')).toEqual([null, null]);
     });
 
     it('leaves an email that has started going out, or is gone, as it is', async () => {
-      await repository.createMany([single('busy', Date.now())]);
+      await store.createMany([single('busy', Date.now())]);
       await redis.hset(keys.email('busy'), 'status', 'sending');
-      expect(await repository.cancel('busy', Date.now())).toBe('sending');
-      expect((await repository.find('busy'))?.status).toBe('sending');
+      expect(await store.cancel('busy', Date.now())).toBe('sending');
+      expect((await store.find('busy'))?.status).toBe('sending');
       expect(await redis.exists(keys.emailMessage('busy'))).toBe(1);
-      expect(await repository.cancel('missing', Date.now())).toBeUndefined();
+      expect(await store.cancel('missing', Date.now())).toBeUndefined();
       expect(await redis.exists(keys.email('missing'))).toBe(0);
     });
   });
 
   it('reads many records in their order: undefined for one gone, the error for one Redis cannot read', async () => {
-    await repository.createMany([single('a', Date.now()), single('b', Date.now())]);
+    await store.createMany([single('a', Date.now()), single('b', Date.now())]);
     await redis.set(keys.email('wrong'), 'a string, not a hash');
-    const [b, gone, wrong, a] = await repository.findMany(['b', 'gone', 'wrong', 'a']);
+    const [b, gone, wrong, a] = await store.findMany(['b', 'gone', 'wrong', 'a']);
     expect(b).toMatchObject({ id: 'b', subject: 'Subject b' });
     expect(gone).toBeUndefined();
     expect(wrong).toBeInstanceOf(Error);
     expect(a).toMatchObject({ id: 'a' });
-    expect(await repository.findMany([])).toEqual([]);
+    expect(await store.findMany([])).toEqual([]);
   });
 
   it('gives every recipient of an email, the copied ones included, which status queries never show', async () => {
-    await repository.createMany([single('a', Date.now())]);
-    expect(await repository.recipientsOf('a')).toEqual(['ana@example.com', 'cc@example.com']);
-    expect(await repository.recipientsOf('missing')).toBeUndefined();
-    expect(JSON.stringify(await repository.find('a'))).not.toContain('cc@example.com');
+    await store.createMany([single('a', Date.now())]);
+    expect(await store.recipientsOf('a')).toEqual(['ana@example.com', 'cc@example.com']);
+    expect(await store.recipientsOf('missing')).toBeUndefined();
+    expect(JSON.stringify(await store.find('a'))).not.toContain('cc@example.com');
   });
 
   it("writes a group's shared data once, before the records, living as long as they do", async () => {
     const now = Date.now();
     const emails = group(13, now, now + 3_600_000);
     const sent = jest.spyOn(redis, 'sendCommand');
-    await repository.createMany(emails);
+    await store.createMany(emails);
     // Issued ahead of every record on the one connection: Redis has it before any email (or job) exists.
     expect(sent.mock.calls.slice(0, 2).map(([command]) => command.name)).toEqual(['set', 'set']);
     sent.mockRestore();
@@ -267,8 +262,8 @@ describe('EmailRepository (real Redis)', () => {
 
   it('discards the shared data with the records of a group that could not be queued', async () => {
     const emails = group(2, Date.now());
-    await repository.createMany(emails);
-    await repository.discard(emails.map((e) => e.record));
+    await store.createMany(emails);
+    await store.discard(emails.map((e) => e.record));
     const { groupId } = emails[0]!.shared!;
     expect(await redis.exists(keys.groupData(groupId), keys.groupDataMembers(groupId))).toBe(0);
     expect(await redis.exists(keys.email(emails[0]!.record.id))).toBe(0);

@@ -4,7 +4,7 @@ import { MAX_SCANNED_PER_PAGE } from '../common/paging';
 import { RedisKeys } from '../redis/redis-keys';
 import Redis from 'ioredis';
 import { PrivateRedis } from '../../test/support/private-redis';
-import { AuditRepository, type AuditEntry } from './audit.repository';
+import { AuditStore, type AuditEntry } from './audit.store';
 
 const PREFIX = '{audit-test}';
 const keys = new RedisKeys(PREFIX);
@@ -14,10 +14,10 @@ function entry(service: string, emailId: string, event: AuditEntry['event'], at:
   return { at: new Date(at).toISOString(), event, service, emailId, requestId: null, detail: {} };
 }
 
-describe('AuditRepository and append-audit.lua (real Redis)', () => {
+describe('AuditStore and append-audit.lua (real Redis)', () => {
   let server: PrivateRedis;
   let redis: Redis;
-  let audit: AuditRepository;
+  let audit: AuditStore;
 
   beforeAll(async () => {
     server = await PrivateRedis.start();
@@ -26,7 +26,7 @@ describe('AuditRepository and append-audit.lua (real Redis)', () => {
 
   beforeEach(async () => {
     await redis.flushall();
-    audit = new AuditRepository({ client: redis } as unknown as RedisConnections, keys, config);
+    audit = new AuditStore({ client: redis } as unknown as RedisConnections, keys, config);
   });
 
   afterAll(async () => {
