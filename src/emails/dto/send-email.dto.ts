@@ -14,30 +14,16 @@ import {
 } from 'class-validator';
 import { WRITTEN_AS_STRING } from '../../common/validation-errors';
 import { PROVIDER_NAMES } from '../../config/env.schema';
-import {
-  IsDateTime,
-  IsHeaderSafeString,
-  IsMailAddress,
-  IsStringMap,
-  SatisfiesRule,
-} from '../../common/validators';
+import { IsDateTime, IsHeaderSafeString, IsStringMap, SatisfiesRule } from '../../common/validators';
+import { MailboxDto } from '../../common/mailbox.dto';
 import { PRIORITIES, type Priority } from '../../queue/queue-names';
 import { TEMPLATE_NAME_PATTERN } from '../../templates/template-name';
 import { reservedHeaderProblem } from '../reserved-headers';
 
 export const MAX_RECIPIENTS = 50;
-/** RFC 3339 date-time with an explicit offset: no week dates or ordinal days, no time read in server-local zone. */
 
-export class RecipientDto {
-  @ApiProperty({ example: 'ana@example.com' })
-  @IsMailAddress()
-  email!: string;
-
-  @ApiPropertyOptional({ example: 'Ana', maxLength: 200 })
-  @IsOptional()
-  @IsHeaderSafeString(200)
-  name?: string;
-}
+/** A recipient (to, cc, bcc, replyTo): its own schema name in the API document. */
+export class RecipientDto extends MailboxDto {}
 
 /** `"a@x"` or `{ email, name }` → RecipientDto; a bare string keeps a mark so errors point at `to[0]`. */
 function toRecipient(value: unknown): unknown {

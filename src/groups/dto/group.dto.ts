@@ -1,23 +1,15 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsObject, IsOptional, ValidateNested } from 'class-validator';
-import { IsHeaderSafeString, IsMailAddress, SatisfiesRule } from '../../common/validators';
+import { SatisfiesRule } from '../../common/validators';
+import { MailboxDto } from '../../common/mailbox.dto';
 import { NextCursor, PageCursor, PageLimit } from '../../common/paging';
 
 /** A group's name: lower-case letters, digits, - and _ (it is part of a URL and of a Redis key). */
 export const GROUP_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 export const MAX_GROUP_MEMBERS = 10_000;
 
-export class GroupMemberDto {
-  @ApiProperty({ example: 'ana@example.com' })
-  @IsMailAddress()
-  email!: string;
-
-  @ApiPropertyOptional({ example: 'Ana', maxLength: 200 })
-  @IsOptional()
-  @IsHeaderSafeString(200)
-  name?: string;
-
+export class GroupMemberDto extends MailboxDto {
   @ApiPropertyOptional({
     example: { firstName: 'Ana', plan: 'pro' },
     description: "This recipient's template data (at most MAX_DATA_BYTES, 64 KiB, of JSON)",
