@@ -138,7 +138,8 @@ describe('dashboard in a browser (api + worker + monitor, chromium)', () => {
       async () => {
         const audit = await billing.get<{ items: { event: string }[] }>(`/api/v1/audit/${bounced}`);
         events = audit.body.items.map((item) => item.event);
-        return events.includes('sent');
+        // The monitor records the retry after it queues the job: the worker's `sent` may come first.
+        return events.includes('sent') && events.includes('retried_from_dead_letter');
       },
       5000,
       'the audit trail of the retried email',
