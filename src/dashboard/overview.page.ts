@@ -234,7 +234,7 @@ export function renderOverviewPage(overview: Overview, options: PageOptions): st
         <link rel="stylesheet" href="${assets.chartStyle}" />
         <link rel="stylesheet" href="${assets.style}" />
         <script defer src="${assets.chartScript}"></script>
-        <script defer src="${assets.script}"></script>
+        <script type="module" src="${assets.script}"></script>
       </head>
       <body data-refresh-seconds="${options.refreshSeconds}">
         <header class="topbar">
