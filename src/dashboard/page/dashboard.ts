@@ -104,9 +104,11 @@ document.addEventListener('visibilitychange', () => {
   if (!document.hidden) void refresh();
 });
 
+/** Refreshes while the page is visible; each wait starts once the last answer is in, so none overlap. */
 function refreshLater(): void {
   setTimeout(() => {
-    void (document.hidden ? Promise.resolve() : refresh()).then(refreshLater);
+    const refreshed = document.hidden ? Promise.resolve() : refresh();
+    void refreshed.then(refreshLater);
   }, refreshMs);
 }
 
