@@ -28,6 +28,38 @@ export default tseslint.config(
     rules: { '@typescript-eslint/consistent-type-imports': 'off' },
   },
   {
+    // The overview page's browser code. Its tsconfig.json gives the type-checked rules the browser's globals
+    // (the DOM lib) instead of Node's, which are refused here too. No Nest there, so type imports are marked
+    // again; and no API that parses a string as markup, so that no value from Redis (a subject, a service
+    // name) can become an element.
+    files: ['src/dashboard/page/**/*.ts'],
+    rules: {
+      '@typescript-eslint/consistent-type-imports': [
+        'error',
+        { fixStyle: 'inline-type-imports', disallowTypeAnnotations: false },
+      ],
+      'no-restricted-globals': [
+        'error',
+        ...['process', 'Buffer', 'require', 'module', '__dirname', 'global'],
+      ],
+      'no-restricted-properties': [
+        'error',
+        ...['innerHTML', 'outerHTML', 'insertAdjacentHTML', 'createContextualFragment', 'setHTMLUnsafe'].map(
+          (property) => ({
+            property,
+            message: 'Values go into the page as text or attributes (elements.ts).',
+          }),
+        ),
+        { object: 'document', property: 'write', message: 'Build elements (elements.ts).' },
+        { object: 'document', property: 'writeln', message: 'Build elements (elements.ts).' },
+      ],
+      'no-restricted-syntax': [
+        'error',
+        { selector: "NewExpression[callee.name='DOMParser']", message: 'Values are never parsed as markup.' },
+      ],
+    },
+  },
+  {
     files: ['**/*.spec.ts', 'test/**/*.ts'],
     rules: {
       '@typescript-eslint/no-unsafe-assignment': 'off',

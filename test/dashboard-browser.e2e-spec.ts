@@ -121,11 +121,17 @@ describe('dashboard in a browser (api + worker + monitor, chromium)', () => {
     await expect(page.locator('#services').textContent()).resolves.toMatch(/billing[\s\S]*sign-up/);
 
     // Two real dead letters (the SMTP sink refuses them with 550); the page lists both on its own.
-    const bounced = await makeDeadLetter(billing, sink, 'Your invoice #1031');
+    const bounced = await makeDeadLetter(billing, sink, 'Your <b>invoice</b> #1031');
     const kept = await makeDeadLetter(signup, sink, 'Confirm your email address');
-    await page.locator(`tr[data-id="${bounced}"]`).waitFor({ timeout: 15_000 });
+    const bouncedRow = page.locator(`tr[data-id="${bounced}"]`);
+    await bouncedRow.waitFor({ timeout: 15_000 });
     await page.locator(`tr[data-id="${kept}"]`).waitFor({ timeout: 15_000 });
-    expect(await page.locator(`tr[data-id="${bounced}"] .error`).textContent()).toContain('550 5.1.1');
+    // What Redis holds is shown as text: the subject's markup and the SMTP reply's <address> stay characters.
+    expect(await bouncedRow.locator('.subject').textContent()).toBe(
+      'Your <b>invoice</b> #1031nobody@example.com',
+    );
+    expect(await bouncedRow.locator('b').count()).toBe(0);
+    expect(await bouncedRow.locator('.error').textContent()).toContain('550 5.1.1 <nobody@example.com>');
 
     // Retry one from its button: it leaves the list and is delivered; the API's audit trail shows the retry.
     await page.locator(`button[data-retry="${bounced}"]`).click();
@@ -138,7 +144,8 @@ describe('dashboard in a browser (api + worker + monitor, chromium)', () => {
       async () => {
         const audit = await billing.get<{ items: { event: string }[] }>(`/api/v1/audit/${bounced}`);
         events = audit.body.items.map((item) => item.event);
-        return events.includes('sent');
+        // The monitor records the retry after it queues the job: the worker's `sent` may come first.
+        return events.includes('sent') && events.includes('retried_from_dead_letter');
       },
       5000,
       'the audit trail of the retried email',
@@ -168,4 +175,35 @@ describe('dashboard in a browser (api + worker + monitor, chromium)', () => {
     expect(foreign).toEqual([]);
     expect(problems).toEqual([]);
   }, 120_000);
+
+  it('says Redis is unavailable, from a refresh and from a fresh load, and goes live again', async () => {
+    await page.goto(dashboardUrl());
+    expect(await page.locator('#status').textContent()).toBe('Live');
+    expect(await page.locator('#redis-down').isHidden()).toBe(true);
+    await redis.pause();
+    try {
+      // The open page learns it from its next refresh.
+      await page
+        .locator('#status')
+        .filter({ hasText: /^Redis unavailable$/ })
+        .waitFor({ timeout: 20_000 });
+      await page.locator('#redis-down').waitFor({ state: 'visible' });
+      expect(await card('waiting').textContent()).toBe('–');
+      expect(await page.locator('#dead-letters').textContent()).toBe('Unknown while Redis is unavailable.');
+      // A page loaded now renders it from the overview it embeds, before any refresh.
+      await page.goto(dashboardUrl());
+      expect(await page.locator('#status').textContent()).toBe('Redis unavailable');
+      expect(await page.locator('#redis-down').isVisible()).toBe(true);
+      expect(await page.locator('#services').textContent()).toBe('Unknown while Redis is unavailable.');
+      expect(await page.locator('#chart canvas').count()).toBeGreaterThan(0);
+    } finally {
+      await redis.resume();
+    }
+    await page
+      .locator('#status')
+      .filter({ hasText: /^Live$/ })
+      .waitFor({ timeout: 20_000 });
+    expect(await page.locator('#redis-down').isHidden()).toBe(true);
+    expect(problems).toEqual([]);
+  }, 90_000);
 });

@@ -34,6 +34,17 @@ interface Overview {
   redis: Record<string, unknown> | null;
 }
 
+/** The overview a page embeds for its script to render (`#overview-data`). */
+function embeddedOverview(html: string): Overview {
+  const json = /<script type="application\/json" id="overview-data">([\s\S]*?)<\/script>/.exec(html);
+  expect(json).not.toBeNull();
+  return JSON.parse(json![1]!) as Overview;
+}
+
+/** The relative imports of a page module, as the browser resolves them against its URL. */
+const moduleImports = (source: string) =>
+  [...source.matchAll(/(?:\bfrom|^import)\s*['"](\.\/[^'"]+)['"]/gm)].map((m) => m[1]!.slice(2));
+
 /** The operators' dashboard of the monitor role, next to an api and a worker process on one private Redis. */
 describe('dashboard (api + worker + monitor processes)', () => {
   let redis: PrivateRedis;
@@ -185,8 +196,13 @@ describe('dashboard (api + worker + monitor processes)', () => {
     expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
     const html = await page.text();
     expect(html).toContain('<title>FreeFace · Email dashboard</title>');
-    expect(html).toMatch(/data-field="summary.sentLastHour" data-format="number">5</);
-    expect(html).toContain('<strong>sign-up</strong>');
+    // The figures travel as JSON; the page's script writes them (test/dashboard-browser.e2e-spec.ts).
+    expect(html).toContain('<span data-field="summary.sentLastHour" data-format="number"></span>');
+    expect(embeddedOverview(html)).toMatchObject({
+      redisAvailable: true,
+      summary: { sentLastHour: 5 },
+      services: { 'sign-up': { emailsAccepted: 2, emailsSent: 2 } },
+    });
     // Everything it loads comes from the dashboard itself.
     expect(html).not.toMatch(/(?:src|href)="(?:https?:)?\/\//);
     for (const asset of html.match(/assets\/[\w.]+\?v=\w+/g) ?? []) {
@@ -194,6 +210,43 @@ describe('dashboard (api + worker + monitor processes)', () => {
       expect({ asset, status: response.status }).toEqual({ asset, status: 200 });
     }
     expect(html.match(/assets\/[\w.]+\?v=\w+/g)).toHaveLength(5);
+  });
+
+  it("serves the page's script modules, none of which writes markup, revalidated so that builds never mix", async () => {
+    const html = await (await get('/')).text();
+    const entry = /<script type="module" src="assets\/(dashboard\.js)\?v=(\w+)"><\/script>/.exec(html);
+    expect(entry).not.toBeNull();
+    const linked = await get(`/assets/dashboard.js?v=${entry![2]}`);
+    expect(linked.headers.get('cache-control')).toBe('private, max-age=86400');
+
+    const seen = new Set<string>();
+    const pending = [entry![1]!];
+    while (pending.length > 0) {
+      const name = pending.shift()!;
+      if (seen.has(name)) continue;
+      seen.add(name);
+      const response = await get(`/assets/${name}`);
+      expect({ name, status: response.status }).toEqual({ name, status: 200 });
+      expect(response.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+      // Imported by a plain relative URL, without a version: the browser asks again on every load.
+      expect(response.headers.get('cache-control')).toBe('private, no-cache');
+      const source = await response.text();
+      expect({
+        name,
+        markup: source.match(/innerHTML|outerHTML|insertAdjacentHTML|document\.write/g),
+      }).toEqual({
+        name,
+        markup: null,
+      });
+      pending.push(...moduleImports(source));
+
+      const etag = response.headers.get('etag')!;
+      expect(etag).toMatch(/^"\w+"$/);
+      const unchanged = await get(`/assets/${name}`, { ...authorized, 'if-none-match': etag });
+      expect(unchanged.status).toBe(304);
+      expect(await unchanged.text()).toBe('');
+    }
+    expect(seen.size).toBeGreaterThan(1);
   });
 
   it('lists a dead letter, refuses a retry without same-origin proof, and retries it like the API', async () => {
@@ -205,9 +258,13 @@ describe('dashboard (api + worker + monitor processes)', () => {
       subject: 'Bounced <b>invoice</b>',
       lastError: expect.stringContaining('550 5.1.1'),
     });
+    // The page embeds it as JSON, markup included, which its script shows as text (the browser test).
     const html = await (await get('/')).text();
-    expect(html).toContain(`data-retry="${id}"`);
-    expect(html).toContain('Bounced &lt;b&gt;invoice&lt;/b&gt;');
+    expect(html).not.toContain('<b>invoice');
+    expect(embeddedOverview(html).deadLetters!.items[0]).toMatchObject({
+      id,
+      subject: 'Bounced <b>invoice</b>',
+    });
 
     const csrf = [
       // Cross-site form posts: credentials, but no custom header.
@@ -317,7 +374,7 @@ describe('dashboard (api + worker + monitor processes)', () => {
       expect(await overview()).toMatchObject({ redisAvailable: false, summary: null, deadLetters: null });
       const page = await get('/');
       expect(page.status).toBe(200);
-      expect(await page.text()).toContain('Redis unavailable');
+      expect(embeddedOverview(await page.text())).toMatchObject({ redisAvailable: false, summary: null });
       expect((await get('/health', {})).status).toBe(200);
       expect((await get('/health/ready', {})).status).toBe(503);
     } finally {

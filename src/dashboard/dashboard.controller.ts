@@ -1,4 +1,4 @@
-import { Controller, Get, Header, HttpCode, Param, Post, Res } from '@nestjs/common';
+import { Controller, Get, Header, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import { RouteConfig } from '@nestjs/platform-fastify';
 import type { FastifyReply } from 'fastify';
 import { Public } from '../auth/auth.decorators';
@@ -9,7 +9,7 @@ import { AppConfig } from '../config/app-config';
 import { DeadLettersService } from '../dead-letters/dead-letters.service';
 import type { RetriedDto } from '../dead-letters/dto/dead-letter.dto';
 import { AppLogger } from '../logging/app-logger';
-import { loadDashboardAssets, pageAssets } from './dashboard-assets';
+import { answerAsset, loadDashboardAssets, pageAssets } from './dashboard-assets';
 import { SAME_ORIGIN_ONLY } from './dashboard-http';
 import { renderOverviewPage } from './overview.page';
 import type { Overview } from './overview';
@@ -38,6 +38,10 @@ export class DashboardController {
   ) {
     this.logger.setContext('dashboard');
     this.isOpen = !config.dashboard.credentials;
+    if (!this.assets.has('dashboard.js'))
+      this.logger.warn(
+        'the overview page has no script: its browser code is not built (npm run build); the page shows no figures',
+      );
   }
 
   @Get()
@@ -70,11 +74,17 @@ export class DashboardController {
     return retried;
   }
 
+  /** Sent here rather than returned: Nest would answer a returned value with a 200, never a 304. */
   @Get('assets/:name')
-  asset(@Param('name') name: string, @Res({ passthrough: true }) reply: FastifyReply): Buffer {
+  asset(
+    @Param('name') name: string,
+    @Query('v') version: unknown,
+    @Headers('if-none-match') ifNoneMatch: string | undefined,
+    @Res() reply: FastifyReply,
+  ): void {
     const asset = this.assets.get(name);
     if (!asset) throw new ProblemError(404, 'not-found', `No asset ${name.slice(0, 100)}.`);
-    void reply.type(asset.contentType).header('cache-control', 'private, max-age=86400');
-    return asset.body;
+    const answer = answerAsset(asset, version, ifNoneMatch);
+    void reply.code(answer.status).headers(answer.headers).send(answer.body);
   }
 }

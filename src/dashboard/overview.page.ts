@@ -1,6 +1,3 @@
-import type { DeadLetterDto } from '../dead-letters/dto/dead-letter.dto';
-import type { ServiceFigures } from '../service-metrics/service-metrics.recorder';
-import type { ProviderFigures } from '../queue-figures/queue-figures.service';
 import { PRIORITIES } from '../queue/queue-names';
 import { html, jsonForScript, type SafeHtml } from './html';
 import type { Overview } from './overview';
@@ -21,53 +18,14 @@ export interface PageOptions {
   refreshSeconds: number;
 }
 
-/* The formatting below is mirrored by the page's script (assets/dashboard.client.ts), which redraws the same
-   markup from GET /api/overview: keep the two in step. */
-
-/** 1,234 — or a dash for a figure that is not known. */
-export function formatNumber(value: number | null | undefined): string {
-  return typeof value === 'number' ? value.toLocaleString('en-US') : '–';
-}
-
-/** `2026-11-26 10:00:03 UTC`, the same whatever the viewer's time zone. */
-export function formatTime(iso: string | null | undefined): string {
-  return iso ? `${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC` : '–';
-}
-
-/** `3 d 4 h`, `5 h 12 min`, `12 min`, `45 s`. */
-export function formatDuration(seconds: number | null | undefined): string {
-  if (typeof seconds !== 'number') return '–';
-  const d = Math.floor(seconds / 86_400);
-  const h = Math.floor((seconds % 86_400) / 3600);
-  const m = Math.floor((seconds % 3600) / 60);
-  if (d > 0) return `${d} d ${h} h`;
-  if (h > 0) return `${h} h ${m} min`;
-  if (m > 0) return `${m} min`;
-  return `${Math.floor(seconds)} s`;
-}
-
-/** Reads `a.b.c` from the overview, for the cells the page's script refreshes by their `data-field`. */
-function at(overview: Overview, path: string): unknown {
-  return path
-    .split('.')
-    .reduce<unknown>((value, key) => (value as Record<string, unknown> | null)?.[key], overview);
-}
-
 type Format = 'number' | 'text' | 'duration';
 
-/** A cell that the page's script keeps up to date: `data-field` names the value, `data-format` its format. */
-function field(overview: Overview, path: string, format: Format = 'number'): SafeHtml {
-  const value = at(overview, path);
-  const text =
-    format === 'duration'
-      ? formatDuration(value as number | null)
-      : format === 'number'
-        ? formatNumber(value as number | null)
-        : typeof value === 'string' || typeof value === 'number'
-          ? String(value)
-          : '–';
-  return html`<span data-field="${path}" data-format="${format}">${text}</span>`;
-}
+/**
+ * A cell the page's script fills from the overview (page/format.ts): `data-field` names the value,
+ * `data-format` how it is written. The server writes no value.
+ */
+const field = (path: string, format: Format = 'number'): SafeHtml =>
+  html`<span data-field="${path}" data-format="${format}"></span>`;
 
 const CARDS: readonly { path: string; label: string; hint: string; tone?: string }[] = [
   { path: 'summary.waiting', label: 'Waiting', hint: 'queued, all priorities' },
@@ -109,11 +67,8 @@ const SMTP_ROWS: readonly { path: string; label: string }[] = [
   { path: 'smtpIngress.authFailures', label: 'Failed logins' },
 ];
 
-const UNKNOWN = 'Unknown while Redis is unavailable.';
-
-/** A panel of named figures, each a cell the page's script keeps up to date. */
+/** A panel of named figures, each a cell the page's script fills. */
 function factsPanel(
-  overview: Overview,
   title: string,
   hint: string | undefined,
   rows: readonly { path: string; label: string; format?: Format }[],
@@ -128,79 +83,11 @@ function factsPanel(
         (row) =>
           html`<div>
             <dt>${row.label}</dt>
-            <dd>${field(overview, row.path, row.format)}</dd>
+            <dd>${field(row.path, row.format)}</dd>
           </div>`,
       )}
     </dl>
   </section>`;
-}
-
-const emptyRow = (columns: number, text: string) =>
-  html`<tr class="empty">
-    <td colspan="${columns}">${text}</td>
-  </tr>`;
-
-export function providerRows(providers: Partial<Record<string, ProviderFigures>> | undefined): SafeHtml {
-  if (!providers) return emptyRow(5, UNKNOWN);
-  const entries = Object.entries(providers).filter(
-    (entry): entry is [string, ProviderFigures] => entry[1] !== undefined,
-  );
-  if (entries.length === 0) return emptyRow(5, 'No provider is configured.');
-  return html`${entries.map(
-    ([name, p]) =>
-      html`<tr>
-        <td><strong>${name}</strong>${p.inChain ? '' : html` <span class="tag">pinned only</span>`}</td>
-        <td>
-          <span class="pill" data-state="${p.circuit.state}">${p.circuit.state}</span>${
-            p.circuit.openUntil ? html` <small>until ${formatTime(p.circuit.openUntil)}</small>` : ''
-          }
-        </td>
-        <td class="num">${formatNumber(p.circuit.consecutiveFailures)}</td>
-        <td>${p.rateLimit ? `${p.rateLimit.limit}, burst ${p.rateLimit.burst}` : 'unlimited'}</td>
-        <td class="num">${p.rateLimit ? formatNumber(p.rateLimit.tokens) : '–'}</td>
-      </tr>`,
-  )}`;
-}
-
-export function serviceRows(services: Record<string, ServiceFigures> | null | undefined): SafeHtml {
-  if (!services) return emptyRow(7, UNKNOWN);
-  const entries = Object.entries(services);
-  if (entries.length === 0) return emptyRow(7, 'No calls yet.');
-  return html`${entries.map(
-    ([name, s]) =>
-      html`<tr>
-        <td><strong>${name}</strong></td>
-        <td class="num">${formatNumber(s.calls)}</td>
-        <td class="num">${formatNumber(s.emailsAccepted)}</td>
-        <td class="num">${formatNumber(s.emailsSent)}</td>
-        <td class="num">${formatNumber(s.emailsFailed)}</td>
-        <td class="num">${formatNumber(s.emailsDead)}</td>
-        <td>${formatTime(s.lastCallAt)}</td>
-      </tr>`,
-  )}`;
-}
-
-export function deadLetterRows(items: readonly DeadLetterDto[] | undefined): SafeHtml {
-  if (!items) return emptyRow(7, UNKNOWN);
-  if (items.length === 0) return emptyRow(7, 'No dead letters: every email is delivered or on its way.');
-  return html`${items.map(
-    (d) =>
-      html`<tr data-id="${d.id}">
-        <td><code title="${d.id}">${d.id.slice(0, 8)}…</code></td>
-        <td>${d.service}</td>
-        <td class="subject">${d.subject}<small>${recipients(d.to)}</small></td>
-        <td class="error">${d.lastError ?? '–'}</td>
-        <td class="num">${d.attempts}/${d.maxAttempts}</td>
-        <td>${formatTime(d.deadAt)}</td>
-        <td><button type="button" class="retry" data-retry="${d.id}">Retry</button></td>
-      </tr>`,
-  )}`;
-}
-
-/** `ana@example.com`, or `ana@example.com +2` for several. */
-export function recipients(to: readonly string[]): string {
-  if (to.length === 0) return '';
-  return to.length === 1 ? to[0]! : `${to[0]} +${to.length - 1}`;
 }
 
 const LOGO = html`<svg viewBox="0 0 24 24" width="22" height="22" aria-hidden="true">
@@ -217,12 +104,12 @@ const LOGO = html`<svg viewBox="0 0 24 24" width="22" height="22" aria-hidden="t
 </svg>`;
 
 /**
- * The overview page, rendered with the figures of the moment; its script then refreshes it from
- * `GET /api/overview` every `refreshSeconds`. Every value is escaped by `html`.
+ * The overview page's shell: layout, headings, labels, table heads, empty bodies and the cells for the
+ * figures, with the overview embedded as JSON. Its script (page/dashboard.ts) renders every value from that
+ * JSON, then from `GET api/overview` every `refreshSeconds`: the server formats none of them.
  */
 export function renderOverviewPage(overview: Overview, options: PageOptions): string {
   const { assets } = options;
-  const down = !overview.redisAvailable;
   const page = html`<!doctype html>
     <html lang="en">
       <head>
@@ -234,7 +121,7 @@ export function renderOverviewPage(overview: Overview, options: PageOptions): st
         <link rel="stylesheet" href="${assets.chartStyle}" />
         <link rel="stylesheet" href="${assets.style}" />
         <script defer src="${assets.chartScript}"></script>
-        <script defer src="${assets.script}"></script>
+        <script type="module" src="${assets.script}"></script>
       </head>
       <body data-refresh-seconds="${options.refreshSeconds}">
         <header class="topbar">
@@ -244,15 +131,8 @@ export function renderOverviewPage(overview: Overview, options: PageOptions): st
             <a href="queues/">Queue detail</a>
           </nav>
           <div class="status">
-            <span id="status" class="pill" data-state="${down ? 'open' : 'closed'}"
-              >${down ? 'Redis unavailable' : 'Live'}</span
-            >
-            <span class="updated"
-              >Updated
-              <time id="updated" datetime="${overview.generatedAt}"
-                >${formatTime(overview.generatedAt)}</time
-              ></span
-            >
+            <span id="status" class="pill" hidden></span>
+            <span class="updated">Updated <time id="updated"></time></span>
           </div>
         </header>
         <main>
@@ -263,7 +143,12 @@ export function renderOverviewPage(overview: Overview, options: PageOptions): st
                 </p>`
               : ''
           }
-          <p id="redis-down" class="banner bad" ${down ? '' : html` hidden`}>
+          <noscript>
+            <p class="banner bad">
+              The dashboard needs JavaScript: its script shows every figure on this page.
+            </p>
+          </noscript>
+          <p id="redis-down" class="banner bad" hidden>
             <strong>Redis unavailable.</strong> The service cannot reach Redis; figures return here as soon as
             it is back.
           </p>
@@ -273,7 +158,7 @@ export function renderOverviewPage(overview: Overview, options: PageOptions): st
               (card) =>
                 html`<div class="card${card.tone ? ` ${card.tone}` : ''}">
                   <div class="label">${card.label}</div>
-                  <div class="value">${field(overview, card.path)}</div>
+                  <div class="value">${field(card.path)}</div>
                   <div class="hint">${card.hint}</div>
                 </div>`,
             )}
@@ -283,11 +168,11 @@ export function renderOverviewPage(overview: Overview, options: PageOptions): st
             <div class="panel-head">
               <h2>Emails per minute</h2>
               <span class="muted"
-                >last hour · sent ${field(overview, 'throughput.totals.sent')} · failed attempts
-                ${field(overview, 'throughput.totals.failed')}</span
+                >last hour · sent ${field('throughput.totals.sent')} · failed attempts
+                ${field('throughput.totals.failed')}</span
               >
             </div>
-            <div id="chart" class="chart"><noscript>The chart needs JavaScript.</noscript></div>
+            <div id="chart" class="chart"></div>
           </section>
 
           <div class="grid">
@@ -310,24 +195,22 @@ export function renderOverviewPage(overview: Overview, options: PageOptions): st
                         <td><span class="priority ${priority}">${priority}</span></td>
                         ${QUEUE_COLUMNS.map(
                           (column) =>
-                            html`<td class="num">
-                              ${field(overview, `queues.queues.${priority}.${column}`)}
-                            </td>`,
+                            html`<td class="num">${field(`queues.queues.${priority}.${column}`)}</td>`,
                         )}
                       </tr>`,
                   )}
                 </tbody>
               </table>
             </section>
-            ${factsPanel(overview, 'Delivery events', 'suppressions and webhooks', DELIVERY_EVENT_ROWS)}
-            ${factsPanel(overview, 'Redis', undefined, REDIS_ROWS)}
-            ${factsPanel(overview, 'SMTP ingress', 'since the counters began, every smtp process', SMTP_ROWS)}
+            ${factsPanel('Delivery events', 'suppressions and webhooks', DELIVERY_EVENT_ROWS)}
+            ${factsPanel('Redis', undefined, REDIS_ROWS)}
+            ${factsPanel('SMTP ingress', 'since the counters began, every smtp process', SMTP_ROWS)}
           </div>
 
           <section class="panel">
             <div class="panel-head">
               <h2>Dead letters</h2>
-              <span class="muted">newest first · ${field(overview, 'deadLetters.total')} in all</span>
+              <span class="muted">newest first · ${field('deadLetters.total')} in all</span>
             </div>
             <table class="dead-letters">
               <thead>
@@ -341,9 +224,7 @@ export function renderOverviewPage(overview: Overview, options: PageOptions): st
                   <th></th>
                 </tr>
               </thead>
-              <tbody id="dead-letters">
-                ${deadLetterRows(overview.deadLetters?.items)}
-              </tbody>
+              <tbody id="dead-letters"></tbody>
             </table>
           </section>
 
@@ -363,9 +244,7 @@ export function renderOverviewPage(overview: Overview, options: PageOptions): st
                     <th class="num">Tokens</th>
                   </tr>
                 </thead>
-                <tbody id="providers">
-                  ${providerRows(overview.queues?.providers)}
-                </tbody>
+                <tbody id="providers"></tbody>
               </table>
             </section>
             <section class="panel">
@@ -385,9 +264,7 @@ export function renderOverviewPage(overview: Overview, options: PageOptions): st
                     <th>Last call</th>
                   </tr>
                 </thead>
-                <tbody id="services">
-                  ${serviceRows(overview.services)}
-                </tbody>
+                <tbody id="services"></tbody>
               </table>
             </section>
           </div>
