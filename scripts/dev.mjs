@@ -3,7 +3,7 @@
 // runs); starts the maildev mail catcher with its web view; runs the app in the `all` role with reload; prints
 // a ready development token. Ctrl-C stops what it started.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { ensureDependencies, fail, onPath, readDotEnv, requireNode, root } from './preflight.mjs';
@@ -11,7 +11,7 @@ import { ensureDependencies, fail, onPath, readDotEnv, requireNode, root } from 
 requireNode();
 ensureDependencies();
 
-const { generateToken } = await import('../src/auth/token-format.ts');
+const { generateToken } = await import('../src/common/token-format.ts');
 
 const env = { ...readDotEnv(), ...process.env };
 const redisUrl = new URL(env.REDIS_URL || 'redis://localhost:6379');
@@ -37,8 +37,8 @@ function answers(host, port, timeoutMs = 500) {
   });
 }
 
-async function waitFor(host, port, what) {
-  for (let i = 0; i < 100; i++) {
+async function waitFor(host, port, what, timeoutMs = 10_000) {
+  for (let i = 0; i < timeoutMs / 100; i++) {
     if (await answers(host, port)) return;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -142,6 +142,21 @@ const appEnv = {
   SERVICE_TOKEN_DEV_PRIMARY: token,
   SERVICE_TOKEN_DEV_SCOPES: 'send,read,admin',
 };
+// The dashboard's browser code is its own TypeScript program (src/dashboard/page/); its first build must be in
+// dist/ before the app starts, since the dashboard reads its assets once at start (nest-cli.json keeps dist/).
+const pageScript = join(root, 'dist', 'dashboard', 'page', 'dashboard.js');
+rmSync(pageScript, { force: true });
+start('the dashboard page build', process.execPath, [
+  join(root, 'node_modules', 'typescript', 'bin', 'tsc'),
+  '-p',
+  join(root, 'src', 'dashboard', 'page', 'tsconfig.build.json'),
+  '--watch',
+  '--preserveWatchOutput',
+]);
+for (let i = 0; !existsSync(pageScript); i++) {
+  if (i === 600) fail('the dashboard page did not build within a minute (tsc -p src/dashboard/page)');
+  await new Promise((r) => setTimeout(r, 100));
+}
 start(
   'the app',
   process.execPath,
@@ -151,7 +166,8 @@ start(
     env: appEnv,
   },
 );
-await waitFor('127.0.0.1', apiPort, 'The app');
+// Nest compiles the whole server first: on a slow or busy machine that takes a while.
+await waitFor('127.0.0.1', apiPort, 'The app', 180_000);
 
 console.log(`
 ──────────────────────────────────────────────────────────────────────────────
