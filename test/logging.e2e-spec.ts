@@ -135,8 +135,11 @@ describe('logging', () => {
     expect(render).toMatchObject({ context: 'templates', template: 'welcome', renderMs: expect.any(Number) });
   });
 
-  it('tags each delivery line with its email id', () => {
-    const sent = app.logs().filter((line) => line.msg === 'email sent');
+  it('tags each delivery line with its email id', async () => {
+    const sentLines = () => app.logs().filter((line) => line.msg === 'email sent');
+    // An email shows as sent before its log line arrives through the process's stdout.
+    await waitUntil(() => sentLines().length >= 2, 5_000, 'the log lines of the two sends');
+    const sent = sentLines();
     expect(sent).toHaveLength(2);
     for (const line of sent)
       expect(line).toMatchObject({

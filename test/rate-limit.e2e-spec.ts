@@ -56,10 +56,13 @@ describe('a rate limit shared by every worker', () => {
 
     expect(elapsedMs).toBeGreaterThanOrEqual(5500);
     // A bucket of 1 refilled at 10/s lets at most 1 + 10 sends start in any second, across both workers.
-    const sendStarts = processes
-      .slice(1)
-      .flatMap((w) => w.logs().filter((line) => line.msg === 'email sent'))
-      .map((line) => Date.parse(line.time as string) - (line.latencyMs as number));
+    const sentLines = () =>
+      processes.slice(1).flatMap((w) => w.logs().filter((line) => line.msg === 'email sent'));
+    // The sink has each message before its worker logs the send and the line reaches us through stdout.
+    await waitUntil(() => sentLines().length >= 60, 10_000, "the workers' log lines of 60 sends");
+    const sendStarts = sentLines().map(
+      (line) => Date.parse(line.time as string) - (line.latencyMs as number),
+    );
     expect(sendStarts).toHaveLength(60);
     expect(busiestWindow(sendStarts, 1000)).toBeLessThanOrEqual(11);
     // At the sink, arrival times add each send's own latency: while the 60 requests and their claims keep
