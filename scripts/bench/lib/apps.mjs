@@ -10,7 +10,7 @@ export const EMAIL_FROM = { email: 'noreply@bench.example.com', name: 'FreeFace 
 
 /** A valid service token, made by the product's own generator (the build's copy). */
 export function generateToken(dist) {
-  return require(join(dist, 'auth', 'token-format.js')).generateToken('dev');
+  return require(join(dist, 'common', 'token-format.js')).generateToken('dev');
 }
 
 /**

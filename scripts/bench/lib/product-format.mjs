@@ -20,6 +20,7 @@ function productModules(distDir) {
   const dist = (path) => require(join(distDir, path));
   return {
     ...dist('emails/email.store.js'),
+    ...dist('emails/group-data.store.js'),
     ...dist('redis/redis-keys.js'),
     ...dist('queue/email-queue.js'),
     ...dist('queue/queue-names.js'),
@@ -45,9 +46,10 @@ export async function fillDirect({
 }) {
   const m = productModules(dist);
   const client = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
-  const repository = new m.EmailStore({ client }, new m.RedisKeys(prefix), {
-    email: { retentionDays: RETENTION_DAYS },
-  });
+  const connections = { client };
+  const keys = new m.RedisKeys(prefix);
+  const config = { email: { retentionDays: RETENTION_DAYS } };
+  const store = new m.EmailStore(connections, keys, new m.GroupDataStore(connections, keys, config), config);
   const queue = new Bull(m.EMAIL_QUEUES[priority], {
     prefix,
     createClient: (type) =>
@@ -80,7 +82,7 @@ export async function fillDirect({
           },
         };
       });
-      await repository.createMany(emails);
+      await store.createMany(emails);
       await queue.addBulk(emails.map(({ record }) => ({ data: {}, opts: m.emailJobOptions(record.id, 0) })));
     }
   } finally {
