@@ -166,6 +166,8 @@ const caveat =
   contended.length > 0 ? ` (${contended.length} measurements on a shared machine, marked ⚠)` : '';
 console.log(`${verdict}${caveat}. Took ${report.seconds.toFixed(0)} s; results in bench-results/latest.json`);
 if (failed || (options.strict && missed.length > 0)) process.exitCode = 1;
+// A benchmark that failed half-way may leave a client reconnecting to a Redis that is gone: end anyway.
+if (failed) process.exit();
 
 /** `npm run build` when dist/main.js is missing or older than anything in src/ or the build's configuration. */
 function buildIfStale() {
