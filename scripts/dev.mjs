@@ -68,6 +68,12 @@ function stop(code = 0) {
   if (startedContainer) spawnSync('docker', ['rm', '-f', startedContainer], { stdio: 'ignore' });
   setTimeout(() => process.exit(code), 1500).unref();
 }
+// A failed start exits through fail(): whatever was started (the mail catcher, the compilers) goes with it.
+process.on('exit', () => {
+  if (stopping) return;
+  for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
+  if (startedContainer) spawnSync('docker', ['rm', '-f', startedContainer], { stdio: 'ignore' });
+});
 process.on('SIGINT', () => stop(0));
 process.on('SIGTERM', () => stop(0));
 
