@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# CI stage: the image built as users build it, the Compose stack started from the repository's docker-compose.yml
-# and checked from the host (docs/DEPLOYMENT.md, "Docker in CI"). `.ci/run` calls it last.
+# CI stage: the image built as users build it, the Compose stack started from the repository's docker-compose.yml,
+# checked from the host and then broken on purpose (docs/DEPLOYMENT.md, "Docker in CI"). `.ci/run` calls it last.
 #
 #   scripts/ci/docker-e2e.sh
 #
@@ -239,8 +239,10 @@ checks="$(docker run --rm "$image" sh -c '
     [ -w "$p" ] && echo "writable=$p"
   done
   touch /app/probe 2>/dev/null && echo "writable=/app (touch)"
+  du -sm /usr/local/bin/node /app/node_modules /app/dist | sed "s/^/megabytes=/"
   true')"
 echo "$checks"
+figure "what the image holds" "$(sed -n 's/^megabytes=\([0-9]*\)\t\(.*\)/\2 \1 MB/p' <<<"$checks" | paste -sd, - | sed 's/,/, /g')"
 grep -q '^uid=1000 user=node$' <<<"$checks" || die "the container does not run as node (uid 1000)"
 ! grep -q '^writable=' <<<"$checks" || die "the node user can write to /app"
 [ "$(docker image inspect -f '{{json .Config.Entrypoint}}' "$image")" = '["/usr/bin/tini","--"]' ] ||
@@ -307,6 +309,12 @@ step "ports from the host: Swagger 3000, dashboard 8011, SMTP ingress 2525, mail
 "${in_ns[@]}" env TOKEN="$token" node test/docker/ports.mjs
 figure "ports" "Swagger UI and /docs-json on 3000, dashboard on 8011, SMTP ingress on 2525, MailDev on 1080"
 
+# --- 4. Break it ----------------------------------------------------------------------------------------------
+step "break it: kill, outage, scale, stop (test/docker/break-it.mjs)"
+"${in_ns[@]}" env COMPOSE_PROJECT="$project" TOKEN="$token" node test/docker/break-it.mjs | tee "$work/break.log" ||
+  die "a failure scenario did not end as it should"
+while IFS= read -r line; do figures+=("$line"); done < <(sed -n 's/^FIGURE //p' "$work/break.log")
+
 step "docker-compose stop: every app container exits 0 on SIGTERM, through tini"
 t=$SECONDS
 "${compose[@]}" stop >/dev/null 2>&1
@@ -317,7 +325,8 @@ figure "compose stop (all app containers exit 0)" "$((SECONDS - t)) s"
 
 "${compose[@]}" down -v --remove-orphans >/dev/null 2>&1
 stack_up=""
-docker image prune -f >/dev/null 2>&1 || true
+# Images left untagged by earlier builds, once a day old: a recent one may be the build stage the next build reuses.
+docker image prune -f --filter until=24h >/dev/null 2>&1 || true
 
 step "figures"
 figure "docker stage" "$((SECONDS - stage_started)) s"
