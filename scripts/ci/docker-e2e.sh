@@ -239,7 +239,7 @@ checks="$(docker run --rm "$image" sh -c '
     [ -w "$p" ] && echo "writable=$p"
   done
   touch /app/probe 2>/dev/null && echo "writable=/app (touch)"
-  du -sm /usr/local/bin/node /app/node_modules /app/dist | sed "s/^/megabytes=/"
+  du -sm --apparent-size /usr/local/bin/node /app/node_modules /app/dist | sed "s/^/megabytes=/"
   true')"
 echo "$checks"
 figure "what the image holds" "$(sed -n 's/^megabytes=\([0-9]*\)\t\(.*\)/\2 \1 MB/p' <<<"$checks" | paste -sd, - | sed 's/,/, /g')"
