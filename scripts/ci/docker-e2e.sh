@@ -110,6 +110,12 @@ remove_netns() {
 exec 9>/var/lock/freeface-docker-e2e.lock
 flock -w 1800 9 || die "another run of this stage held /var/lock/freeface-docker-e2e.lock for 30 minutes"
 
+# An engine left running in the namespace by a run that was cut short: keep using it there.
+engine_pid="$(pidof dockerd 2>/dev/null | cut -d' ' -f1)"
+if [ -n "$engine_pid" ] && [ -e "/var/run/netns/$netns" ] &&
+  [ "$(stat -L -c %i "/proc/$engine_pid/ns/net" 2>/dev/null)" = "$(stat -L -c %i "/var/run/netns/$netns")" ]; then
+  in_ns=(nsenter "--net=/var/run/netns/$netns")
+fi
 if ! docker info >/dev/null 2>&1; then
   [ "$(id -u)" -eq 0 ] || die "no Docker engine answers, and starting one here needs root: run as root, or start dockerd"
   if command -v iptables >/dev/null && make_netns 2>"$work/netns.log"; then
