@@ -111,7 +111,7 @@ exec 9>/var/lock/freeface-docker-e2e.lock
 flock -w 1800 9 || die "another run of this stage held /var/lock/freeface-docker-e2e.lock for 30 minutes"
 
 # An engine left running in the namespace by a run that was cut short: keep using it there.
-engine_pid="$(pidof dockerd 2>/dev/null | cut -d' ' -f1)"
+engine_pid="$(pidof dockerd | cut -d' ' -f1 || true)"
 if [ -n "$engine_pid" ] && [ -e "/var/run/netns/$netns" ] &&
   [ "$(stat -L -c %i "/proc/$engine_pid/ns/net" 2>/dev/null)" = "$(stat -L -c %i "/var/run/netns/$netns")" ]; then
   in_ns=(nsenter "--net=/var/run/netns/$netns")
