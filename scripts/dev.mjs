@@ -1,12 +1,21 @@
 // `npm run dev`: everything a newcomer needs on one terminal. Installs npm dependencies when missing; starts a
 // private Redis when none answers at REDIS_URL (redis-server from PATH, else a container when a Docker engine
-// runs); starts the maildev mail catcher with its web view; runs the app in the `all` role with reload; prints
-// a ready development token. Ctrl-C stops what it started.
+// runs, else it installs redis-server where it can or stops with the command to run); starts the maildev mail
+// catcher with its web view; runs the app in the `all` role with reload; prints a ready development token.
+// Ctrl-C stops what it started.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { ensureDependencies, fail, onPath, readDotEnv, requireNode, root } from './preflight.mjs';
+import {
+  ensureDependencies,
+  ensureSystemPackages,
+  fail,
+  onPath,
+  readDotEnv,
+  requireNode,
+  root,
+} from './preflight.mjs';
 
 requireNode();
 ensureDependencies();
@@ -83,6 +92,17 @@ const redisHost = redisUrl.hostname || 'localhost';
 const redisPort = Number(redisUrl.port || 6379);
 let redisNote = `using the Redis at ${redisUrl.host}`;
 if (!(await answers(redisHost, redisPort))) {
+  const hasDocker = () => spawnSync('docker', ['info'], { stdio: 'ignore' }).status === 0;
+  if (!onPath('redis-server') && !hasDocker()) {
+    ensureSystemPackages([
+      {
+        command: 'redis-server',
+        why: `no Redis answers at ${redisUrl.host} and no Docker engine runs; or point REDIS_URL at a running Redis`,
+        debian: 'redis-server',
+        brew: 'brew install redis',
+      },
+    ]);
+  }
   if (onPath('redis-server')) {
     const dir = join(stateDir, 'redis');
     mkdirSync(dir, { recursive: true });
@@ -97,7 +117,7 @@ if (!(await answers(redisHost, redisPort))) {
       'yes',
     ]);
     redisNote = `started redis-server on port ${redisPort} (data in .dev/redis)`;
-  } else if (spawnSync('docker', ['info'], { stdio: 'ignore' }).status === 0) {
+  } else {
     startedContainer = 'freeface-dev-redis';
     spawnSync(
       'docker',
@@ -107,12 +127,6 @@ if (!(await answers(redisHost, redisPort))) {
       },
     );
     redisNote = `started a redis:7-alpine container on port ${redisPort}`;
-  } else {
-    fail(
-      `No Redis answers at ${redisUrl.host}, and there is neither redis-server nor a Docker engine to start one.\n` +
-        '  Install one: sudo apt-get install -y redis-server (Debian/Ubuntu), brew install redis (macOS),\n' +
-        '  or point REDIS_URL at a running Redis.',
-    );
   }
   await waitFor(redisHost, redisPort, 'Redis');
 }

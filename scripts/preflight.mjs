@@ -55,3 +55,66 @@ export function readDotEnv() {
   }
   return values;
 }
+
+/**
+ * Installs the system packages a command needs when they are missing: with apt-get on Debian or Ubuntu (as root,
+ * or through sudo), with Homebrew on macOS. Anywhere else, or when that is not possible, stops before anything
+ * runs with one message naming the exact command to run. Each need is { command, why, debian, brew }, where
+ * `command` is a program to find on PATH (or a function that says whether it is there).
+ */
+export function ensureSystemPackages(needs) {
+  const isThere = (need) => (typeof need.command === 'function' ? need.command() : onPath(need.command));
+  const missing = needs.filter((need) => !isThere(need));
+  if (missing.length === 0) return;
+  const what = missing.map((need) => `${need.name ?? need.command} (${need.why})`).join(', ');
+  const debian = [...new Set(missing.map((need) => need.debian))].join(' ');
+  const brew = missing.map((need) => need.brew).join(' && ');
+  const aptCommand = `sudo apt-get update && sudo apt-get install -y ${debian}`;
+
+  if (process.platform === 'linux' && onPath('apt-get')) {
+    const asRoot = process.getuid?.() === 0;
+    const sudo = !asRoot && onPath('sudo') && (process.stdin.isTTY || quiet('sudo', ['-n', 'true']));
+    if (asRoot || sudo) {
+      console.log(`› Installing ${debian} (missing: ${what})…`);
+      // sudo drops the environment: DEBIAN_FRONTEND goes on the command line.
+      const apt = [...(asRoot ? [] : ['sudo']), 'env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get'];
+      run(apt[0], [...apt.slice(1), 'update', '-qq']);
+      run(apt[0], [...apt.slice(1), 'install', '-y', '-qq', ...debian.split(' ')]);
+      const still = missing.filter((need) => !isThere(need));
+      if (still.length === 0) return;
+      fail(
+        `${still.map((need) => need.name ?? need.command).join(', ')} still missing after apt-get install ${debian}.`,
+      );
+    }
+    fail(`Missing: ${what}.\n  Install with:  ${aptCommand}`);
+  }
+  if (process.platform === 'darwin' && onPath('brew')) {
+    console.log(`› Installing with Homebrew (missing: ${what})…`);
+    for (const need of missing) run('sh', ['-c', need.brew]);
+    const still = missing.filter((need) => !isThere(need));
+    if (still.length === 0) return;
+    fail(`${still.map((need) => need.name ?? need.command).join(', ')} still missing after: ${brew}`);
+  }
+  fail(
+    `Missing: ${what}.\n` +
+      `  Debian/Ubuntu:  ${aptCommand}\n` +
+      `  macOS (Homebrew):  ${brew}\n` +
+      '  Elsewhere: install them with your package manager and make sure they are on PATH.',
+  );
+}
+
+/** Whether a command exits 0, its output discarded. */
+function quiet(command, args) {
+  return spawnSync(command, args, { stdio: 'ignore' }).status === 0;
+}
+
+/** Where Chromium is: CHROMIUM_PATH, Debian's or Ubuntu's package, or the macOS application (undefined if none). */
+export function chromiumPath() {
+  const candidates = [
+    process.env.CHROMIUM_PATH,
+    '/usr/bin/chromium',
+    '/usr/bin/chromium-browser',
+    '/Applications/Chromium.app/Contents/MacOS/Chromium',
+  ];
+  return candidates.find((path) => path && existsSync(path));
+}
