@@ -71,6 +71,8 @@ function start(name, command, args, options = {}) {
 }
 
 let stopping = false;
+/** The Redis container this script started, if it had to (removed when it stops). */
+let startedContainer;
 function stop(code = 0) {
   stopping = true;
   for (const child of children.reverse()) if (child.exitCode === null) child.kill('SIGTERM');
@@ -87,7 +89,6 @@ process.on('SIGINT', () => stop(0));
 process.on('SIGTERM', () => stop(0));
 
 // Redis: use the one at REDIS_URL if it answers; otherwise start one of our own on that port.
-let startedContainer;
 const redisHost = redisUrl.hostname || 'localhost';
 const redisPort = Number(redisUrl.port || 6379);
 let redisNote = `using the Redis at ${redisUrl.host}`;
