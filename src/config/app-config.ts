@@ -5,6 +5,7 @@ import type { AuthFailureLimit } from './api-limits';
 import type { Environment, LogLevel } from './env.schema';
 import type { ProviderEventSettings } from './provider-event-settings';
 import type { ProviderSettings } from './provider-settings';
+import type { RedisTopology } from './redis-topology';
 import type { Role } from './roles';
 import type { TargetPolicyOptions } from './webhook-hosts';
 
@@ -37,7 +38,15 @@ export abstract class AppConfig {
     /** `TRUST_PROXY`, fastify's `trustProxy`: the proxies whose X-Forwarded-For names the client address. */
     readonly trustProxy: false | string;
   };
-  abstract readonly redis: { readonly url: string; readonly keyPrefix: string };
+  abstract readonly redis: {
+    readonly topology: RedisTopology;
+    /** The CA certificates (PEM) that Redis's TLS certificates must chain to, when not the system's. */
+    readonly tlsCa?: string;
+    readonly keyPrefix: string;
+    readonly partitions: number;
+    /** Replicas an accepted email must have reached before the 202 (`WAIT`); 0 for none. */
+    readonly waitReplicas: number;
+  };
   abstract readonly logging: {
     readonly level: LogLevel;
     readonly levels: Readonly<Record<string, LogLevel>>;

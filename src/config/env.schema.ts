@@ -89,8 +89,54 @@ export class EnvSchema {
   @IsString()
   SMTP_INGRESS_TLS_KEY?: string;
 
-  @Matches(/^rediss?:\/\/\S+$/, { message: 'must be a redis:// or rediss:// URL' })
-  REDIS_URL = 'redis://localhost:6379';
+  // Where Redis is: one of REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES (checked in redis-topology.ts).
+  @IsOptional()
+  @IsString()
+  REDIS_URL?: string;
+
+  @IsOptional()
+  @IsString()
+  REDIS_SENTINELS?: string;
+
+  @IsOptional()
+  @IsString()
+  REDIS_SENTINEL_NAME?: string;
+
+  @IsOptional()
+  @IsString()
+  REDIS_SENTINEL_PASSWORD?: string;
+
+  @IsOptional()
+  @IsString()
+  REDIS_CLUSTER_NODES?: string;
+
+  /** The data nodes' credentials with Sentinel or a cluster (a URL carries its own). */
+  @IsOptional()
+  @IsString()
+  REDIS_USERNAME?: string;
+
+  @IsOptional()
+  @IsString()
+  REDIS_PASSWORD?: string;
+
+  /** PEM file of the CA that signed Redis's (and the sentinels') certificates, as managed services need. */
+  @IsOptional()
+  @IsString()
+  REDIS_TLS_CA_FILE?: string;
+
+  /** How many partitions the emails and their queues are spread over (see docs/SCALING.md). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1, { message: 'only 1 is supported by this version (one partition per Redis; see docs/SCALING.md)' })
+  REDIS_PARTITIONS = 1;
+
+  /** Replicas that must have an accepted email before the API answers 202 (Redis's WAIT); 0 waits for none. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(16)
+  REDIS_WAIT_REPLICAS = 0;
 
   @Matches(/^[A-Za-z0-9_{}.-]{1,64}$/, { message: 'must be 1-64 characters of letters, digits, _ - . { }' })
   QUEUE_PREFIX = '{freeface}';

@@ -75,7 +75,12 @@ describe('loadConfig defaults', () => {
         maxBodyBytes: 10 * 1024 * 1024,
         trustProxy: false,
       },
-      redis: { url: 'redis://localhost:6379', keyPrefix: '{freeface}' },
+      redis: {
+        topology: { mode: 'single', url: 'redis://localhost:6379' },
+        keyPrefix: '{freeface}',
+        partitions: 1,
+        waitReplicas: 0,
+      },
       logging: { level: 'debug', levels: {}, format: 'json', secrets: [] },
       auth: {
         enabled: true,
@@ -162,7 +167,12 @@ describe('loadConfig defaults', () => {
       ALL_ROLES,
     );
     expect(config.http.port).toBe(8080);
-    expect(config.redis).toEqual({ url: 'rediss://cache.internal:6380/2', keyPrefix: '{mail}' });
+    expect(config.redis).toEqual({
+      topology: { mode: 'single', url: 'rediss://cache.internal:6380/2' },
+      keyPrefix: '{mail}',
+      partitions: 1,
+      waitReplicas: 0,
+    });
     expect(config.smtp).toEqual({
       host: 'smtp.example.com',
       port: 465,
@@ -286,11 +296,11 @@ describe('loadConfig errors', () => {
     expect(error.problems).toEqual([
       'ENVIRONMENT: must be one of the following values: development, staging, production',
       'PORT: must not be greater than 65535',
-      'REDIS_URL: must be a redis:// or rediss:// URL',
       'LOG_LEVEL: must be one of the following values: trace, debug, info, warn, error, fatal, silent',
       'SERVICE_AUTH_ENABLED: must be true or false',
       'SMTP_SECURE: must be true or false',
       'MAX_ATTEMPTS: must not be less than 1',
+      'REDIS_URL: must be a redis:// or rediss:// URL',
     ]);
     expect(error.message).toBe(`Invalid configuration:\n${error.problems.map((p) => `  - ${p}`).join('\n')}`);
   });
@@ -851,6 +861,19 @@ describe('loadConfig literal secrets for log scrubbing', () => {
     expect(config.logging.secrets).toEqual(['smtp-pw', 'p@ss-word']);
     expect(config.smtp.user).toBe('mailer');
     expect(config.smtp.password).toBe('smtp-pw');
+  });
+
+  it("collects the data nodes' and the sentinels' passwords with Sentinel", () => {
+    const config = loadConfig(
+      base({
+        REDIS_SENTINELS: 's1:26379,s2:26379',
+        REDIS_SENTINEL_NAME: 'mymaster',
+        REDIS_PASSWORD: 'data-pw',
+        REDIS_SENTINEL_PASSWORD: 'sentinel-pw',
+      }),
+      ALL_ROLES,
+    );
+    expect(config.logging.secrets).toEqual(['data-pw', 'sentinel-pw']);
   });
 
   it('collects nothing when there are no passwords', () => {

@@ -20,6 +20,7 @@ import { readProviderEventSettings } from './provider-event-settings';
 import { readProviderSettings } from './provider-settings';
 import type { Role } from './roles';
 import { isServiceTokenVariable, readServiceCredentials } from './service-tokens';
+import { parseRedisTopology, type RedisTopology } from './redis-topology';
 import { parseRetrySchedule } from './retry-schedule';
 import { parseHostRule } from './webhook-hosts';
 
@@ -95,14 +96,29 @@ function readLogLevels(env: EnvSchema, errors: string[]) {
   return { ...fromFile, ...fromEnv };
 }
 
-/** The password part of a Redis URL, if any: it is a secret even though the URL as a whole is not. */
-function redisPassword(url: string): string | undefined {
-  try {
-    const password = new URL(url).password;
-    return password ? decodeURIComponent(password) : undefined;
-  } catch {
-    return undefined;
+/** The passwords of a topology: the URL's (a secret even though the URL as a whole is not) and the others. */
+function redisSecrets(topology: RedisTopology): (string | undefined)[] {
+  if (topology.mode === 'single') {
+    try {
+      const password = new URL(topology.url).password;
+      return [password ? decodeURIComponent(password) : undefined];
+    } catch {
+      return [];
+    }
   }
+  return [topology.password, topology.mode === 'sentinel' ? topology.sentinelPassword : undefined];
+}
+
+function readRedisTlsCa(path: string | undefined, errors: string[]): string | undefined {
+  if (!path) return undefined;
+  try {
+    const pem = readFileSync(path, 'utf8');
+    if (pem.includes('-----BEGIN CERTIFICATE-----')) return pem;
+    errors.push(`REDIS_TLS_CA_FILE: ${path} holds no PEM certificate`);
+  } catch {
+    errors.push(`REDIS_TLS_CA_FILE: cannot read ${path}`);
+  }
+  return undefined;
 }
 
 /**
@@ -188,6 +204,8 @@ export function loadConfig(rawEnv: Env, roles: ReadonlySet<Role>): AppConfig {
   const webhookRetryDelays = parseRetrySchedule(env.WEBHOOK_RETRY_SCHEDULE);
   if (typeof webhookRetryDelays === 'string') errors.push(`WEBHOOK_RETRY_SCHEDULE: ${webhookRetryDelays}`);
   const smtpTls = readSmtpIngressTls(env, roles, !isDevelopment, errors);
+  const redisTopology = parseRedisTopology(resolvedEnv, errors);
+  const redisTlsCa = readRedisTlsCa(env.REDIS_TLS_CA_FILE, errors);
   // Outside development webhooks go to allowed hosts only: with some allowed, their secrets need a real key.
   if (!isDevelopment && webhookHosts.length > 0 && !env.WEBHOOK_SECRETS_KEY) {
     errors.push(
@@ -200,7 +218,7 @@ export function loadConfig(rawEnv: Env, roles: ReadonlySet<Role>): AppConfig {
 
   const secrets = [
     env.SMTP_PASSWORD,
-    redisPassword(env.REDIS_URL),
+    ...redisSecrets(redisTopology),
     env.SENDGRID_API_KEY,
     env.MAILGUN_API_KEY,
     env.MAILGUN_WEBHOOK_SIGNING_KEY,
@@ -218,7 +236,13 @@ export function loadConfig(rawEnv: Env, roles: ReadonlySet<Role>): AppConfig {
       maxBodyBytes: env.MAX_BODY_BYTES,
       trustProxy: 'hops' in trustProxy ? trustProxy.hops : false,
     },
-    redis: { url: env.REDIS_URL, keyPrefix: env.QUEUE_PREFIX },
+    redis: {
+      topology: redisTopology,
+      ...(redisTlsCa ? { tlsCa: redisTlsCa } : {}),
+      keyPrefix: env.QUEUE_PREFIX,
+      partitions: env.REDIS_PARTITIONS,
+      waitReplicas: env.REDIS_WAIT_REPLICAS,
+    },
     logging: {
       level: env.LOG_LEVEL ?? defaultLogLevel(env.ENVIRONMENT),
       levels,
