@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type Redis from 'ioredis';
+import type { RedisClient } from '../redis/redis-connections';
 import { MAX_SCANNED_PER_PAGE } from '../common/paging';
 import { AppConfig } from '../config/app-config';
 import { AUDIT_EVENTS, type AuditEventName } from '../events/email-events';
@@ -52,7 +52,7 @@ export interface AuditQuery {
  */
 @Injectable()
 export class AuditStore {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly appendScript: ScriptCommand<string[], ScriptArg[], number>;
   private readonly retentionMs: number;
 

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type Redis from 'ioredis';
+import type { RedisClient } from '../redis/redis-connections';
 import { EmailStore } from '../emails/email.store';
 import { RedisConnections } from '../redis/redis-connections';
 import { RedisKeys } from '../redis/redis-keys';
@@ -31,7 +31,7 @@ const REVIVE = loadScript<ReviveKeys, ReviveArgs, Revived>(__dirname, 'revive-de
  */
 @Injectable()
 export class DeadLetterStore {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly pager: SortedSetPager;
   private readonly reviveScript: ScriptCommand<ReviveKeys, ReviveArgs, Revived>;
 

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type Redis from 'ioredis';
+import type { RedisClient } from '../redis/redis-connections';
 import { AppConfig } from '../config/app-config';
 import type { OutboundMessage } from '../providers/outbound-email';
 import type { Priority } from '../queue/queue-names';
@@ -69,7 +69,7 @@ const optionalNumber = (value: string | null | undefined) => (value ? Number(val
  */
 @Injectable()
 export class EmailStore {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly retentionMs: number;
   private readonly pager: SortedSetPager;
   private readonly cancelScript: ScriptCommand<CancelKeys, [id: string, now: number], EmailStatus | null>;

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type Redis from 'ioredis';
+import type { RedisClient } from '../redis/redis-connections';
 import { AppConfig } from '../config/app-config';
 import { RedisConnections } from '../redis/redis-connections';
 import { RedisKeys } from '../redis/redis-keys';
@@ -19,7 +19,7 @@ const RELEASE = loadScript<GroupDataKeys, [member: number], 0 | 1>(__dirname, 'r
  */
 @Injectable()
 export class GroupDataStore {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly retentionMs: number;
   private readonly extendLifetime: ScriptCommand<GroupDataKeys, [lifetimeMs: number], null>;
   private readonly releaseBit: ScriptCommand<GroupDataKeys, [member: number], 0 | 1>;

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import type Redis from 'ioredis';
+import type { RedisClient } from '../redis/redis-connections';
 import { RedisConnections } from '../redis/redis-connections';
 import { RedisKeys } from '../redis/redis-keys';
 import { MAILGUN_SIGNATURE_MAX_AGE_MS } from './mailgun-events';
@@ -20,7 +20,7 @@ export const MAILGUN_TOKEN_TTL_MS = 3 * MAILGUN_SIGNATURE_MAX_AGE_MS;
  */
 @Injectable()
 export class MailgunTokenStore {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
 
   constructor(
     connections: RedisConnections,

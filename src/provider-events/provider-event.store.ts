@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type Redis from 'ioredis';
+import type { RedisClient } from '../redis/redis-connections';
 import type { EmailStatus } from '../common/email-status';
 import { RedisConnections } from '../redis/redis-connections';
 import { RedisKeys } from '../redis/redis-keys';
@@ -28,7 +28,7 @@ export type AppliedEvent =
  */
 @Injectable()
 export class ProviderEventStore {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly applyScript: ScriptCommand<ApplyKeys, ApplyArgs, ApplyReply>;
 
   constructor(

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type Redis from 'ioredis';
+import type { RedisClient } from '../redis/redis-connections';
 import { AppConfig } from '../config/app-config';
 import { RedisConnections } from '../redis/redis-connections';
 import { RedisKeys } from '../redis/redis-keys';
@@ -31,7 +31,7 @@ export interface QuotaReservation {
  */
 @Injectable()
 export class DailyQuotaStore {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly takeQuota: ScriptCommand<QuotaKeys, QuotaArgs, QuotaReply>;
   private readonly quotas: ReadonlyMap<string, number>;
   private readonly byteQuotas: ReadonlyMap<string, number | undefined>;

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type Redis from 'ioredis';
+import type { RedisClient } from '../redis/redis-connections';
 import { AppConfig } from '../config/app-config';
 import type { EmailRecord } from '../emails/email-record';
 import type { EmailStatus } from '../common/email-status';
@@ -39,7 +39,7 @@ export interface OverdueEmail {
  */
 @Injectable()
 export class ReconcilerStore {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly retentionMs: number;
   private readonly takeLeadership: ScriptCommand<LeaderKeys, [token: string, leaseMs: number], 0 | 1>;
   private readonly resignLeadership: ScriptCommand<LeaderKeys, [token: string], number>;

@@ -1,25 +1,27 @@
 import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
-import Redis, { type RedisOptions } from 'ioredis';
+import Redis, { Cluster, type RedisOptions } from 'ioredis';
 import { AppConfig } from '../config/app-config';
 import { AppLogger } from '../logging/app-logger';
 import { coalesceWrites } from './coalesced-writes';
+import { connectionSettings } from './connection-settings';
 
 export type BullClientType = 'client' | 'subscriber' | 'bclient';
 
-/** Reconnect forever, but never wait more than 2 s between tries: Redis coming back must be noticed quickly. */
-const retryStrategy = (times: number) => Math.min(100 * times, 2000);
+/** A connection to FreeFace's Redis, whichever its topology: one server (or Sentinel's primary), or a cluster. */
+export type RedisClient = Redis | Cluster;
 
 /**
  * The process's Redis connections. One command connection is shared by every Bull queue and store, so
  * commands issued in order reach Redis in order (the email record is written before its job can be taken);
  * it has no offline queue, so while Redis is down a command fails at once and the API answers 503 instead
- * of hanging. Subscriber and blocking connections are separate, as Bull requires.
+ * of hanging. Subscriber and blocking connections are separate, as Bull requires. Every connection is made
+ * for the configured topology (connection-settings.ts), so Sentinel and cluster reach all of them alike.
  */
 @Injectable()
 export class RedisConnections implements OnApplicationShutdown {
-  readonly client: Redis;
-  private subscriber?: Redis;
-  private readonly blocking: Redis[] = [];
+  readonly client: RedisClient;
+  private subscriber?: RedisClient;
+  private readonly blocking: RedisClient[] = [];
 
   constructor(
     private readonly config: AppConfig,
@@ -31,11 +33,12 @@ export class RedisConnections implements OnApplicationShutdown {
       maxRetriesPerRequest: 1,
       commandTimeout: 5000,
     });
-    coalesceWrites(this.client);
+    if (this.client instanceof Cluster) this.client.on('+node', (node: Redis) => coalesceWrites(node));
+    else coalesceWrites(this.client);
   }
 
   /** Bull's `createClient` hook. */
-  forBull(type: BullClientType): Redis {
+  forBull(type: BullClientType): RedisClient {
     if (type === 'client') return this.client;
     const options = { maxRetriesPerRequest: null, enableReadyCheck: false };
     if (type === 'subscriber') return (this.subscriber ??= this.connect('subscriber', options));
@@ -49,17 +52,18 @@ export class RedisConnections implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
-    const connections = [this.client, this.subscriber, ...this.blocking].filter((c): c is Redis => !!c);
+    const connections = [this.client, this.subscriber, ...this.blocking].filter((c): c is RedisClient => !!c);
     await Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())));
   }
 
-  private connect(name: string, options: RedisOptions): Redis {
-    const connection = new Redis(this.config.redis.url, {
-      connectionName: `freeface-${name}`,
-      connectTimeout: 5000,
-      retryStrategy,
-      ...options,
-    });
+  private connect(name: string, options: RedisOptions): RedisClient {
+    const settings = connectionSettings(this.config.redis, `freeface-${name}`, options);
+    const connection =
+      settings.mode === 'cluster'
+        ? new Cluster([...settings.nodes], settings.options)
+        : settings.url
+          ? new Redis(settings.url, settings.options)
+          : new Redis(settings.options);
     // One line when a connection drops and one when it is back, not one per reconnect attempt.
     let isDown = false;
     connection.on('ready', () => {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, relative, resolve, sep } from 'node:path';
 import type { ChainableCommander } from 'ioredis';
-import type Redis from 'ioredis';
+import type { RedisClient } from './redis-connections';
 
 /** A value a script takes as an argument. */
 export type ScriptArg = string | number | Buffer;
@@ -37,7 +37,7 @@ const SOURCE_ROOT = resolve(__dirname, '..');
 const INCLUDE = /^--- @include "([^"]+)"[ \t]*$/gm;
 
 const files = new Map<string, string>();
-const registered = new WeakMap<Redis, Set<string>>();
+const registered = new WeakMap<RedisClient, Set<string>>();
 
 /**
  * Reads a script (once, when the module that owns it loads) and resolves its includes, as BullMQ does with
@@ -60,7 +60,7 @@ export function loadScript<Keys extends readonly string[], Args extends readonly
 
 /** The script as a function on a connection, registered with ioredis (`defineCommand`) once per connection. */
 export function scriptCommand<Keys extends readonly string[], Args extends readonly ScriptArg[], Reply>(
-  redis: Redis,
+  redis: RedisClient,
   script: LuaScript<Keys, Args, Reply>,
 ): ScriptCommand<Keys, Args, Reply> {
   register(redis, script);
@@ -75,7 +75,7 @@ export function scriptCommand<Keys extends readonly string[], Args extends reado
  * pipeline knows only the scripts its connection had when it was made.
  */
 export function pipelinedScript<Keys extends readonly string[], Args extends readonly ScriptArg[], Reply>(
-  redis: Redis,
+  redis: RedisClient,
   script: LuaScript<Keys, Args, Reply>,
 ): PipelinedScript<Keys, Args> {
   register(redis, script);
@@ -87,7 +87,10 @@ export function pipelinedScript<Keys extends readonly string[], Args extends rea
     );
 }
 
-function register(redis: Redis, script: LuaScript<readonly string[], readonly ScriptArg[], unknown>): void {
+function register(
+  redis: RedisClient,
+  script: LuaScript<readonly string[], readonly ScriptArg[], unknown>,
+): void {
   let names = registered.get(redis);
   if (!names) registered.set(redis, (names = new Set()));
   if (names.has(script.name)) return;

@@ -1,4 +1,4 @@
-import type Redis from 'ioredis';
+import type { RedisClient } from './redis-connections';
 import { MAX_SCANNED_PER_PAGE } from '../common/paging';
 import { loadScript, scriptCommand, type ScriptCommand } from './scripts';
 
@@ -44,7 +44,7 @@ export class SortedSetPager {
   private readonly entriesAfterScript: ScriptCommand<[set: string], EntriesAfterArgs, string[]>;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly maxScanned = MAX_SCANNED_PER_PAGE,
   ) {
     this.entriesAfterScript = scriptCommand(redis, ENTRIES_AFTER);

@@ -1,5 +1,5 @@
 import { Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import type Redis from 'ioredis';
+import type { RedisClient } from '../redis/redis-connections';
 import { Batcher } from '../common/batcher';
 import { Throttle } from '../common/throttle';
 import { EmailEvents, type EmailEvent, type EmailEventListener } from '../events/email-events';
@@ -48,7 +48,7 @@ export interface ServiceFigures {
 export class ServiceMetricsRecorder implements EmailEventListener, OnModuleInit, OnApplicationShutdown {
   private readonly counts: Batcher<Count>;
   private readonly overflowLog = new Throttle(OVERFLOW_LOG_INTERVAL_MS);
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly hashMax: PipelinedScript<[hash: string], MaxArgs>;
 
   constructor(

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type Redis from 'ioredis';
+import type { RedisClient } from '../redis/redis-connections';
 import { AppConfig } from '../config/app-config';
 import { RedisConnections } from '../redis/redis-connections';
 import { RedisKeys } from '../redis/redis-keys';
@@ -80,7 +80,7 @@ const FIELDS = [
  */
 @Injectable()
 export class WebhookDeliveriesStore {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly retentionMs: number;
   private readonly pager: SortedSetPager;
   private readonly create: PipelinedScript<CreateKeys, CreateArgs>;
@@ -233,7 +233,7 @@ export class WebhookDeliveriesStore {
   }
 
   private moveTo(
-    transaction: ReturnType<Redis['multi']>,
+    transaction: ReturnType<RedisClient['multi']>,
     delivery: WebhookDelivery,
     status: DeliveryStatus,
   ): void {

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type Redis from 'ioredis';
+import type { RedisClient } from '../redis/redis-connections';
 import { AppConfig } from '../config/app-config';
 import { AppLogger } from '../logging/app-logger';
 import { WebhookQueue } from '../queue/webhook-queue';
@@ -57,7 +57,7 @@ const RESUME = loadScript<EndpointKeys, ResumeArgs, SlotsReply>(__dirname, 'resu
  */
 @Injectable()
 export class WebhookEndpointGate {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly limit: number;
   private readonly pauseAfter: number;
   private readonly admitScript: ScriptCommand<SlotKeys, AdmitArgs, string[]>;

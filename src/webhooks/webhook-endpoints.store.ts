@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type Redis from 'ioredis';
+import type { RedisClient } from '../redis/redis-connections';
 import { uuidv7 } from '../common/ids';
 import { AppConfig } from '../config/app-config';
 import { RedisConnections } from '../redis/redis-connections';
@@ -29,7 +29,7 @@ const FIELDS = ['service', 'allServices', 'url', 'events', 'description', 'creat
  */
 @Injectable()
 export class WebhookEndpointsStore {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly box: SecretBox;
 
   constructor(
