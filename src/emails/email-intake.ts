@@ -3,6 +3,7 @@ import type { Caller } from '../auth/caller';
 import { EmailEvents } from '../events/email-events';
 import { AppLogger } from '../logging/app-logger';
 import { EmailQueue } from '../queue/email-queue';
+import { ReplicationBarrier } from '../redis/replication-barrier';
 import { DailyQuotaStore } from '../rate-limit/daily-quota.store';
 import type { PreparedEmail } from './email-preparer';
 import { EmailStore } from './email.store';
@@ -19,6 +20,7 @@ export class EmailIntake {
     private readonly queue: EmailQueue,
     private readonly quota: DailyQuotaStore,
     private readonly events: EmailEvents,
+    private readonly replication: ReplicationBarrier,
     private readonly logger: AppLogger,
   ) {
     this.logger.setContext('emails');
@@ -28,7 +30,8 @@ export class EmailIntake {
    * Takes the emails from the caller's daily quota (429 for all of them if they do not fit), then writes the
    * records and queues the jobs, the jobs issued right behind the records on the one shared connection (so
    * Redis has every record before its job, and neither waits for the other's answer: one round trip for a
-   * single email). If either fails, everything written (records, messages, index entries) is removed and the
+   * single email). With REDIS_WAIT_REPLICAS set, the writes must then reach that many replicas, so that an
+   * answered email survives a failover. If any step fails, everything written (records, messages, index entries) is removed and the
    * quota given back: all or none, so that no record is left `queued` without a job. Should that clean-up
    * fail as well (Redis gone meanwhile), the records left are unfinished emails, which the reconciler queues
    * later. Once stored, each email is announced.
@@ -39,7 +42,8 @@ export class EmailIntake {
     const queued = this.queue.enqueueMany(
       emails.map(({ record, delayMs }) => ({ id: record.id, priority: record.priority, delayMs })),
     );
-    const results = await Promise.allSettled([written, queued]);
+    const replicated = Promise.all([written, queued]).then(() => this.replication.confirm());
+    const results = await Promise.allSettled([written, queued, replicated]);
     const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failure) {
       const rollback = await Promise.allSettled([

@@ -1,0 +1,77 @@
+import { Injectable } from '@nestjs/common';
+import { Cluster } from 'ioredis';
+import { RedisUnavailableError } from '../common/redis-unavailable.error';
+import { AppConfig } from '../config/app-config';
+import { RedisConnections, type RedisClient } from './redis-connections';
+import { RedisKeys } from './redis-keys';
+
+/** How long a WAIT may block before the writes count as not replicated (the bound of a 503 in docs/SCALING.md). */
+export const REPLICATION_TIMEOUT_MS = 1000;
+
+/**
+ * Makes sure what this process wrote has reached REDIS_WAIT_REPLICAS replicas before it answers for it, so
+ * that a failover cannot take an answered write away with the old primary (Redis replicates asynchronously).
+ *
+ * Redis's WAIT covers every write the connection sent before it, and blocks that connection until it answers.
+ * So callers share WAITs: with none in flight a caller sends one; callers arriving meanwhile all wait for the
+ * next one, sent as soon as the current one answers. At most one WAIT blocks the shared connection, each
+ * caller waits for at most two of them, and a burst of accepts costs two WAITs, not one each.
+ */
+@Injectable()
+export class ReplicationBarrier {
+  private readonly replicas: number;
+  private readonly client: RedisClient;
+  /** Any key of the emails' slot: in a cluster, a WAIT sent with it goes to the primary that took the writes. */
+  private readonly slotKey: string;
+  private current?: Promise<void>;
+  private queued?: Promise<void>;
+
+  constructor(config: AppConfig, connections: RedisConnections, keys: RedisKeys) {
+    this.replicas = config.redis.waitReplicas;
+    this.client = connections.client;
+    this.slotKey = keys.unfinishedEmails();
+  }
+
+  /**
+   * Resolves once the writes sent before the call are on enough replicas; rejects with RedisUnavailableError
+   * (a 503) when they are not within REPLICATION_TIMEOUT_MS, or with the connection's error.
+   */
+  confirm(): Promise<void> {
+    if (this.replicas === 0) return Promise.resolve();
+    if (!this.current) return (this.current = this.sendWait());
+    const ignore = () => undefined;
+    return (this.queued ??= this.current.then(ignore, ignore).then(() => {
+      this.queued = undefined;
+      return (this.current = this.sendWait());
+    }));
+  }
+
+  private sendWait(): Promise<void> {
+    const sent: Promise<void> = this.waitForReplicas().finally(() => {
+      if (this.current === sent) this.current = undefined;
+    });
+    return sent;
+  }
+
+  private async waitForReplicas(): Promise<void> {
+    const acknowledged = await this.wait();
+    if (acknowledged < this.replicas)
+      throw new RedisUnavailableError(
+        new Error(
+          `${acknowledged} of ${this.replicas} replicas had the writes within ${REPLICATION_TIMEOUT_MS} ms`,
+        ),
+      );
+  }
+
+  private async wait(): Promise<number> {
+    if (!(this.client instanceof Cluster)) return this.client.wait(this.replicas, REPLICATION_TIMEOUT_MS);
+    const replies = await this.client
+      .pipeline()
+      .exists(this.slotKey)
+      .wait(this.replicas, REPLICATION_TIMEOUT_MS)
+      .exec();
+    const [error, acknowledged] = replies?.[1] ?? [new Error('WAIT got no reply')];
+    if (error) throw error;
+    return acknowledged as number;
+  }
+}
