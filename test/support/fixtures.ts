@@ -1,6 +1,6 @@
 import { generateToken } from '../../src/common/token-format';
 import { waitUntil } from './ports';
-import type { PrivateRedis } from './private-redis';
+import { PrivateRedis } from './private-redis';
 import type { SmtpSink } from './smtp-sink';
 
 /** Tokens for the services the tests play: billing (send,read), reports (read), ops (admin), and a rotated pair. */
@@ -24,11 +24,17 @@ export function tokenEnv(): Record<string, string> {
   };
 }
 
-/** The environment every test process shares: its own Redis and SMTP sink, fast retries, quiet logs. */
-export function baseEnv(redis: PrivateRedis, sink?: SmtpSink): Record<string, string> {
+/**
+ * The environment every test process shares: its own Redis and SMTP sink, fast retries, quiet logs. `redis`:
+ * a private server (REDIS_URL), or the variables of another topology (REDIS_SENTINELS…).
+ */
+export function baseEnv(
+  redis: PrivateRedis | Record<string, string>,
+  sink?: SmtpSink,
+): Record<string, string> {
   return {
     ENVIRONMENT: 'development',
-    REDIS_URL: redis.url,
+    ...(redis instanceof PrivateRedis ? { REDIS_URL: redis.url } : redis),
     QUEUE_PREFIX: `{test-${Math.random().toString(36).slice(2, 8)}}`,
     LOG_LEVEL: 'info',
     EMAIL_FROM: 'FreeFace Tests <noreply@freeface.test>',

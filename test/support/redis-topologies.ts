@@ -1,0 +1,302 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import Redis from 'ioredis';
+import { freePort, waitUntil } from './ports';
+
+const exec = promisify(execFile);
+
+/** Every server still running: killed when the test process exits, so a failed test leaves no orphan. */
+const running = new Set<ChildProcess>();
+process.on('exit', () => running.forEach((child) => child.kill('SIGKILL')));
+
+/** One redis-server (or sentinel) process on a port of its own, which a test can kill -9 and start again. */
+export class RedisNode {
+  private process?: ChildProcess;
+
+  constructor(
+    readonly port: number,
+    private readonly args: readonly string[],
+    readonly dir: string,
+  ) {
+    mkdirSync(dir, { recursive: true });
+  }
+
+  get address(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  get isRunning(): boolean {
+    return !!this.process && this.process.exitCode === null && this.process.signalCode === null;
+  }
+
+  async start(): Promise<void> {
+    const child = spawn('redis-server', [...this.args], { cwd: this.dir, stdio: 'ignore' });
+    this.process = child;
+    running.add(child);
+    child.once('exit', () => running.delete(child));
+    await waitUntil(() => this.answers(), 10_000, `redis on port ${this.port}`);
+  }
+
+  /** kill -9: the process dies with whatever it had not yet replicated. */
+  async kill(): Promise<void> {
+    const child = this.process;
+    if (!child || !this.isRunning) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+  }
+
+  /** A fresh client of this node alone; the caller quits it. */
+  client(): Redis {
+    return new Redis(this.port, '127.0.0.1', { maxRetriesPerRequest: 1, retryStrategy: () => null });
+  }
+
+  async info(section: string): Promise<Record<string, string>> {
+    const client = this.client();
+    try {
+      return parseInfo(await client.info(section));
+    } finally {
+      client.disconnect();
+    }
+  }
+
+  private async answers(): Promise<boolean> {
+    const client = new Redis(this.port, '127.0.0.1', {
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+      lazyConnect: true,
+    });
+    try {
+      await client.connect();
+      return (await client.ping()) === 'PONG';
+    } catch {
+      return false;
+    } finally {
+      client.disconnect();
+    }
+  }
+}
+
+export function parseInfo(text: string): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (const line of text.split('\r\n')) {
+    const colon = line.indexOf(':');
+    if (colon > 0 && !line.startsWith('#')) fields[line.slice(0, colon)] = line.slice(colon + 1);
+  }
+  return fields;
+}
+
+const serverArgs = (port: number) => [
+  '--port',
+  String(port),
+  '--bind',
+  '127.0.0.1',
+  '--save',
+  '',
+  '--appendonly',
+  'no',
+  '--maxmemory-policy',
+  'noeviction',
+];
+
+/**
+ * A primary with replicas watched by sentinels (quorum 2), as production runs it, on free ports of
+ * 127.0.0.1. Sentinels call the primary down after `downAfterMs` without an answer and then fail over.
+ */
+export class SentinelTopology {
+  static readonly NAME = 'freeface-primary';
+
+  private constructor(
+    readonly servers: RedisNode[],
+    readonly sentinels: RedisNode[],
+    private readonly root: string,
+  ) {}
+
+  static async start(options: { replicas?: number; sentinels?: number; downAfterMs?: number } = {}) {
+    const root = mkdtempSync(join(tmpdir(), 'freeface-sentinel-'));
+    const primaryPort = await freePort();
+    const servers = [new RedisNode(primaryPort, serverArgs(primaryPort), join(root, 'server-0'))];
+    for (let i = 1; i <= (options.replicas ?? 2); i++) {
+      const port = await freePort();
+      servers.push(
+        new RedisNode(
+          port,
+          [...serverArgs(port), '--replicaof', '127.0.0.1', String(primaryPort)],
+          join(root, `server-${i}`),
+        ),
+      );
+    }
+    const sentinels: RedisNode[] = [];
+    for (let i = 0; i < (options.sentinels ?? 3); i++) {
+      const port = await freePort();
+      const dir = join(root, `sentinel-${i}`);
+      mkdirSync(dir, { recursive: true });
+      // A sentinel rewrites its configuration file as it learns the topology: each has its own.
+      writeFileSync(
+        join(dir, 'sentinel.conf'),
+        [
+          `port ${port}`,
+          'bind 127.0.0.1',
+          `dir ${dir}`,
+          `sentinel monitor ${SentinelTopology.NAME} 127.0.0.1 ${primaryPort} 2`,
+          `sentinel down-after-milliseconds ${SentinelTopology.NAME} ${options.downAfterMs ?? 1000}`,
+          `sentinel failover-timeout ${SentinelTopology.NAME} 10000`,
+          `sentinel parallel-syncs ${SentinelTopology.NAME} 1`,
+          '',
+        ].join('\n'),
+      );
+      sentinels.push(new RedisNode(port, [join(dir, 'sentinel.conf'), '--sentinel'], dir));
+    }
+    const topology = new SentinelTopology(servers, sentinels, root);
+    for (const server of servers) await server.start();
+    await Promise.all(sentinels.map((sentinel) => sentinel.start()));
+    await topology.waitUntilSettled();
+    return topology;
+  }
+
+  /** REDIS_SENTINELS for the app. */
+  get sentinelList(): string {
+    return this.sentinels.map((s) => s.address).join(',');
+  }
+
+  /** The server the sentinels name as primary now. */
+  async primary(): Promise<RedisNode> {
+    const sentinel = this.sentinels.find((s) => s.isRunning)!.client();
+    try {
+      const [, port] = (await sentinel.call(
+        'SENTINEL',
+        'get-master-addr-by-name',
+        SentinelTopology.NAME,
+      )) as [string, string];
+      return this.servers.find((server) => server.port === Number(port))!;
+    } finally {
+      sentinel.disconnect();
+    }
+  }
+
+  /**
+   * Kills the primary with -9, waits until the sentinels have promoted another server and it takes writes,
+   * then starts the old one again (only then: back too early and empty, it would still be the primary and
+   * its replicas would copy its emptiness) and waits until it replicates from the new primary.
+   * Returns how long the switch took, from the kill to a primary taking writes.
+   */
+  async failOver(): Promise<{ killed: RedisNode; promoted: RedisNode; switchMs: number }> {
+    const killed = await this.primary();
+    const killedAt = Date.now();
+    await killed.kill();
+    let promoted = killed;
+    await waitUntil(
+      async () => {
+        promoted = await this.primary().catch(() => killed);
+        return promoted !== killed && (await promoted.info('replication')).role === 'master';
+      },
+      30_000,
+      'the sentinels to promote a replica',
+    );
+    const switchMs = Date.now() - killedAt;
+    await killed.start();
+    await waitUntil(
+      async () => {
+        const replication = await killed.info('replication').catch(() => ({}));
+        return replication.role === 'slave' && replication.master_link_status === 'up';
+      },
+      30_000,
+      `the old primary (port ${killed.port}) to replicate from the new one`,
+    );
+    return { killed, promoted, switchMs };
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.sentinels, ...this.servers].map((node) => node.kill()));
+    rmSync(this.root, { recursive: true, force: true });
+  }
+
+  /** Every sentinel knows every replica and the other sentinels, and every replica is in sync. */
+  private async waitUntilSettled(): Promise<void> {
+    const replicas = this.servers.length - 1;
+    await waitUntil(
+      async () => {
+        for (const sentinel of this.sentinels) {
+          const client = sentinel.client();
+          try {
+            const [master] = (await client.call('SENTINEL', 'masters')) as string[][];
+            const fields = Object.fromEntries(
+              (master ?? []).flatMap((v, i, all) => (i % 2 === 0 ? [[v, all[i + 1]]] : [])),
+            );
+            if (Number(fields['num-slaves']) < replicas || Number(fields['num-other-sentinels']) < 2)
+              return false;
+          } finally {
+            client.disconnect();
+          }
+        }
+        const replication = await this.servers[0]!.info('replication');
+        return Number(replication.connected_slaves) === replicas;
+      },
+      30_000,
+      'the sentinels to see every replica and each other',
+    );
+  }
+}
+
+/**
+ * A Redis Cluster of `primaries` shards with `replicasPerPrimary` replicas each, made by `redis-cli --cluster
+ * create` on free ports of 127.0.0.1.
+ */
+export class ClusterTopology {
+  private constructor(
+    readonly nodes: RedisNode[],
+    private readonly root: string,
+  ) {}
+
+  static async start(options: { primaries?: number; replicasPerPrimary?: number } = {}) {
+    const root = mkdtempSync(join(tmpdir(), 'freeface-cluster-'));
+    const count = (options.primaries ?? 3) * (1 + (options.replicasPerPrimary ?? 1));
+    const nodes: RedisNode[] = [];
+    for (let i = 0; i < count; i++) {
+      const port = await freePort();
+      nodes.push(
+        new RedisNode(
+          port,
+          [...serverArgs(port), '--cluster-enabled', 'yes', '--cluster-node-timeout', '2000'],
+          join(root, `node-${i}`),
+        ),
+      );
+    }
+    await Promise.all(nodes.map((node) => node.start()));
+    await exec('redis-cli', [
+      '--cluster',
+      'create',
+      ...nodes.map((node) => node.address),
+      '--cluster-replicas',
+      String(options.replicasPerPrimary ?? 1),
+      '--cluster-yes',
+    ]);
+    const topology = new ClusterTopology(nodes, root);
+    await waitUntil(
+      async () => {
+        const client = nodes[0]!.client();
+        try {
+          return ((await client.call('CLUSTER', 'INFO')) as string).includes('cluster_state:ok');
+        } finally {
+          client.disconnect();
+        }
+      },
+      30_000,
+      'the cluster to be ok',
+    );
+    return topology;
+  }
+
+  /** REDIS_CLUSTER_NODES for the app. */
+  get nodeList(): string {
+    return this.nodes.map((node) => node.address).join(',');
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.nodes.map((node) => node.kill()));
+    rmSync(this.root, { recursive: true, force: true });
+  }
+}
