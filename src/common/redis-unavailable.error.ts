@@ -16,6 +16,11 @@ const CONNECTION_ERROR_PATTERNS = [
   /Command timed out/i,
   /Reached the max retries per request limit/i,
   /LOADING/,
+  // A cluster while a slot's primary fails over or its slots move: the command was redirected until ioredis
+  // gave up, or no node could be reached; it did not run.
+  /Too many Cluster redirections/,
+  /Failed to refresh slots cache/,
+  /None of startup nodes is available/,
 ];
 
 /**

@@ -63,6 +63,12 @@ export class RedisNode {
     }
   }
 
+  /** Whether this server is a replica whose link to its primary is up. */
+  async isInSyncReplica(): Promise<boolean> {
+    const replication = await this.info('replication').catch(() => undefined);
+    return replication?.role === 'slave' && replication.master_link_status === 'up';
+  }
+
   private async answers(): Promise<boolean> {
     const client = new Redis(this.port, '127.0.0.1', {
       maxRetriesPerRequest: 0,
@@ -199,10 +205,7 @@ export class SentinelTopology {
     const switchMs = Date.now() - killedAt;
     await killed.start();
     await waitUntil(
-      async () => {
-        const replication = await killed.info('replication').catch(() => ({}));
-        return replication.role === 'slave' && replication.master_link_status === 'up';
-      },
+      () => killed.isInSyncReplica(),
       30_000,
       `the old primary (port ${killed.port}) to replicate from the new one`,
     );
@@ -253,7 +256,8 @@ export class ClusterTopology {
 
   static async start(options: { primaries?: number; replicasPerPrimary?: number } = {}) {
     const root = mkdtempSync(join(tmpdir(), 'freeface-cluster-'));
-    const count = (options.primaries ?? 3) * (1 + (options.replicasPerPrimary ?? 1));
+    const replicasPerPrimary = options.replicasPerPrimary ?? 1;
+    const count = (options.primaries ?? 3) * (1 + replicasPerPrimary);
     const nodes: RedisNode[] = [];
     for (let i = 0; i < count; i++) {
       const port = await freePort();
@@ -271,7 +275,7 @@ export class ClusterTopology {
       'create',
       ...nodes.map((node) => node.address),
       '--cluster-replicas',
-      String(options.replicasPerPrimary ?? 1),
+      String(replicasPerPrimary),
       '--cluster-yes',
     ]);
     const topology = new ClusterTopology(nodes, root);
@@ -279,15 +283,53 @@ export class ClusterTopology {
       async () => {
         const client = nodes[0]!.client();
         try {
-          return ((await client.call('CLUSTER', 'INFO')) as string).includes('cluster_state:ok');
+          if (!((await client.call('CLUSTER', 'INFO')) as string).includes('cluster_state:ok')) return false;
         } finally {
           client.disconnect();
         }
+        const roles = await Promise.all(nodes.map((node) => node.info('replication')));
+        return roles.every((r) =>
+          r.role === 'master'
+            ? Number(r.connected_slaves) === replicasPerPrimary
+            : r.master_link_status === 'up',
+        );
       },
       30_000,
-      'the cluster to be ok',
+      'the cluster to be ok and every replica in sync',
     );
     return topology;
+  }
+
+  /** The primary that holds `key`'s slot now. */
+  async primaryOf(key: string): Promise<RedisNode> {
+    const client = this.nodes.find((node) => node.isRunning)!.client();
+    try {
+      const slot = (await client.call('CLUSTER', 'KEYSLOT', key)) as number;
+      const ranges = (await client.call('CLUSTER', 'SLOTS')) as [number, number, [string, number]][];
+      const [, , [, port]] = ranges.find(([from, to]) => slot >= from && slot <= to)!;
+      return this.nodes.find((node) => node.port === port)!;
+    } finally {
+      client.disconnect();
+    }
+  }
+
+  /**
+   * Kills the primary of `key`'s slot with -9, waits until its replica has taken the slot over, then starts
+   * the old one again, which rejoins as the new primary's replica.
+   */
+  async failOver(key: string): Promise<{ switchMs: number }> {
+    const killed = await this.primaryOf(key);
+    const killedAt = Date.now();
+    await killed.kill();
+    await waitUntil(
+      async () => (await this.primaryOf(key).catch(() => killed)) !== killed,
+      30_000,
+      'a replica to take the slot over',
+    );
+    const switchMs = Date.now() - killedAt;
+    await killed.start();
+    await waitUntil(() => killed.isInSyncReplica(), 30_000, `node ${killed.port} to rejoin as a replica`);
+    return { switchMs };
   }
 
   /** REDIS_CLUSTER_NODES for the app. */
