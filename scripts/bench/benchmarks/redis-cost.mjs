@@ -323,9 +323,21 @@ function report({ phases, count }) {
       `${fixed('product', 'deliver')}). Redis's own timers (${(timerUsPerS / 1000).toFixed(1)} ms of CPU a ` +
       `second, idle) also run during the work and are not subtracted there: at most ` +
       `${timerUsPerEmail.toFixed(1)} µs per email in any phase.`,
+    `Of Redis's CPU, the kernel's share (used_cpu_sys: reading and writing sockets; Linux splits user and ` +
+      `system time by sampling, so this is rough for a short phase): ` +
+      ['raw', 'product']
+        .flatMap((side) =>
+          PHASES.map(({ key, label }) => {
+            const { cpuUs, cpuSysUs } = phases[side][key].perEmail;
+            return `${side} ${label} ${Math.round((cpuSysUs / cpuUs) * 100)} %`;
+          }),
+        )
+        .join(', ') +
+      '.',
     `One Redis core: 1e6 ÷ (Redis CPU µs per accepted + per delivered email), what a Redis whose one core is ` +
       `busy with nothing else would sustain, accepting and delivering each email once; it assumes CPU, not ` +
-      `memory or the network, is the limit, and Redis's work per email not to grow with the rate.`,
+      `memory or the network, is the limit. Measured well below saturation (see the redis column): a busier ` +
+      `Redis serves more commands per socket read and wake-up, so the figure is more likely low than high.`,
     ...PHASES.flatMap((phase) => [
       `Commands per email, ${phase.label}, raw: ${breakdown('raw', phase.key)}.`,
       `Commands per email, ${phase.label}, product: ${breakdown('product', phase.key)}.`,
@@ -408,6 +420,7 @@ function statsReader(client, settleMs) {
     }
     return {
       cpuUs: (Number(info.used_cpu_sys) + Number(info.used_cpu_user)) * 1e6,
+      cpuSysUs: Number(info.used_cpu_sys) * 1e6,
       memory: Number(info.used_memory) - Number(info.mem_clients_normal),
       netIn: Number(info.total_net_input_bytes),
       netOut: Number(info.total_net_output_bytes),
@@ -416,7 +429,8 @@ function statsReader(client, settleMs) {
   };
   /**
    * Runs `work` between two readings (counters reset just before it, read `settleMs` after it ended) and
-   * returns what Redis did meanwhile: { commands, netIn, netOut, memory, cpuUs, byCommand, seconds, cpu },
+   * returns what Redis did meanwhile: { commands, netIn, netOut, memory, cpuUs, cpuSysUs, byCommand, seconds,
+   * cpu },
    * `cpu` the use of the processes in `watch` (% of a core) while `work` ran, or what `work` returned when it
    * watched itself.
    */
@@ -437,6 +451,7 @@ function statsReader(client, settleMs) {
       netOut: after.netOut,
       memory: after.memory - before.memory,
       cpuUs: after.cpuUs - before.cpuUs,
+      cpuSysUs: after.cpuSysUs - before.cpuSysUs,
       byCommand,
       seconds,
       cpu,
@@ -457,7 +472,10 @@ function statsReader(client, settleMs) {
  */
 function perEmailOf({ total, fixed, emails }) {
   const perEmail = Object.fromEntries(
-    ['commands', 'netIn', 'netOut', 'cpuUs'].map((key) => [key, (total[key] - fixed[key]) / emails]),
+    ['commands', 'netIn', 'netOut', 'cpuUs', 'cpuSysUs'].map((key) => [
+      key,
+      (total[key] - fixed[key]) / emails,
+    ]),
   );
   perEmail.memory = total.memory / emails;
   const commands = Object.entries(total.byCommand)
