@@ -18,10 +18,20 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import Bull from 'bull';
-import { EMAIL_FROM, generateToken, startProduct } from '../lib/apps.mjs';
+import { generateToken, startProduct } from '../lib/apps.mjs';
 import { cpuMs, watchCpu } from '../lib/cpu.mjs';
+import {
+  ID_HEADER,
+  POOL_SIZE,
+  RAW_JOB_OPTS,
+  RAW_QUEUE,
+  idOf,
+  rawJobData,
+  startProductWorker,
+  startRawWorker,
+} from '../lib/delivery-pipelines.mjs';
 import { email } from '../lib/email-body.mjs';
-import { answersOk, freePort, sleep, startProcess } from '../lib/processes.mjs';
+import { freePort, sleep } from '../lib/processes.mjs';
 import { unlinkMatching } from '../lib/redis-scan.mjs';
 import { startSmtpSink } from '../lib/smtp-sink.mjs';
 
@@ -30,7 +40,6 @@ const SIZES = {
   quick: { emails: 1000, scalingS: 2, drainTimeoutMs: 30_000 },
 };
 const CONCURRENCY = 3;
-const POOL_SIZE = 5;
 const SLOW_SINK_MS = 50;
 const SCALING = [
   { pipeline: 'product', concurrency: 3, replicas: 1 },
@@ -44,8 +53,6 @@ const STEADY_AFTER_MS = 1000;
 /** How long the sink keeps counting after the last expected email, for duplicates that come late. */
 const SETTLE_MS = 500;
 const BATCH = 100;
-const ID_HEADER = 'X-Bench-Id';
-const RAW_QUEUE = 'raw-emails';
 
 const fmt = (n) => Math.round(n).toLocaleString('en-US');
 const us = (ms) => `${fmt(ms * 1000)} µs`;
@@ -341,57 +348,36 @@ function perSecondRange(times, from, to) {
   return { min: Math.min(...counts), max: Math.max(...counts) };
 }
 
-const idOf = (tag, n) => `${tag}-${n}`;
-
 /** How each pipeline is filled and how one of its workers is started. */
 function makePipelines({ root, dist, redis, sink, token, profileDir }) {
   const nodeArgs = (name) =>
     profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
-  const poolSize = (concurrency) => Math.max(POOL_SIZE, concurrency);
   return {
     raw: {
       fill: ({ prefix, tag, count }) => fillRaw({ redisUrl: redis.url, prefix, tag, count }),
-      start: async ({ prefix, concurrency, name }) => {
-        const port = await freePort();
-        return startProcess({
-          name: `raw pipeline (${name})`,
-          command: process.execPath,
-          args: [...nodeArgs(name), join(root, 'scripts', 'bench', 'raw-pipeline.mjs')],
-          cwd: root,
-          env: {
-            PORT: String(port),
-            REDIS_URL: redis.url,
-            QUEUE_PREFIX: prefix,
-            QUEUE_NAME: RAW_QUEUE,
-            CONCURRENCY: String(concurrency),
-            SMTP_HOST: sink.host,
-            SMTP_PORT: String(sink.port),
-            SMTP_POOL_SIZE: String(poolSize(concurrency)),
-          },
-          ready: () => answersOk(`http://127.0.0.1:${port}/health`),
-        });
-      },
+      start: ({ prefix, concurrency, name }) =>
+        startRawWorker({
+          root,
+          redisUrl: redis.url,
+          prefix,
+          sink,
+          concurrency,
+          name,
+          nodeArgs: nodeArgs(name),
+        }),
     },
     product: {
       fill: ({ prefix, tag, count, webhookUrl }) =>
         fillProduct({ root, dist, redis, prefix, token, tag, count, webhookUrl }),
       start: ({ prefix, concurrency, name }) =>
-        startProduct({
+        startProductWorker({
           root,
           dist,
           redisUrl: redis.url,
           prefix,
           token,
-          role: 'worker',
-          // No RATE_LIMIT_SMTP: the provider's token bucket is then unlimited.
-          env: {
-            EMAIL_PROVIDER: 'smtp',
-            SMTP_HOST: sink.host,
-            SMTP_PORT: String(sink.port),
-            SMTP_SECURE: 'false',
-            SMTP_POOL_SIZE: String(poolSize(concurrency)),
-            WORKER_CONCURRENCY: String(concurrency),
-          },
+          sink,
+          concurrency,
           nodeArgs: nodeArgs(name),
         }),
     },
@@ -451,14 +437,10 @@ async function fillRaw({ redisUrl, prefix, tag, count }) {
   const queue = new Bull(RAW_QUEUE, redisUrl, { prefix });
   try {
     const started = performance.now();
-    const { to, subject, text, html } = email();
-    const from = `${EMAIL_FROM.name} <${EMAIL_FROM.email}>`;
-    // What the product asks of Bull too: retries, and completed jobs trimmed rather than kept.
-    const opts = { attempts: 3, removeOnComplete: { age: 3600, count: 1000 } };
     for (let done = 0; done < count; done += 1000) {
       const jobs = [];
       for (let n = done; n < Math.min(count, done + 1000); n++) {
-        jobs.push({ data: { from, to, subject, text, html, headers: { [ID_HEADER]: idOf(tag, n) } }, opts });
+        jobs.push({ data: rawJobData(idOf(tag, n)), opts: RAW_JOB_OPTS });
       }
       await queue.addBulk(jobs);
     }

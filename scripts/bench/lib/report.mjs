@@ -74,11 +74,11 @@ export function withRatios(rows) {
 
 const int = (n) => Math.round(n).toLocaleString('en-US');
 const ratio = (n) => (n >= 10 ? n.toFixed(1) : n.toFixed(2));
-/** A row's figure with its unit when it has one (small values keep a decimal: 84.6 MiB). */
+/** A row's figure with its unit when it has one (small values keep a decimal: 84.6 MiB, -2.5 B/email). */
 const valueCell = (row) =>
   row.unit === undefined
     ? int(row.reqPerSec)
-    : `${valueOf(row) < 100 ? valueOf(row).toFixed(1) : int(valueOf(row))} ${row.unit}`;
+    : `${Math.abs(valueOf(row)) < 100 ? valueOf(row).toFixed(1) : int(valueOf(row))} ${row.unit}`;
 
 /** The rows as a text table (also valid Markdown). */
 export function table(rows) {
