@@ -1,11 +1,12 @@
 // A private redis-server for one benchmark run: a free port on 127.0.0.1, no persistence, its own temp dir.
+// `args` adds to its command line (e.g. ['--replicaof', '127.0.0.1', port] for a replica).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import { freePort, startProcess } from './processes.mjs';
 
-export async function startRedisServer() {
+export async function startRedisServer({ args = [] } = {}) {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'freeface-bench-redis-'));
   const url = `redis://127.0.0.1:${port}`;
@@ -24,7 +25,10 @@ export async function startRedisServer() {
   const server = await startProcess({
     name: 'redis-server',
     command: 'redis-server',
-    args: ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+    args: [
+      ...['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+      ...args,
+    ],
     env: {},
     ready: ping,
     timeoutMs: 10_000,

@@ -1,5 +1,5 @@
 // What a run reports: the machine, the versions, and per benchmark a table of rows
-// { label, reqPerSec, p99Ms, vs?: { key, label }, goal? } with each row's ratios to the row it names.
+// { label, reqPerSec, p50Ms?, p99Ms, vs?: { key, label }, goal? } with each row's ratios to the row it names.
 // A row that measures something other than requests per second gives `value` and its `unit` instead of
 // reqPerSec (e.g. 2,840 "B/email"), and `goalDirection: 'max'` when its goal is a ceiling (ratio ≤ goal)
 // rather than a floor; p99Ms may then be absent. `vs: { value, label }` compares with a fixed figure (a target)
@@ -85,10 +85,13 @@ export function table(rows) {
   // Tables whose rows are all request rates keep their req/s headings.
   const units = rows.some((row) => row.unit !== undefined);
   const deliveries = rows.some((row) => row.delivery !== undefined);
+  // A p50 column only for tables whose rows give one (p50Ms).
+  const p50s = rows.some((row) => row.p50Ms !== undefined);
   const header = [
     'measurement',
     units ? 'value' : 'req/s',
     'per-second min–max',
+    ...(p50s ? ['p50 ms'] : []),
     'p99 ms',
     units ? 'ratio' : 'req/s ratio',
     'p99 ratio',
@@ -101,6 +104,7 @@ export function table(rows) {
     row.label,
     valueCell(row),
     row.perSecond ? `${int(row.perSecond.min)}–${int(row.perSecond.max)}` : 'n/a',
+    ...(p50s ? [row.p50Ms === undefined ? 'n/a' : row.p50Ms.toFixed(1)] : []),
     row.p99Ms === undefined ? 'n/a' : int(row.p99Ms),
     row.reqRatio === undefined ? '—' : `${ratio(row.reqRatio)} × ${row.vs.label}`,
     row.p99Ratio === undefined ? '—' : `${ratio(row.p99Ratio)} × ${row.vs.label}`,
@@ -109,7 +113,7 @@ export function table(rows) {
     cpuCell(row.cpu),
     ...(deliveries ? [deliveryCell(row.delivery)] : []),
   ]);
-  const numeric = [false, true, true, true, false, false, false, true, true, false];
+  const numeric = [false, true, true, ...(p50s ? [true] : []), true, false, false, false, true, true, false];
   // Tables of other figures drop the columns none of their rows fills (p99 of a delivery rate…).
   const keep = header.map((_, i) => !units || i < 2 || lines.some((l) => !['n/a', '—', ''].includes(l[i])));
   const only = (cells) => cells.filter((_, i) => keep[i]);
