@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # CI stage: the image built as users build it, the Compose stack started from the repository's docker-compose.yml,
-# checked from the host and then broken on purpose (docs/DEPLOYMENT.md, "Docker in CI"). `.ci/run` calls it last.
+# checked from the host and then broken on purpose, then the Redis of the Compose file's sentinel profile failed
+# over (docs/DEPLOYMENT.md, "Docker in CI"). `.ci/run` calls it last.
 #
 #   scripts/ci/docker-e2e.sh
 #
@@ -331,6 +332,11 @@ figure "compose stop (all app containers exit 0)" "$((SECONDS - t)) s"
 
 "${compose[@]}" down -v --remove-orphans >/dev/null 2>&1
 stack_up=""
+
+# --- 5. Redis with Sentinel -----------------------------------------------------------------------------------
+step "Redis with Sentinel: the sentinel profile's Redis failed over under writes (test/docker/sentinel-failover.sh)"
+test/docker/sentinel-failover.sh | tee "$work/sentinel.log" || die "the Sentinel topology did not fail over as it should"
+while IFS= read -r line; do figures+=("$line"); done < <(sed -n 's/^FIGURE //p' "$work/sentinel.log")
 # Images left untagged by earlier builds, once a day old: a recent one may be the build stage the next build reuses.
 docker image prune -f --filter until=24h >/dev/null 2>&1 || true
 
