@@ -332,6 +332,51 @@ export class ClusterTopology {
     return { switchMs };
   }
 
+  /**
+   * Moves `key`'s slot, with every key in it, to another primary while clients keep using it, as
+   * `redis-cli --cluster reshard` moves slots (which cannot name the slot): the target imports, the source
+   * migrates key by key, then every primary is told the new owner. Returns how many keys moved and how long
+   * it took.
+   */
+  async moveSlot(key: string): Promise<{ keys: number; ms: number }> {
+    const started = Date.now();
+    const source = await this.primaryOf(key);
+    const primaries = await this.primaries();
+    const target = primaries.find((node) => node !== source)!;
+    const [from, to] = [source.client(), target.client()];
+    try {
+      const slot = (await from.call('CLUSTER', 'KEYSLOT', key)) as number;
+      const [fromId, toId] = [
+        (await from.call('CLUSTER', 'MYID')) as string,
+        (await to.call('CLUSTER', 'MYID')) as string,
+      ];
+      await to.call('CLUSTER', 'SETSLOT', slot, 'IMPORTING', fromId);
+      await from.call('CLUSTER', 'SETSLOT', slot, 'MIGRATING', toId);
+      let moved = 0;
+      for (;;) {
+        const keys = (await from.call('CLUSTER', 'GETKEYSINSLOT', slot, 200)) as string[];
+        if (keys.length === 0) break;
+        await from.call('MIGRATE', '127.0.0.1', target.port, '', 0, 10_000, 'REPLACE', 'KEYS', ...keys);
+        moved += keys.length;
+      }
+      for (const node of primaries) {
+        const client = node.client();
+        await client.call('CLUSTER', 'SETSLOT', slot, 'NODE', toId).finally(() => client.disconnect());
+      }
+      return { keys: moved, ms: Date.now() - started };
+    } finally {
+      from.disconnect();
+      to.disconnect();
+    }
+  }
+
+  private async primaries(): Promise<RedisNode[]> {
+    const roles = await Promise.all(
+      this.nodes.map(async (node) => (node.isRunning ? (await node.info('replication')).role : '')),
+    );
+    return this.nodes.filter((_, i) => roles[i] === 'master');
+  }
+
   /** REDIS_CLUSTER_NODES for the app. */
   get nodeList(): string {
     return this.nodes.map((node) => node.address).join(',');

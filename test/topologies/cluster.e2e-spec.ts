@@ -123,28 +123,34 @@ describe('Redis Cluster (3 primaries with a replica each)', () => {
     );
   });
 
-  it('loses nothing accepted when the primary of its slot is killed under load', async () => {
+  /**
+   * Sends emails from 4 callers while `disturb` runs, then until 100 more were accepted; every accepted email
+   * must be delivered, and every refusal a 503.
+   */
+  async function underLoad(disturb: () => Promise<string>): Promise<void> {
     const accepted: string[] = [];
     const unexpected: string[] = [];
+    let refused = 0;
     let stopped = false;
     const senders = Array.from({ length: 4 }, async (_, s) => {
       for (let i = 0; !stopped; i++) {
         const answer = await billing
-          .post('/api/v1/emails', email(`cluster failover ${s}-${i}`))
+          .post('/api/v1/emails', email(`disturbed ${s}-${i}`))
           .catch((error: Error) => ({ status: 0, body: { error: error.message } }));
         if (answer.status === 202) accepted.push((answer.body as { id: string }).id);
-        else if (answer.status !== 503) unexpected.push(`${answer.status} ${JSON.stringify(answer.body)}`);
+        else if (answer.status === 503) refused++;
+        else unexpected.push(`${answer.status} ${JSON.stringify(answer.body)}`);
         await new Promise((r) => setTimeout(r, 40));
       }
     });
     await waitUntil(() => accepted.length >= 100, 20_000, 'emails to be accepted');
-    const { switchMs } = await cluster.failOver(prefix);
+    const what = await disturb();
     const before = accepted.length;
-    await waitUntil(() => accepted.length >= before + 100, 60_000, 'emails accepted after the failover');
+    await waitUntil(() => accepted.length >= before + 100, 60_000, 'emails accepted afterwards');
     stopped = true;
     await Promise.all(senders);
     expect(unexpected).toEqual([]);
-    process.stdout.write(`cluster failover: ${accepted.length} accepted, slot moved in ${switchMs} ms\n`);
+    process.stdout.write(`cluster, ${what}: ${accepted.length} accepted, ${refused} answered 503\n`);
     await waitUntil(
       () => accepted.every((id) => sink.find(id) !== undefined),
       60_000,
@@ -152,5 +158,18 @@ describe('Redis Cluster (3 primaries with a replica each)', () => {
     ).catch((error: Error) => {
       throw new Error(`${error.message}: ${accepted.filter((id) => !sink.find(id)).length} missing`);
     });
+  }
+
+  it('loses nothing accepted when its slot moves to another shard under load (resharding)', async () => {
+    await underLoad(async () => {
+      const { keys, ms } = await cluster.moveSlot(prefix);
+      return `slot moved with ${keys} keys in ${ms} ms`;
+    });
+  }, 180_000);
+
+  it('loses nothing accepted when the primary of its slot is killed under load', async () => {
+    await underLoad(
+      async () => `primary killed, slot taken over in ${(await cluster.failOver(prefix)).switchMs} ms`,
+    );
   }, 180_000);
 });
