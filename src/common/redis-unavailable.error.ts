@@ -16,6 +16,9 @@ const CONNECTION_ERROR_PATTERNS = [
   /Command timed out/i,
   /Reached the max retries per request limit/i,
   /LOADING/,
+  // A command in flight when its connection closed, or a blocked one released by a REPLICAOF (a failover).
+  /Command aborted due to connection close/,
+  /^UNBLOCKED /,
   // A cluster while a slot's primary fails over or its slots move: the command was redirected until ioredis
   // gave up, or no node could be reached; it did not run.
   /Too many Cluster redirections/,

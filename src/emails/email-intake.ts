@@ -30,20 +30,23 @@ export class EmailIntake {
    * Takes the emails from the caller's daily quota (429 for all of them if they do not fit), then writes the
    * records and queues the jobs, the jobs issued right behind the records on the one shared connection (so
    * Redis has every record before its job, and neither waits for the other's answer: one round trip for a
-   * single email). With REDIS_WAIT_REPLICAS set, the writes must then reach that many replicas, so that an
-   * answered email survives a failover. If any step fails, everything written (records, messages, index entries) is removed and the
+   * single email). With REDIS_WAIT_REPLICAS set, the records must first reach that many replicas, then the jobs
+   * are added, so that an answered email survives a failover (a job lost with the old primary is added again by
+   * the reconciler, from the record). If any step fails, everything written (records, messages, index entries) is removed and the
    * quota given back: all or none, so that no record is left `queued` without a job. Should that clean-up
    * fail as well (Redis gone meanwhile), the records left are unfinished emails, which the reconciler queues
    * later. Once stored, each email is announced.
    */
   async store(caller: Caller, emails: PreparedEmail[]): Promise<void> {
     const reservation = await this.quota.take(caller.service, emails.length, storedBytes(emails));
+    const jobs = emails.map(({ record, delayMs }) => ({ id: record.id, priority: record.priority, delayMs }));
     const written = this.emails.createMany(emails);
-    const queued = this.queue.enqueueMany(
-      emails.map(({ record, delayMs }) => ({ id: record.id, priority: record.priority, delayMs })),
-    );
-    const replicated = Promise.all([written, queued]).then(() => this.replication.confirm());
-    const results = await Promise.allSettled([written, queued, replicated]);
+    // With replicas to wait for, the jobs follow the confirmation: a job added before it could be taken and sent
+    // while the WAIT falls short and the records are taken back, a 503 for an email that goes out anyway.
+    const queued = this.replication.isRequired
+      ? written.then(() => this.replication.confirm()).then(() => this.queue.enqueueMany(jobs))
+      : this.queue.enqueueMany(jobs);
+    const results = await Promise.allSettled([written, queued]);
     const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failure) {
       const rollback = await Promise.allSettled([

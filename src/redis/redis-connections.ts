@@ -13,8 +13,8 @@ export type RedisClient = Redis | Cluster;
 /**
  * The process's Redis connections. One command connection is shared by every Bull queue and store, so
  * commands issued in order reach Redis in order (the email record is written before its job can be taken);
- * it has no offline queue, so while Redis is down a command fails at once and the API answers 503 instead
- * of hanging. Subscriber and blocking connections are separate, as Bull requires. Every connection is made
+ * it has no offline queue and resends nothing, so while Redis is down a command fails at once and the API
+ * answers 503 instead of hanging. Subscriber and blocking connections are separate, as Bull requires. Every connection is made
  * for the configured topology (connection-settings.ts), so Sentinel and cluster reach all of them alike.
  */
 @Injectable()
@@ -28,9 +28,13 @@ export class RedisConnections implements OnApplicationShutdown {
     private readonly logger: AppLogger,
   ) {
     this.logger.setContext('redis');
+    // No command is ever sent twice: one in flight when the connection drops fails (503) rather than being sent
+    // again after the reconnect, where it could reach another server (a new primary that never had the writes a
+    // WAIT was to confirm, or a script's effects applied twice).
     this.client = this.connect('client', {
       enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
+      maxRetriesPerRequest: 0,
+      autoResendUnfulfilledCommands: false,
       commandTimeout: 5000,
     });
     if (this.client instanceof Cluster) this.client.on('+node', (node: Redis) => coalesceWrites(node));

@@ -74,6 +74,51 @@ describe('ReplicationBarrier (a real primary and replica)', () => {
     expect(await waitCalls(client)).toBeLessThanOrEqual(3);
   });
 
+  it('never has two WAITs in flight, however the callers arrive', async () => {
+    const confirmation = barrier(client, 1);
+    const send = client.wait.bind(client);
+    let inFlight = 0;
+    let most = 0;
+    jest.spyOn(client, 'wait').mockImplementation(async (...args: Parameters<Redis['wait']>) => {
+      most = Math.max(most, ++inFlight);
+      try {
+        return await send(...args);
+      } finally {
+        inFlight--;
+      }
+    });
+    try {
+      const waves: Promise<void>[] = [];
+      for (let wave = 0; wave < 50; wave++) {
+        for (let i = 0; i < 4; i++)
+          waves.push(client.set(`{barrier-test}:w${wave}-${i}`, i).then(() => confirmation.confirm()));
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      await Promise.all(waves);
+      expect(most).toBe(1);
+    } finally {
+      jest.restoreAllMocks();
+    }
+  });
+
+  it('answers RedisUnavailableError when the connection drops during a WAIT', async () => {
+    const own = new Redis(primary.port, '127.0.0.1', {
+      maxRetriesPerRequest: 0,
+      autoResendUnfulfilledCommands: false,
+    });
+    const confirmation = barrier(own, 1);
+    replica.freeze();
+    try {
+      await own.set('{barrier-test}:dropped', 1);
+      const confirmed = confirmation.confirm();
+      own.disconnect();
+      await expect(confirmed).rejects.toBeInstanceOf(RedisUnavailableError);
+    } finally {
+      replica.resume();
+      own.disconnect();
+    }
+  });
+
   it('answers RedisUnavailableError within two timeouts when the replica is gone, and recovers', async () => {
     const confirmation = barrier(client, 1);
     await replica.kill();

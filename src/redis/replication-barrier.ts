@@ -14,7 +14,7 @@ export const REPLICATION_TIMEOUT_MS = 1000;
  *
  * Redis's WAIT covers every write the connection sent before it, and blocks that connection until it answers.
  * So callers share WAITs: with none in flight a caller sends one; callers arriving meanwhile all wait for the
- * next one, sent as soon as the current one answers. At most one WAIT blocks the shared connection, each
+ * next one, sent as soon as the current one answers (not before: it must follow their writes). At most one WAIT blocks the shared connection, each
  * caller waits for at most two of them, and a burst of accepts costs two WAITs, not one each.
  */
 @Injectable()
@@ -32,6 +32,11 @@ export class ReplicationBarrier {
     this.slotKey = keys.unfinishedEmails();
   }
 
+  /** Whether accepted writes must wait for replicas (REDIS_WAIT_REPLICAS above 0). */
+  get isRequired(): boolean {
+    return this.replicas > 0;
+  }
+
   /**
    * Resolves once the writes sent before the call are on enough replicas; rejects with RedisUnavailableError
    * (a 503) when they are not within REPLICATION_TIMEOUT_MS, or with the connection's error.
@@ -47,14 +52,22 @@ export class ReplicationBarrier {
   }
 
   private sendWait(): Promise<void> {
+    // With callers queued, `current` stays set until the queued WAIT replaces it, so that no caller arriving in
+    // between sends a second WAIT alongside.
     const sent: Promise<void> = this.waitForReplicas().finally(() => {
-      if (this.current === sent) this.current = undefined;
+      if (this.current === sent && !this.queued) this.current = undefined;
     });
     return sent;
   }
 
+  /**
+   * Every failure is "not replicated now" (503): the connection dropped mid-WAIT, the server became a replica
+   * ("WAIT cannot be used with replica instances"), or it was unblocked by a REPLICAOF.
+   */
   private async waitForReplicas(): Promise<void> {
-    const acknowledged = await this.wait();
+    const acknowledged = await this.wait().catch((error: unknown) => {
+      throw new RedisUnavailableError(error);
+    });
     if (acknowledged < this.replicas)
       throw new RedisUnavailableError(
         new Error(
