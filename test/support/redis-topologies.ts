@@ -49,6 +49,15 @@ export class RedisNode {
     await exited;
   }
 
+  /** SIGSTOP: the process stops answering (and replicating) until `resume`, its sockets still open. */
+  freeze(): void {
+    this.process?.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    this.process?.kill('SIGCONT');
+  }
+
   /** A fresh client of this node alone; the caller quits it. */
   client(): Redis {
     return new Redis(this.port, '127.0.0.1', { maxRetriesPerRequest: 1, retryStrategy: () => null });
@@ -212,6 +221,27 @@ export class SentinelTopology {
     return { killed, promoted, switchMs };
   }
 
+  /**
+   * A planned failover (`SENTINEL FAILOVER`): the primary is alive and is demoted, Sentinel killing its clients'
+   * connections, while a replica is promoted. Returns how long until the new primary takes writes.
+   */
+  async handOver(): Promise<{ switchMs: number }> {
+    const started = Date.now();
+    const old = await this.primary();
+    const sentinel = this.sentinels[0]!.client();
+    await sentinel.call('SENTINEL', 'FAILOVER', SentinelTopology.NAME).finally(() => sentinel.disconnect());
+    await waitUntil(
+      async () => {
+        const now = await this.primary().catch(() => old);
+        return now !== old && (await now.info('replication')).role === 'master';
+      },
+      30_000,
+      'the sentinels to hand the primary over',
+    );
+    await waitUntil(() => old.isInSyncReplica(), 30_000, 'the old primary to replicate from the new one');
+    return { switchMs: Date.now() - started };
+  }
+
   async stop(): Promise<void> {
     await Promise.all([...this.sentinels, ...this.servers].map((node) => node.kill()));
     rmSync(this.root, { recursive: true, force: true });
@@ -261,10 +291,22 @@ export class ClusterTopology {
     const nodes: RedisNode[] = [];
     for (let i = 0; i < count; i++) {
       const port = await freePort();
+      // The bus port defaults to port + 10,000, which a free port above 55,535 would push past 65,535.
+      const busPort = await freePort();
       nodes.push(
         new RedisNode(
           port,
-          [...serverArgs(port), '--cluster-enabled', 'yes', '--cluster-node-timeout', '2000'],
+          [
+            ...serverArgs(port),
+            ...[
+              '--cluster-enabled',
+              'yes',
+              '--cluster-node-timeout',
+              '2000',
+              '--cluster-port',
+              String(busPort),
+            ],
+          ],
           join(root, `node-${i}`),
         ),
       );
@@ -330,6 +372,33 @@ export class ClusterTopology {
     await killed.start();
     await waitUntil(() => killed.isInSyncReplica(), 30_000, `node ${killed.port} to rejoin as a replica`);
     return { switchMs };
+  }
+
+  /**
+   * A planned failover of `key`'s slot (`CLUSTER FAILOVER` on its primary's replica, as an operator runs before
+   * maintenance): the replica takes over once it has every write, and the old primary becomes its replica.
+   */
+  async handOver(key: string): Promise<{ switchMs: number }> {
+    const started = Date.now();
+    const primary = await this.primaryOf(key);
+    const client = primary.client();
+    let replica: RedisNode;
+    try {
+      const id = (await client.call('CLUSTER', 'MYID')) as string;
+      const [line] = (await client.call('CLUSTER', 'REPLICAS', id)) as string[];
+      const port = Number(/:(\d+)@/.exec(line!)![1]);
+      replica = this.nodes.find((node) => node.port === port)!;
+    } finally {
+      client.disconnect();
+    }
+    const promoted = replica.client();
+    await promoted.call('CLUSTER', 'FAILOVER').finally(() => promoted.disconnect());
+    await waitUntil(
+      async () => (await this.primaryOf(key)) === replica,
+      30_000,
+      'the replica to take the slot over',
+    );
+    return { switchMs: Date.now() - started };
   }
 
   /**

@@ -167,6 +167,10 @@ describe('Redis Cluster (3 primaries with a replica each)', () => {
     });
   }, 180_000);
 
+  it('loses nothing accepted when its slot is handed to the replica under load (CLUSTER FAILOVER)', async () => {
+    await underLoad(async () => `slot handed over in ${(await cluster.handOver(prefix)).switchMs} ms`);
+  }, 180_000);
+
   it('loses nothing accepted when the primary of its slot is killed under load', async () => {
     await underLoad(
       async () => `primary killed, slot taken over in ${(await cluster.failOver(prefix)).switchMs} ms`,

@@ -48,7 +48,7 @@ function sendContinuously(send: ReturnType<typeof client>) {
 }
 
 /**
- * Kill -9 of the Redis primary, three times in a row, while an api takes emails and a worker delivers them,
+ * Kill -9 of the Redis primary, three times in a row, then a planned failover, while an api takes emails and a worker delivers them,
  * through Sentinel (primary, 2 replicas, 3 sentinels). The processes are never restarted: they must find each
  * new primary themselves. Calls during a switch get 503 + Retry-After, never a 500 or a hang.
  */
@@ -89,7 +89,7 @@ describe.each([
     await Promise.all([sink?.stop(), topology?.stop()]);
   });
 
-  it(`survives ${FAILOVERS} failovers in a row`, async () => {
+  it(`survives ${FAILOVERS} kills of the primary and a planned failover`, async () => {
     const load = sendContinuously(billing);
     const switches: number[] = [];
     for (let i = 0; i < FAILOVERS; i++) {
@@ -104,6 +104,10 @@ describe.each([
       );
       switches.push((await topology.failOver()).switchMs);
     }
+    // Then a planned failover: the primary is alive, demoted, and its clients' connections killed.
+    const beforeHandOver = load.acceptedSoFar();
+    await waitUntil(() => load.acceptedSoFar() >= beforeHandOver + 100, 30_000, 'emails to be accepted');
+    switches.push((await topology.handOver()).switchMs);
     const after = load.acceptedSoFar();
     await waitUntil(() => load.acceptedSoFar() >= after + 100, 30_000, 'emails accepted after the failovers');
     const figures = await load.stop();
