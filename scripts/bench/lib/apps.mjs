@@ -16,7 +16,8 @@ export function generateToken(dist) {
 /**
  * The built product (`dist`), by default with the API role only: nothing consumes the queues, so whatever
  * is accepted stays. `role` and `env` start it otherwise (a worker, more settings); `nodeArgs` go to node
- * itself (e.g. --cpu-prof). A worker without the API answers its probes on WORKER_HEALTH_PORT.
+ * itself (e.g. --cpu-prof). A worker without the API answers its probes on WORKER_HEALTH_PORT. Without a
+ * `redisUrl`, `env` says where Redis is (REDIS_CLUSTER_NODES, REDIS_SENTINELS).
  */
 export async function startProduct({
   root,
@@ -42,7 +43,7 @@ export async function startProduct({
       PORT: String(port),
       ...(probesOnWorkerPort ? { WORKER_HEALTH_PORT: String(port) } : {}),
       ...(probesOnSmtpPort ? { SMTP_HEALTH_PORT: String(port) } : {}),
-      REDIS_URL: redisUrl,
+      ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
       QUEUE_PREFIX: prefix,
       ENVIRONMENT: 'development',
       EMAIL_FROM: `${EMAIL_FROM.name} <${EMAIL_FROM.email}>`,

@@ -54,7 +54,10 @@ export async function startRawWorker({ root, redisUrl, prefix, sink, concurrency
   });
 }
 
-/** The product's worker role on `prefix`, sending through its SMTP provider to the sink. */
+/**
+ * The product's worker role on `prefix`, sending through its SMTP provider to the sink; `env` adds settings
+ * (REDIS_CLUSTER_NODES instead of a `redisUrl`…).
+ */
 export function startProductWorker({
   root,
   dist,
@@ -63,6 +66,7 @@ export function startProductWorker({
   token,
   sink,
   concurrency,
+  env = {},
   nodeArgs = [],
 }) {
   return startProduct({
@@ -80,6 +84,7 @@ export function startProductWorker({
       SMTP_SECURE: 'false',
       SMTP_POOL_SIZE: String(poolSize(concurrency)),
       WORKER_CONCURRENCY: String(concurrency),
+      ...env,
     },
     nodeArgs,
   });
