@@ -80,19 +80,20 @@ export class PrivateRedis {
     return new Redis(this.url, { maxRetriesPerRequest: 1, lazyConnect: false });
   }
 
-  private async ping(): Promise<boolean> {
-    const client = new Redis(this.url, {
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => null,
-      lazyConnect: true,
-    });
-    try {
-      await client.connect();
-      return (await client.ping()) === 'PONG';
-    } catch {
-      return false;
-    } finally {
-      client.disconnect();
-    }
+  private ping(): Promise<boolean> {
+    return answersPing(this.url);
+  }
+}
+
+/** Whether a Redis answers PING at `url` now: one try, no retry. */
+export async function answersPing(url: string): Promise<boolean> {
+  const client = new Redis(url, { maxRetriesPerRequest: 0, retryStrategy: () => null, lazyConnect: true });
+  try {
+    await client.connect();
+    return (await client.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    client.disconnect();
   }
 }

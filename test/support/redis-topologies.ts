@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Redis from 'ioredis';
 import { freePort, waitUntil } from './ports';
+import { answersPing } from './private-redis';
 
 const exec = promisify(execFile);
 
@@ -78,20 +79,8 @@ export class RedisNode {
     return replication?.role === 'slave' && replication.master_link_status === 'up';
   }
 
-  private async answers(): Promise<boolean> {
-    const client = new Redis(this.port, '127.0.0.1', {
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => null,
-      lazyConnect: true,
-    });
-    try {
-      await client.connect();
-      return (await client.ping()) === 'PONG';
-    } catch {
-      return false;
-    } finally {
-      client.disconnect();
-    }
+  private answers(): Promise<boolean> {
+    return answersPing(`redis://127.0.0.1:${this.port}`);
   }
 }
 

@@ -20,6 +20,7 @@ import { generateToken, startProduct } from '../lib/apps.mjs';
 import { watchCpu } from '../lib/cpu.mjs';
 import { ID_HEADER, idOf, startProductWorker } from '../lib/delivery-pipelines.mjs';
 import { email } from '../lib/email-body.mjs';
+import { inFlight, postTo } from '../lib/requests.mjs';
 import { sleep, waitUntil } from '../lib/processes.mjs';
 import { startRedisCluster } from '../lib/redis-cluster.mjs';
 import { parseInfo } from '../lib/redis-server.mjs';
@@ -318,30 +319,3 @@ const groupOf = (count) => ({
   template: 'welcome',
   data: { product: 'FreeFace', actionUrl: 'https://app.example.com' },
 });
-
-/** POSTs a JSON body with the bench's token; anything but 202 throws. Resolves to the answer's body. */
-function postTo(base, token) {
-  return async (path, body) => {
-    const response = await fetch(`${base}${path}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    const answer = await response.json();
-    if (response.status !== 202)
-      throw new Error(`POST ${path} answered ${response.status}: ${JSON.stringify(answer).slice(0, 300)}`);
-    return answer;
-  };
-}
-
-/** Calls `one()` `total` times, `width` at a time. */
-async function inFlight(total, width, one) {
-  let started = 0;
-  const loop = async () => {
-    while (started < total) {
-      started++;
-      await one();
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(width, total) }, loop));
-}

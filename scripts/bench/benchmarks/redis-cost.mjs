@@ -36,6 +36,7 @@ import {
   startRawWorker,
 } from '../lib/delivery-pipelines.mjs';
 import { email } from '../lib/email-body.mjs';
+import { inFlight, postTo } from '../lib/requests.mjs';
 import { sleep } from '../lib/processes.mjs';
 import { parseInfo, startRedisServer } from '../lib/redis-server.mjs';
 import { startSmtpSink } from '../lib/smtp-sink.mjs';
@@ -365,33 +366,6 @@ function counter(tag) {
 
 /** The benchmark's email with its X-Bench-Id. */
 const withId = (id) => ({ ...email(), headers: { [ID_HEADER]: id } });
-
-/** POSTs a JSON body with the bench's token; anything but 202 throws. Resolves to the answer's body. */
-function postTo(base, token) {
-  return async (path, body) => {
-    const response = await fetch(`${base}${path}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    const answer = await response.json();
-    if (response.status !== 202)
-      throw new Error(`POST ${path} answered ${response.status}: ${JSON.stringify(answer).slice(0, 300)}`);
-    return answer;
-  };
-}
-
-/** Calls `one()` `total` times, `width` at a time. */
-async function inFlight(total, width, one) {
-  let started = 0;
-  const loop = async () => {
-    while (started < total) {
-      started++;
-      await one();
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(width, total) }, loop));
-}
 
 /** Calls `batch(n)` for `total` items in batches of BATCH, BATCHES_IN_FLIGHT at a time. */
 async function inBatches(total, batch) {
