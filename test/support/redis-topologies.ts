@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import Redis from 'ioredis';
 import { freePort, waitUntil } from './ports';
 import { answersPing } from './private-redis';
+import { ReplicationProxy } from './replication-proxy';
 
 const exec = promisify(execFile);
 
@@ -116,19 +117,22 @@ export class SentinelTopology {
   private constructor(
     readonly servers: RedisNode[],
     readonly sentinels: RedisNode[],
+    /** Everyone reaches the first primary through it, so that a test can hold its replication stream back. */
+    readonly replication: ReplicationProxy,
     private readonly root: string,
   ) {}
 
   static async start(options: { replicas?: number; sentinels?: number; downAfterMs?: number } = {}) {
     const root = mkdtempSync(join(tmpdir(), 'freeface-sentinel-'));
     const primaryPort = await freePort();
+    const proxy = await ReplicationProxy.start(primaryPort);
     const servers = [new RedisNode(primaryPort, serverArgs(primaryPort), join(root, 'server-0'))];
     for (let i = 1; i <= (options.replicas ?? 2); i++) {
       const port = await freePort();
       servers.push(
         new RedisNode(
           port,
-          [...serverArgs(port), '--replicaof', '127.0.0.1', String(primaryPort)],
+          [...serverArgs(port), '--replicaof', '127.0.0.1', String(proxy.port)],
           join(root, `server-${i}`),
         ),
       );
@@ -145,7 +149,7 @@ export class SentinelTopology {
           `port ${port}`,
           'bind 127.0.0.1',
           `dir ${dir}`,
-          `sentinel monitor ${SentinelTopology.NAME} 127.0.0.1 ${primaryPort} 2`,
+          `sentinel monitor ${SentinelTopology.NAME} 127.0.0.1 ${proxy.port} 2`,
           `sentinel down-after-milliseconds ${SentinelTopology.NAME} ${options.downAfterMs ?? 1000}`,
           `sentinel failover-timeout ${SentinelTopology.NAME} 10000`,
           `sentinel parallel-syncs ${SentinelTopology.NAME} 1`,
@@ -154,7 +158,7 @@ export class SentinelTopology {
       );
       sentinels.push(new RedisNode(port, [join(dir, 'sentinel.conf'), '--sentinel'], dir));
     }
-    const topology = new SentinelTopology(servers, sentinels, root);
+    const topology = new SentinelTopology(servers, sentinels, proxy, root);
     for (const server of servers) await server.start();
     await Promise.all(sentinels.map((sentinel) => sentinel.start()));
     await topology.waitUntilSettled();
@@ -175,7 +179,8 @@ export class SentinelTopology {
         'get-master-addr-by-name',
         SentinelTopology.NAME,
       )) as [string, string];
-      return this.servers.find((server) => server.port === Number(port))!;
+      const primaryPort = Number(port) === this.replication.port ? this.servers[0]!.port : Number(port);
+      return this.servers.find((server) => server.port === primaryPort)!;
     } finally {
       sentinel.disconnect();
     }
@@ -197,7 +202,7 @@ export class SentinelTopology {
         promoted = await this.primary().catch(() => killed);
         return promoted !== killed && (await promoted.info('replication')).role === 'master';
       },
-      30_000,
+      60_000,
       'the sentinels to promote a replica',
     );
     const switchMs = Date.now() - killedAt;
@@ -217,8 +222,23 @@ export class SentinelTopology {
   async handOver(): Promise<{ switchMs: number }> {
     const started = Date.now();
     const old = await this.primary();
-    const sentinel = this.sentinels[0]!.client();
-    await sentinel.call('SENTINEL', 'FAILOVER', SentinelTopology.NAME).finally(() => sentinel.disconnect());
+    // A sentinel refuses while the last failover is still being finished (INPROG): ask again.
+    await waitUntil(
+      async () => {
+        const sentinel = this.sentinels[0]!.client();
+        try {
+          await sentinel.call('SENTINEL', 'FAILOVER', SentinelTopology.NAME);
+          return true;
+        } catch (error) {
+          if ((error as Error).message.startsWith('INPROG')) return false;
+          throw error;
+        } finally {
+          sentinel.disconnect();
+        }
+      },
+      30_000,
+      'the sentinels to take a planned failover',
+    );
     await waitUntil(
       async () => {
         const now = await this.primary().catch(() => old);
@@ -233,6 +253,7 @@ export class SentinelTopology {
 
   async stop(): Promise<void> {
     await Promise.all([...this.sentinels, ...this.servers].map((node) => node.kill()));
+    await this.replication.stop();
     rmSync(this.root, { recursive: true, force: true });
   }
 
