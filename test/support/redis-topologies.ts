@@ -34,8 +34,9 @@ export class RedisNode {
     return !!this.process && this.process.exitCode === null && this.process.signalCode === null;
   }
 
-  async start(): Promise<void> {
-    const child = spawn('redis-server', [...this.args], { cwd: this.dir, stdio: 'ignore' });
+  /** Starts the server with its arguments, and `extra` after them this time only. */
+  async start(extra: readonly string[] = []): Promise<void> {
+    const child = spawn('redis-server', [...this.args, ...extra], { cwd: this.dir, stdio: 'ignore' });
     this.process = child;
     running.add(child);
     child.once('exit', () => running.delete(child));
@@ -126,7 +127,15 @@ export class SentinelTopology {
     const root = mkdtempSync(join(tmpdir(), 'freeface-sentinel-'));
     const primaryPort = await freePort();
     const proxy = await ReplicationProxy.start(primaryPort);
-    const servers = [new RedisNode(primaryPort, serverArgs(primaryPort), join(root, 'server-0'))];
+    // The sentinels know the first primary by the proxy's address: as a replica it announces that one too, or
+    // they would know it twice.
+    const servers = [
+      new RedisNode(
+        primaryPort,
+        [...serverArgs(primaryPort), '--replica-announce-port', String(proxy.port)],
+        join(root, 'server-0'),
+      ),
+    ];
     for (let i = 1; i <= (options.replicas ?? 2); i++) {
       const port = await freePort();
       servers.push(
@@ -188,8 +197,9 @@ export class SentinelTopology {
 
   /**
    * Kills the primary with -9, waits until the sentinels have promoted another server and it takes writes,
-   * then starts the old one again (only then: back too early and empty, it would still be the primary and
-   * its replicas would copy its emptiness) and waits until it replicates from the new primary.
+   * then starts the old one again as a replica of the new primary, as an operator brings a failed primary
+   * back (started as it was, and empty, it would take writes as a primary until the sentinels demote it, and
+   * lose them then), and waits until it is in sync.
    * Returns how long the switch took, from the kill to a primary taking writes.
    */
   async failOver(): Promise<{ killed: RedisNode; promoted: RedisNode; switchMs: number }> {
@@ -206,10 +216,10 @@ export class SentinelTopology {
       'the sentinels to promote a replica',
     );
     const switchMs = Date.now() - killedAt;
-    await killed.start();
+    await killed.start(['--replicaof', '127.0.0.1', String(promoted.port)]);
     await waitUntil(
       () => killed.isInSyncReplica(),
-      30_000,
+      60_000,
       `the old primary (port ${killed.port}) to replicate from the new one`,
     );
     return { killed, promoted, switchMs };
@@ -217,7 +227,8 @@ export class SentinelTopology {
 
   /**
    * A planned failover (`SENTINEL FAILOVER`): the primary is alive and is demoted, Sentinel killing its clients'
-   * connections, while a replica is promoted. Returns how long until the new primary takes writes.
+   * connections, while a replica is promoted. Returns how long until the new primary takes writes; the last
+   * step of a test, as the old primary may not be a replica yet.
    */
   async handOver(): Promise<{ switchMs: number }> {
     const started = Date.now();
@@ -244,10 +255,11 @@ export class SentinelTopology {
         const now = await this.primary().catch(() => old);
         return now !== old && (await now.info('replication')).role === 'master';
       },
-      30_000,
+      90_000,
       'the sentinels to hand the primary over',
     );
-    await waitUntil(() => old.isInSyncReplica(), 30_000, 'the old primary to replicate from the new one');
+    // The sentinels make the demoted primary a replica in their own time (on a loaded machine a sentinel in
+    // TILT mode, its timer having run late, acts after 30 s); the test goes on without waiting for it.
     return { switchMs: Date.now() - started };
   }
 
