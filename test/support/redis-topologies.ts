@@ -95,7 +95,8 @@ export function parseInfo(text: string): Record<string, string> {
   return fields;
 }
 
-const serverArgs = (port: number) => [
+/** A server's arguments as production runs it, without persistence (a test's data is its own). */
+export const serverArgs = (port: number): string[] => [
   '--port',
   String(port),
   '--bind',

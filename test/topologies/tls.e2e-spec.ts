@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { AppProcess } from '../support/app-process';
 import { baseEnv, client, TOKENS } from '../support/fixtures';
 import { freePort, waitUntil } from '../support/ports';
-import { RedisNode } from '../support/redis-topologies';
+import { RedisNode, serverArgs } from '../support/redis-topologies';
 import { selfSignedCertificate } from '../support/self-signed-certificate';
 import { SmtpSink } from '../support/smtp-sink';
 
@@ -31,12 +31,7 @@ describe('Redis over TLS (rediss:// and REDIS_TLS_CA_FILE)', () => {
     redis = new RedisNode(
       port,
       [
-        '--port',
-        String(port),
-        '--bind',
-        '127.0.0.1',
-        '--save',
-        '',
+        ...serverArgs(port),
         '--tls-port',
         String(tlsPort),
         '--tls-cert-file',
