@@ -55,7 +55,7 @@ export class DeadLetterStore {
    */
   page(limit: number, after?: SortedSetEntry, provider?: string): Promise<Page<DeadLetter>> {
     return this.pager.page({
-      key: this.keys.deadLetters(),
+      keys: [this.keys.deadLetters()],
       limit,
       ...(after ? { after } : {}),
       load: (entries) => this.details(entries),

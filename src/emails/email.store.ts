@@ -162,7 +162,7 @@ export class EmailStore {
   ): Promise<Page<EmailRecord>> {
     const { status } = query;
     return this.pager.page({
-      key: query.service ? this.keys.emailsOf(query.service) : this.keys.allEmails(),
+      keys: [query.service ? this.keys.emailsOf(query.service) : this.keys.allEmails()],
       limit: query.limit,
       ...(after ? { after } : {}),
       load: async (entries) =>

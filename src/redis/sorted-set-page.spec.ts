@@ -56,7 +56,7 @@ describe('SortedSetPager and entries-after.lua (real Redis)', () => {
     const expected = await newestFirst('set');
     const pager = new SortedSetPager(redis);
     for (const limit of [1, 3, 7, 20, 50, 200]) {
-      const { items, pages } = await walk(pager, { key: 'set', limit, load: itemsOf() });
+      const { items, pages } = await walk(pager, { keys: ['set'], limit, load: itemsOf() });
       expect([limit, items]).toEqual([limit, expected]);
       expect(pages.every((page) => page.items.length <= limit)).toBe(true);
       expect(pages.at(-1)!.next).toBeUndefined();
@@ -70,7 +70,7 @@ describe('SortedSetPager and entries-after.lua (real Redis)', () => {
     );
     await redis.zadd('set', ...ids.flatMap((id) => [1_700_000_000_000, id]));
     const { pages, items } = await walk(new SortedSetPager(redis), {
-      key: 'set',
+      keys: ['set'],
       limit: 20,
       load: itemsOf(),
     });
@@ -81,10 +81,10 @@ describe('SortedSetPager and entries-after.lua (real Redis)', () => {
   it('keeps its place when the member at the position has been removed since, in a run of equal scores too', async () => {
     await redis.zadd('set', 1, 'a', 2, 'b', 2, 'c', 2, 'e', 2, 'g', 3, 'h');
     const pager = new SortedSetPager(redis);
-    const first = await pager.page({ key: 'set', limit: 3, load: itemsOf() });
+    const first = await pager.page({ keys: ['set'], limit: 3, load: itemsOf() });
     expect(first).toEqual({ items: ['H', 'G', 'E'], next: { id: 'e', score: 2 } });
     await redis.zrem('set', 'e', 'g');
-    const rest = await pager.page({ key: 'set', limit: 3, after: first.next!, load: itemsOf() });
+    const rest = await pager.page({ keys: ['set'], limit: 3, after: first.next!, load: itemsOf() });
     expect(rest).toEqual({ items: ['C', 'B', 'A'] });
     // A position between two members that were never there.
     expect((await pager.entriesAfter('set', 10, { score: 2, id: 'd' })).map((entry) => entry.id)).toEqual([
@@ -101,8 +101,10 @@ describe('SortedSetPager and entries-after.lua (real Redis)', () => {
     );
     const expected = await newestFirst('set');
     let added = 0;
-    const { items } = await walk(new SortedSetPager(redis), { key: 'set', limit: 4, load: itemsOf() }, () =>
-      redis.zadd('set', 5, `z${added}`, 9, `n${added++}`),
+    const { items } = await walk(
+      new SortedSetPager(redis),
+      { keys: ['set'], limit: 4, load: itemsOf() },
+      () => redis.zadd('set', 5, `z${added}`, 9, `n${added++}`),
     );
     expect(items).toEqual(expected);
   });
@@ -139,7 +141,7 @@ describe('SortedSetPager and entries-after.lua (real Redis)', () => {
   it('fills a page past expired items and removes them from the set', async () => {
     await redis.zadd('set', 1, 'a', 2, 'b', 3, 'c', 4, 'd', 5, 'e');
     const page = await new SortedSetPager(redis).page({
-      key: 'set',
+      keys: ['set'],
       limit: 2,
       load: itemsOf(new Set(['b', 'd'])),
     });
@@ -159,7 +161,7 @@ describe('SortedSetPager and entries-after.lua (real Redis)', () => {
     const loads = new Map<string, number>();
     const pager = new SortedSetPager(redis, 50);
     const { pages, items } = await walk(pager, {
-      key: 'set',
+      keys: ['set'],
       limit: 10,
       load: itemsOf(new Set(), loads),
       matches: (item) => item === 'MATCH',
@@ -179,9 +181,9 @@ describe('SortedSetPager and entries-after.lua (real Redis)', () => {
     );
     const gone = new Set(Array.from({ length: 25 }, (_, i) => `m${String(i + 5).padStart(2, '0')}`));
     const pager = new SortedSetPager(redis, 10);
-    const first = await pager.page({ key: 'set', limit: 5, load: itemsOf(gone) });
+    const first = await pager.page({ keys: ['set'], limit: 5, load: itemsOf(gone) });
     expect(first).toEqual({ items: [], next: { id: 'm20', score: 20 } });
-    const { items } = await walk(pager, { key: 'set', limit: 5, load: itemsOf(gone) });
+    const { items } = await walk(pager, { keys: ['set'], limit: 5, load: itemsOf(gone) });
     expect(items).toEqual(['M04', 'M03', 'M02', 'M01', 'M00']);
     expect(await redis.zcard('set')).toBe(5);
   });
@@ -203,7 +205,7 @@ describe('SortedSetPager and entries-after.lua (real Redis)', () => {
           let round = 0;
           const { items, pages } = await walk(
             new SortedSetPager(redis, bound),
-            { key: 'set', limit, load: itemsOf(), matches },
+            { keys: ['set'], limit, load: itemsOf(), matches },
             // Churn: the member at the page's position is removed (it was examined on that page, so no match is
             // lost), and a newer member arrives above the position (after the walk began, so never listed).
             async (page) => {

@@ -14,9 +14,13 @@ export interface Page<T> {
   next?: SortedSetEntry;
 }
 
-/** What to page: the set, where to start, how to read each member's item and, for a filtered list, which to keep. */
+/** What to page: the sets, where to start, how to read each member's item and, for a filtered list, which to keep. */
 export interface PageRequest<T> {
-  key: string;
+  /**
+   * The sorted sets holding the list (one, or one per partition), paged as one set holding all their members
+   * would be. A member is in one of them only: one in two would be listed twice.
+   */
+  keys: readonly string[];
   limit: number;
   /** The position the page starts after (exclusive): the `next` of the page before. */
   after?: SortedSetEntry;
@@ -38,7 +42,16 @@ const ENTRIES_AFTER = loadScript<[set: string], EntriesAfterArgs, string[]>(__di
  * while items come and go. A page examines at most `maxScanned` members (MAX_SCANNED_PER_PAGE): a filter that
  * matches rarely, or a run of expired items, ends the page early with a `next` position where the scan
  * stopped, so each call costs bounded Redis work whatever the list holds. Members whose item is gone (expired)
- * are removed from the set on the way.
+ * are removed from the set they are in on the way.
+ *
+ * A list split over several sets (one per partition, each in its own cluster slot, so no script reads two) is
+ * merged here: each round asks every set that may hold more for as many members after the position as the
+ * round examines (`count`: what the page still needs, or a filtered batch), in parallel, one script call per
+ * set; merges them in the order one set would keep them; and examines the first `count`. The members fetched
+ * but not examined are not counted against `maxScanned`, and the next round asks their set again from the
+ * position the merge reached (not from the last member it sent), so none is skipped. A page thus examines at
+ * most `maxScanned` members in all, and reads at most that many from each set. With one set, a round is one
+ * script call, as it was before lists were split.
  */
 export class SortedSetPager {
   private readonly entriesAfterScript: ScriptCommand<[set: string], EntriesAfterArgs, string[]>;
@@ -67,26 +80,32 @@ export class SortedSetPager {
    * (the page may then hold fewer than `limit` items, even none).
    */
   async page<T>(request: PageRequest<T>): Promise<Page<T>> {
-    const { key, limit, load, matches } = request;
+    const { keys, limit, load, matches } = request;
     const found: { item: T; entry: SortedSetEntry }[] = [];
-    const gone: string[] = [];
+    const gone = new Map<string, string[]>(); // by set
     const finish = async (next?: SortedSetEntry): Promise<Page<T>> => {
-      if (gone.length > 0) await this.redis.zrem(key, ...gone);
+      // One call per set: a pipeline or MULTI over sets in different cluster slots is refused.
+      await Promise.all([...gone].map(([key, ids]) => this.redis.zrem(key, ...ids)));
       const items = found.slice(0, limit).map(({ item }) => item);
       return next ? { items, next } : { items };
     };
     let position = request.after;
     let scanned = 0;
+    let open = keys;
     for (;;) {
       const wanted = limit + 1 - found.length;
       const count = Math.min(this.maxScanned - scanned, matches ? Math.max(wanted, FILTERED_BATCH) : wanted);
-      const entries = await this.entriesAfter(key, count, position);
+      const reads = await Promise.all(open.map((key) => this.entriesAfter(key, count, position)));
+      const round = mergeNewestFirst(open, reads, count);
+      const entries = round.map(({ entry }) => entry);
       const loaded = entries.length > 0 ? await load(entries) : [];
-      for (const [i, entry] of entries.entries()) {
+      for (const [i, { entry, key }] of round.entries()) {
         scanned += 1;
         const item = loaded[i];
-        if (item === undefined) gone.push(entry.id);
-        else if (!matches || matches(item)) {
+        if (item === undefined) {
+          if (!gone.has(key)) gone.set(key, []);
+          gone.get(key)!.push(entry.id);
+        } else if (!matches || matches(item)) {
           found.push({ item, entry });
           if (found.length > limit) return finish(found[limit - 1]!.entry);
         }
@@ -94,6 +113,35 @@ export class SortedSetPager {
       }
       if (entries.length < count) return finish();
       position = entries[entries.length - 1];
+      // Asked again: every set that may hold more after the position, having sent all it was asked for or
+      // more than was examined. One that sent fewer, all examined, has nothing left.
+      open = open.filter((key, set) => {
+        const sent = reads[set]!.length;
+        return sent === count || round.filter((taken) => taken.key === key).length < sent;
+      });
     }
   }
+}
+
+/**
+ * The first `count` of the sets' entries (each set's highest score first) in the order one set holding them all
+ * would keep, each with the set it came from. Every set was asked for `count`, so a member a set did not send
+ * sorts after all it sent, and the first `count` of the merge are the first `count` of the union.
+ */
+function mergeNewestFirst(
+  keys: readonly string[],
+  reads: readonly SortedSetEntry[][],
+  count: number,
+): { entry: SortedSetEntry; key: string }[] {
+  const tagged = reads.flatMap((entries, set) => entries.map((entry) => ({ entry, key: keys[set]! })));
+  if (reads.length > 1) tagged.sort((a, b) => newestFirst(a.entry, b.entry));
+  return tagged.slice(0, count);
+}
+
+/**
+ * The order of ZRANGE … REV: higher score first, then, for equal scores, higher member bytes first. JavaScript
+ * compares strings by UTF-16 code units, which is not byte order beyond the BMP, hence the buffers.
+ */
+function newestFirst(a: SortedSetEntry, b: SortedSetEntry): number {
+  return b.score - a.score || Buffer.compare(Buffer.from(b.id), Buffer.from(a.id));
 }

@@ -127,7 +127,7 @@ export class SuppressionStore {
   page(limit: number, after?: SortedSetEntry): Promise<Page<Suppression>> {
     // Entries whose hash expired (SUPPRESSION_TTL_DAYS) leave the index when met.
     return this.pager.page({
-      key: this.keys.suppressions(),
+      keys: [this.keys.suppressions()],
       limit,
       ...(after ? { after } : {}),
       load: async (entries) => {

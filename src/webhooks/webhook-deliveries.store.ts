@@ -197,7 +197,7 @@ export class WebhookDeliveriesStore {
     after?: SortedSetEntry,
   ): Promise<Page<WebhookDelivery>> {
     return this.pager.page({
-      key: this.keys.webhookDeliveries(webhookId, status),
+      keys: [this.keys.webhookDeliveries(webhookId, status)],
       limit,
       ...(after ? { after } : {}),
       load: async (entries) => {
