@@ -188,6 +188,200 @@ describe('SortedSetPager and entries-after.lua (real Redis)', () => {
     expect(await redis.zcard('set')).toBe(5);
   });
 
+  it('reads each round of a one-set list in one script call and removes gone members in one ZREM', async () => {
+    await redis.zadd('set', 1, 'a', 2, 'b', 3, 'c', 4, 'd', 5, 'e');
+    const pager = new SortedSetPager(redis);
+    const reads = jest.spyOn(pager, 'entriesAfter');
+    const removals = jest.spyOn(redis, 'zrem');
+    await pager.page({ keys: ['set'], limit: 2, load: itemsOf(new Set(['d'])) });
+    expect(reads.mock.calls).toEqual([
+      ['set', 3, undefined],
+      ['set', 1, { id: 'c', score: 3 }],
+    ]);
+    expect(removals.mock.calls).toEqual([['set', 'd']]);
+    removals.mockRestore();
+  });
+
+  describe('a list split over several sets', () => {
+    const parts = ['p0', 'p1', 'p2'];
+
+    /** Each member into the set `part` names, and every member into `union`: the one set they stand for. */
+    const addSplit = async (members: readonly [part: number, score: number, id: string][]) => {
+      for (const [part, score, id] of members) {
+        await redis.zadd(parts[part]!, score, id);
+        await redis.zadd('union', score, id);
+      }
+    };
+
+    it('gives the pages one set holding every member would, with equal scores across the sets', async () => {
+      // Runs of one score spread over the three sets; '\uFF21' sorts above '😀' by UTF-16 units, below by bytes.
+      const members: [number, number, string][] = [
+        [0, 9, 'k'],
+        [1, 9, 'm'],
+        [2, 9, 'l'],
+        [2, 8, 'solo'],
+        [0, 5, 'a'],
+        [1, 5, 'b'],
+        [2, 5, 'c'],
+        [0, 5, 'Ana'],
+        [1, 5, 'ana'],
+        [2, 5, 'åsa'],
+        [0, 5, '\uFF21'],
+        [1, 5, '😀'],
+        [2, 5, 'zoë'],
+        [1, 4, 'x'],
+        [1, 3, 'y'],
+        [0, 2, 'z'],
+        [2, 1, 'q'],
+        [0, 1, 'r'],
+        ...Array.from({ length: 12 }, (_, i): [number, number, string] => [i % 3, 0, `t${i % 4}${i}`]),
+      ];
+      await addSplit(members);
+      const pager = new SortedSetPager(redis);
+      const union = await newestFirst('union');
+      expect(union.indexOf('😀')).toBeLessThan(union.indexOf('\uFF21'));
+      for (const limit of [2, 3, 7]) {
+        const split = await walk(pager, { keys: parts, limit, load: itemsOf() });
+        const one = await walk(pager, { keys: ['union'], limit, load: itemsOf() });
+        expect([limit, split.items]).toEqual([limit, union]);
+        // The same pages, with the same `next` positions: a cursor means the same place in either.
+        expect(split.pages).toEqual(one.pages);
+      }
+    });
+
+    it('asks again from the merged position a set whose members were not all examined, and no more a set with none left', async () => {
+      // p2 holds only v, gone; p0's c comes after p1's x, y, z.
+      await addSplit([
+        [2, 7, 'v'],
+        [0, 6, 'a'],
+        [1, 5, 'w'],
+        [1, 4, 'x'],
+        [1, 3, 'y'],
+        [1, 2, 'z'],
+        [0, 1, 'c'],
+      ]);
+      const pager = new SortedSetPager(redis);
+      const reads = jest.spyOn(pager, 'entriesAfter');
+      const page = await pager.page({ keys: parts, limit: 2, load: itemsOf(new Set(['v', 'a', 'w'])) });
+      expect(page).toEqual({ items: ['X', 'Y'], next: { id: 'y', score: 3 } });
+      // Round one merges v, a, w (all gone) out of v; a, c; w, x, y. Round two: p0 from w, though it sent c.
+      expect(reads.mock.calls).toEqual([
+        ['p0', 3, undefined],
+        ['p1', 3, undefined],
+        ['p2', 3, undefined],
+        ['p0', 3, { id: 'w', score: 5 }],
+        ['p1', 3, { id: 'w', score: 5 }],
+      ]);
+      // Each gone member left the set it was in, the others kept theirs.
+      expect(await Promise.all(parts.map((key) => redis.zrange(key, 0, -1)))).toEqual([
+        ['c'],
+        ['z', 'y', 'x'],
+        [],
+      ]);
+      expect((await pager.page({ keys: parts, limit: 2, after: page.next!, load: itemsOf() })).items).toEqual(
+        ['Z', 'C'],
+      );
+    });
+
+    it('ends a page at the scan bound counted over all the sets, and goes on from there', async () => {
+      await addSplit([
+        [0, 10, 'a'],
+        [1, 9, 'b'],
+        [2, 8, 'c'],
+        [0, 7, 'd'],
+        [1, 6, 'e'],
+        [2, 5, 'f'],
+        [0, 4, 'g'],
+        [1, 3, 'h'],
+        [2, 2, 'i'],
+      ]);
+      const loads = new Map<string, number>();
+      const { pages } = await walk(new SortedSetPager(redis, 4), {
+        keys: parts,
+        limit: 3,
+        load: itemsOf(new Set(['a', 'b', 'c', 'e']), loads),
+      });
+      expect(pages).toEqual([
+        { items: ['D'], next: { id: 'd', score: 7 } },
+        { items: ['F', 'G', 'H'], next: { id: 'h', score: 3 } },
+        { items: ['I'] },
+      ]);
+      expect(loads.size).toBe(9);
+      expect([...loads.values()].every((count) => count === 1)).toBe(true);
+      expect(await Promise.all(parts.map((key) => redis.zrange(key, 0, -1)))).toEqual([
+        ['g', 'd'],
+        ['h'],
+        ['i', 'f'],
+      ]);
+    });
+
+    it('is not shifted by members added to any set above its position between pages', async () => {
+      await addSplit(
+        Array.from({ length: 30 }, (_, i): [number, number, string] => [
+          i % 3,
+          5,
+          `m${String(i).padStart(2, '0')}`,
+        ]),
+      );
+      const expected = await newestFirst('union');
+      let added = 0;
+      const { items } = await walk(
+        new SortedSetPager(redis),
+        { keys: parts, limit: 4, load: itemsOf() },
+        () => Promise.all(parts.map((key) => redis.zadd(key, 5, `z${added}`, 9, `n${added++}`))),
+      );
+      expect(items).toEqual(expected);
+    });
+
+    it('gives the pages of the one set for any split, page size, bound, filter and gone members, while members come and go', async () => {
+      const member = fc.tuple(
+        fc.integer({ min: 0, max: 2 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.stringMatching(/^[a-zA-Z0-9.@_-]{1,4}$/),
+        fc.boolean(),
+      );
+      await fc.assert(
+        fc.asyncProperty(
+          fc.uniqueArray(member, { selector: ([, , id]) => id, maxLength: 60 }),
+          fc.integer({ min: 1, max: 8 }),
+          fc.integer({ min: 1, max: 30 }),
+          fc.integer({ min: 1, max: 3 }),
+          fc.boolean(),
+          async (members, limit, bound, every, churn) => {
+            await redis.flushall();
+            await addSplit(members.map(([part, score, id]) => [part, score, id]));
+            const gone = new Set(members.filter(([, , , isGone]) => isGone).map(([, , id]) => id));
+            // Unfiltered (every 1) too: a page then reads in several rounds when members are gone.
+            const matches = every > 1 ? (item: string) => item.charCodeAt(0) % every === 0 : undefined;
+            const expected = (await redis.zrange('union', 0, -1, 'REV'))
+              .filter((id) => !gone.has(id))
+              .map((id) => id.toUpperCase())
+              .filter((item) => !matches || matches(item));
+            const pager = new SortedSetPager(redis, bound);
+            // The same churn on both: the member at the position leaves, a newer one arrives (in a set by turn).
+            const walkWithChurn = (keys: readonly string[]) => {
+              let round = 0;
+              return walk(
+                pager,
+                { keys, limit, load: itemsOf(gone), ...(matches ? { matches } : {}) },
+                async (page) => {
+                  if (!churn || !page.next) return;
+                  await Promise.all(keys.map((key) => redis.zrem(key, page.next!.id)));
+                  await redis.zadd(keys[round % keys.length]!, 100, `new${round++}`);
+                },
+              );
+            };
+            const one = await walkWithChurn(['union']);
+            const split = await walkWithChurn(parts);
+            expect(split.items).toEqual(expected);
+            expect(split.pages).toEqual(one.pages);
+          },
+        ),
+        { numRuns: 100 },
+      );
+    });
+  });
+
   it('gives every match once, in order, for any set, page size, bound and filter, while members come and go', async () => {
     const member = fc.tuple(fc.integer({ min: 1, max: 6 }), fc.stringMatching(/^[a-zA-Z0-9.@_-]{1,6}$/));
     await fc.assert(
