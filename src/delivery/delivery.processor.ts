@@ -31,7 +31,7 @@ export class DeliveryProcessor implements OnApplicationBootstrap, BeforeApplicat
     this.logger.setContext('delivery');
     const { retryBackoffMs } = config.delivery;
     this.dispatcher = new PriorityDispatcher(
-      queue.inPriorityOrder(),
+      queue.inTiers(),
       (job) => this.process(job),
       {
         concurrency: config.delivery.concurrency,

@@ -113,6 +113,14 @@ export class EmailQueue {
     return state;
   }
 
+  /**
+   * The queues in tiers, from the highest priority to the lowest: the order in which workers take jobs (see
+   * PriorityDispatcher). Each tier holds one queue per Redis partition; there is one partition today.
+   */
+  inTiers(): Queue[][] {
+    return PRIORITIES.map((priority) => [this.byPriority[priority]]);
+  }
+
   /** The queues from the highest priority to the lowest: the order in which workers take jobs. */
   inPriorityOrder(): Queue[] {
     return PRIORITIES.map((priority) => this.byPriority[priority]);

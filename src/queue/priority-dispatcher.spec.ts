@@ -25,10 +25,27 @@ async function settledState(queue: Queue, id: Job['id']): Promise<string> {
   }
 }
 
+/**
+ * Resolves once `queue` has heard of a new waiting job. Listen before adding the job. The dispatcher's own
+ * listener, registered at start, has run by then: it knows of the job too.
+ */
+function heard(queue: Queue): Promise<void> {
+  return new Promise((resolve) => queue.once('global:waiting', () => resolve()));
+}
+
+/** Jobs named `${prefix} 0`, `${prefix} 1`, … */
+const named = (prefix: string, count: number) =>
+  Array.from({ length: count }, (_, n) => ({ data: { name: `${prefix} ${n}` } }));
+
+const nameOf = (job: Job) => (job.data as { name: string }).name;
+
 describe('PriorityDispatcher (real Redis, Bull queues)', () => {
   let server: PrivateRedis;
+  // Two partitions, each with a high and a low queue: `high` and `low` are partition 0's.
   let high: Queue;
   let low: Queue;
+  let high1: Queue;
+  let low1: Queue;
   let dispatcher: PriorityDispatcher | undefined;
   let fetches: number;
 
@@ -40,9 +57,11 @@ describe('PriorityDispatcher (real Redis, Bull queues)', () => {
     const prefix = `{dispatch-${Date.now()}}`;
     high = new Bull('high', server.url, { prefix });
     low = new Bull('low', server.url, { prefix });
-    await Promise.all([high.isReady(), low.isReady()]);
+    high1 = new Bull('high-1', server.url, { prefix });
+    low1 = new Bull('low-1', server.url, { prefix });
+    await Promise.all([high, low, high1, low1].map((queue) => queue.isReady()));
     fetches = 0;
-    for (const queue of [high, low] as (Queue & { moveToActive(): Promise<Job | null> })[]) {
+    for (const queue of [high, low, high1, low1] as (Queue & { moveToActive(): Promise<Job | null> })[]) {
       const moveToActive = queue.moveToActive.bind(queue);
       queue.moveToActive = () => {
         fetches++;
@@ -53,7 +72,7 @@ describe('PriorityDispatcher (real Redis, Bull queues)', () => {
 
   afterEach(async () => {
     await dispatcher?.stop(5000);
-    await Promise.all([high.close(), low.close()]);
+    await Promise.all([high, low, high1, low1].map((queue) => queue.close()));
   });
 
   afterAll(async () => {
@@ -65,7 +84,7 @@ describe('PriorityDispatcher (real Redis, Bull queues)', () => {
     const done: number[] = [];
     let fetchesByLastJob = 0;
     dispatcher = new PriorityDispatcher(
-      [high, low],
+      [[high], [low]],
       (job): Promise<JobOutcome> => {
         done.push((job.data as { n: number }).n);
         fetchesByLastJob = fetches;
@@ -87,7 +106,7 @@ describe('PriorityDispatcher (real Redis, Bull queues)', () => {
     const job = await low.add({ n: 1 });
     let runs = 0;
     dispatcher = new PriorityDispatcher(
-      [high, low],
+      [[high], [low]],
       (): Promise<JobOutcome> => {
         runs++;
         if (runs <= 3) return Promise.reject(new Error('Command timed out'));
@@ -106,7 +125,7 @@ describe('PriorityDispatcher (real Redis, Bull queues)', () => {
     const job = await low.add({ n: 1 });
     const startedAt: number[] = [];
     dispatcher = new PriorityDispatcher(
-      [high, low],
+      [[high], [low]],
       (): Promise<JobOutcome> => {
         startedAt.push(Date.now());
         return Promise.resolve(
@@ -130,13 +149,14 @@ describe('PriorityDispatcher (real Redis, Bull queues)', () => {
     await low.addBulk(Array.from({ length: 5 }, (_, n) => ({ data: { name: `low ${n}` } })));
     const order: string[] = [];
     dispatcher = new PriorityDispatcher(
-      [high, low],
+      [[high], [low]],
       async (job): Promise<JobOutcome> => {
         const { name } = job.data as { name: string };
         order.push(name);
         if (name === 'low 0') {
+          const highHeard = heard(high);
           await high.add({ name: 'high' });
-          await sleep(200); // the dispatcher hears of the new high job meanwhile
+          await highHeard;
         }
         return { kind: 'done', result: 'ok' };
       },
@@ -146,5 +166,130 @@ describe('PriorityDispatcher (real Redis, Bull queues)', () => {
     await dispatcher.start();
     await until(() => order.length === 6);
     expect(order).toEqual(['low 0', 'high', 'low 1', 'low 2', 'low 3', 'low 4']);
+  });
+  it('takes every job of the higher tier, from either partition, before any job of the lower tier', async () => {
+    await low.addBulk(named('low', 6));
+    await low1.addBulk(named('low1', 6));
+    await high.addBulk(named('high', 3));
+    await high1.addBulk(named('high1', 3));
+    const order: string[] = [];
+    dispatcher = new PriorityDispatcher(
+      [
+        [high, high1],
+        [low, low1],
+      ],
+      (job): Promise<JobOutcome> => {
+        order.push(nameOf(job));
+        return Promise.resolve({ kind: 'done', result: 'ok' });
+      },
+      { concurrency: 2, idlePollMs: 50 },
+      silent,
+    );
+    await dispatcher.start();
+    await until(() => order.length === 18);
+    expect(order.slice(0, 6).every((name) => name.startsWith('high'))).toBe(true);
+  });
+
+  it('stops chaining a busy lower-tier queue as soon as a job is announced in the higher tier of another partition', async () => {
+    await low.addBulk(named('low', 5));
+    const order: string[] = [];
+    const fetchesAtStart: number[] = [];
+    dispatcher = new PriorityDispatcher(
+      [
+        [high, high1],
+        [low, low1],
+      ],
+      async (job): Promise<JobOutcome> => {
+        const name = nameOf(job);
+        order.push(name);
+        fetchesAtStart.push(fetches);
+        if (name === 'low 2') {
+          const highHeard = heard(high1);
+          await high1.add({ name: 'high' });
+          await highHeard;
+        }
+        return { kind: 'done', result: 'ok' };
+      },
+      { concurrency: 1, idlePollMs: 50 },
+      silent,
+    );
+    await dispatcher.start();
+    await until(() => order.length === 6);
+    expect(order).toEqual(['low 0', 'low 1', 'low 2', 'high', 'low 3', 'low 4']);
+    // `low 2` came along with the completion of `low 1`, not from a fetch of its own: it was chained.
+    expect(fetchesAtStart[2]).toBe(fetchesAtStart[1]);
+  });
+
+  it('alternates between the busy queues of one tier instead of draining the first partition first', async () => {
+    await low.addBulk(named('low', 40));
+    await low1.addBulk(named('low1', 40));
+    const fromFirst: boolean[] = [];
+    dispatcher = new PriorityDispatcher(
+      [
+        [high, high1],
+        [low, low1],
+      ],
+      (job): Promise<JobOutcome> => {
+        fromFirst.push(job.queue === low);
+        return Promise.resolve({ kind: 'done', result: 'ok' });
+      },
+      { concurrency: 1, idlePollMs: 50 },
+      silent,
+    );
+    await dispatcher.start();
+    await until(() => fromFirst.length === 80);
+    const first = fromFirst.slice(0, 20).filter(Boolean).length;
+    // Draining partition 0 first would make it 20 and 0.
+    expect(first).toBeGreaterThanOrEqual(8);
+    expect(20 - first).toBeGreaterThanOrEqual(8);
+  });
+
+  it('lets a job announced in another queue of the tier run next while one queue is being chained', async () => {
+    await low.addBulk(named('low', 6));
+    const order: string[] = [];
+    dispatcher = new PriorityDispatcher(
+      [
+        [high, high1],
+        [low, low1],
+      ],
+      async (job): Promise<JobOutcome> => {
+        const name = nameOf(job);
+        order.push(name);
+        if (name === 'low 2') {
+          const low1Heard = heard(low1);
+          await low1.add({ name: 'low1 0' });
+          await low1Heard;
+        }
+        return { kind: 'done', result: 'ok' };
+      },
+      { concurrency: 1, idlePollMs: 50 },
+      silent,
+    );
+    await dispatcher.start();
+    await until(() => order.length === 7);
+    expect(order).toEqual(['low 0', 'low 1', 'low 2', 'low1 0', 'low 3', 'low 4', 'low 5']);
+  });
+
+  it('keeps one round trip per job for a busy queue whose partners in the tier are empty', async () => {
+    await low1.addBulk(named('low1', 20));
+    let fetchesByLastJob = 0;
+    let done = 0;
+    dispatcher = new PriorityDispatcher(
+      [
+        [high, high1],
+        [low, low1],
+      ],
+      (): Promise<JobOutcome> => {
+        done++;
+        fetchesByLastJob = fetches;
+        return Promise.resolve({ kind: 'done', result: 'ok' });
+      },
+      { concurrency: 1, idlePollMs: 50 },
+      silent,
+    );
+    await dispatcher.start();
+    await until(() => done === 20);
+    // One fetch per queue to start (`low`, tried first, is found empty), and none per job after that.
+    expect(fetchesByLastJob).toBe(4);
   });
 });

@@ -54,19 +54,38 @@ export interface DispatcherOptions {
 }
 
 /**
- * Runs up to `concurrency` jobs at once from queues given highest priority first. Every free slot takes
- * from the first queue that has a waiting job, so no lower-priority job starts while a higher one waits.
- * A fetch costs one Redis round trip: queues known to be empty are skipped until Bull announces a new
- * waiting job on them, and a job done in the highest queue with work fetches its successor in the same
- * script call that completes it (as Bull's own `process()` does), so a busy queue costs no round trip
- * per job for fetching. Each job keeps its Bull lock renewed while it runs and ends in one of three ways
- * (see JobOutcome) through Bull's Job methods; none of them is `moveToFailed`, so Bull never gives up on a
- * job before its handler does.
+ * Queues grouped by priority, highest first: each tier holds the queues of one priority, one per partition.
+ */
+export type QueueTiers = readonly (readonly Queue[])[];
+
+/**
+ * Runs up to `concurrency` jobs at once from queues grouped in tiers (see QueueTiers). Every free slot takes
+ * from the first tier with a waiting job, so no lower-priority job starts while a higher one waits, whichever
+ * partition either is in. Within a tier, fetches start at the queue after the last one that gave a job: one
+ * partition's backlog must not starve the others of the same priority.
+ *
+ * A fetch costs one Redis round trip: queues known to be empty are skipped until Bull announces a new waiting
+ * job on them, and a completed job fetches its successor in the same script call that completes it (as Bull's
+ * own `process()` does), so a busy queue costs no round trip per job for fetching. That call can only fetch
+ * from the job's own queue, though, and a worker that kept chaining there would drain one partition before
+ * ever looking at the next. So it chains only while no queue of a higher tier and no other queue of its own
+ * tier may have work: a single busy queue keeps its one round trip per job, and as soon as another queue of
+ * the tier is announced, completions go back through the rotation (two round trips per job, the price of
+ * fairness while several partitions are busy). Announcements travel by pub/sub and can be missed: a queue
+ * wrongly known empty then waits, like a higher tier would, until a slot runs out of work and looks everywhere.
+ *
+ * Each job keeps its Bull lock renewed while it runs and ends in one of three ways (see JobOutcome) through
+ * Bull's Job methods; none of them is `moveToFailed`, so Bull never gives up on a job before its handler does.
  */
 export class PriorityDispatcher {
+  /** Every queue, tier after tier; the arrays below are indexed alike. */
   private readonly queues: BullQueueInternals[];
+  private readonly tierOf: number[];
   private readonly mayHaveWork: boolean[];
   private readonly announcements: number[];
+  /** Per tier, the indexes of its queues in `queues`, and where its next fetch starts among them. */
+  private readonly indexesByTier: number[][];
+  private readonly nextInTier: number[];
   private readonly slots: Promise<void>[] = [];
   private readonly idlePollMs: number;
   private readonly errorBackoffMs: number;
@@ -77,14 +96,18 @@ export class PriorityDispatcher {
   private workAnnounced: Promise<void> = Promise.resolve();
 
   constructor(
-    queues: readonly Queue[],
+    tiers: QueueTiers,
     private readonly handler: JobHandler,
     private readonly options: DispatcherOptions,
     private readonly log: DispatcherLog,
   ) {
-    this.queues = queues as BullQueueInternals[];
-    this.mayHaveWork = queues.map(() => true);
-    this.announcements = queues.map(() => 0);
+    this.queues = tiers.flat() as BullQueueInternals[];
+    this.tierOf = tiers.flatMap((tier, t) => tier.map(() => t));
+    let index = 0;
+    this.indexesByTier = tiers.map((tier) => tier.map(() => index++));
+    this.nextInTier = tiers.map(() => 0);
+    this.mayHaveWork = this.queues.map(() => true);
+    this.announcements = this.queues.map(() => 0);
     this.idlePollMs = options.idlePollMs ?? 1000;
     this.errorBackoffMs = options.errorBackoffMs ?? 1000;
     this.handlerErrorDelayMs = options.handlerErrorDelayMs ?? (() => this.errorBackoffMs);
@@ -192,12 +215,12 @@ export class PriorityDispatcher {
   }
 
   /**
-   * Completes a job, and fetches the next one of its queue in the same call when no queue of a higher
-   * priority may have work (else the next fetch must look there first).
+   * Completes a job, and fetches the next one of its queue in the same call when no other queue of its tier
+   * or of a higher one may have work (else the next fetch must look there first: see the class comment).
    */
   private async complete(job: BullJob, result: string): Promise<Job | null> {
     const index = this.queues.indexOf(job.queue as BullQueueInternals);
-    const fetch = this.running && index >= 0 && this.mayHaveWork.slice(0, index).every((has) => !has);
+    const fetch = this.running && index >= 0 && this.onlyCandidate(index);
     const seen = this.announcements[index];
     const next = await job.moveToCompleted(result, false, !fetch);
     if (!fetch) return null;
@@ -205,19 +228,42 @@ export class PriorityDispatcher {
       if (this.announcements[index] === seen) this.mayHaveWork[index] = false;
       return null;
     }
+    this.tookFrom(index);
     return this.queues[index]!.nextJobFromJobData(next[0], String(next[1]));
   }
 
+  /** Whether no queue but this one, in its tier or a higher one, may have work. */
+  private onlyCandidate(index: number): boolean {
+    const tier = this.tierOf[index]!;
+    return this.indexesByTier
+      .slice(0, tier + 1)
+      .every((indexes) => indexes.every((other) => other === index || !this.mayHaveWork[other]));
+  }
+
   private async takeNext(): Promise<Job | null> {
-    for (const [index, queue] of this.queues.entries()) {
-      if (!this.mayHaveWork[index] || !this.running) continue;
-      const seen = this.announcements[index];
-      const job = await queue.moveToActive();
-      if (job) return job;
-      // Only mark it empty if no job was announced meanwhile; otherwise that job could be overlooked.
-      if (this.announcements[index] === seen) this.mayHaveWork[index] = false;
+    for (const [tier, indexes] of this.indexesByTier.entries()) {
+      const start = this.nextInTier[tier]!;
+      for (let step = 0; step < indexes.length; step++) {
+        const index = indexes[(start + step) % indexes.length]!;
+        if (!this.mayHaveWork[index] || !this.running) continue;
+        const seen = this.announcements[index];
+        const job = await this.queues[index]!.moveToActive();
+        if (job) {
+          this.tookFrom(index);
+          return job;
+        }
+        // Only mark it empty if no job was announced meanwhile; otherwise that job could be overlooked.
+        if (this.announcements[index] === seen) this.mayHaveWork[index] = false;
+      }
     }
     return null;
+  }
+
+  /** The tier's next fetch starts after this queue, so that its other queues get their turn first. */
+  private tookFrom(index: number): void {
+    const tier = this.tierOf[index]!;
+    const indexes = this.indexesByTier[tier]!;
+    this.nextInTier[tier] = (indexes.indexOf(index) + 1) % indexes.length;
   }
 
   private async waitForWork(): Promise<void> {

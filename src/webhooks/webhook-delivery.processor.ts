@@ -23,7 +23,7 @@ export class WebhookDeliveryProcessor implements OnApplicationBootstrap, BeforeA
   ) {
     this.logger.setContext('webhooks');
     this.dispatcher = new PriorityDispatcher(
-      [webhookQueue.queue],
+      [[webhookQueue.queue]],
       (job) => this.process(job as Job<WebhookJobData>),
       { concurrency: config.webhooks.concurrency },
       this.logger,
