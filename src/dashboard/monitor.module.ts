@@ -73,6 +73,6 @@ async function prepareMonitor(
   }
   refuseCrossOriginChanges(fastify, logger);
   // After the hooks, which its routes inherit: the sign-in and the headers cover them too.
-  const queues = [...providers.get(EmailQueue).inPriorityOrder(), providers.get(WebhookQueue).queue];
+  const queues = [...providers.get(EmailQueue).inTiers().flat(), providers.get(WebhookQueue).queue];
   await registerBullBoard(fastify, queues, '/queues');
 }

@@ -33,11 +33,11 @@ export class ReadinessService {
             .withTimeout(PING_TIMEOUT_MS),
         () => {
           const session = this.indicators.check('queues');
-          const closed = this.queue
-            .inPriorityOrder()
-            .filter((q) => q.client.status !== 'ready')
-            .map((q) => q.name);
-          return closed.length === 0 ? session.up({ count: 3 }) : session.down({ notReady: closed });
+          const queues = this.queue.inTiers().flat();
+          const closed = queues.filter((q) => q.client.status !== 'ready').map((q) => q.name);
+          return closed.length === 0
+            ? session.up({ count: queues.length })
+            : session.down({ notReady: closed });
         },
         () => {
           const session = this.indicators.check('providers');

@@ -71,20 +71,22 @@ export class QueueFiguresService {
     return { queues: counts, scheduled, deadLetters, providers, pausedWebhooks };
   }
 
+  /** Each priority's counts, summed over its queues (one per Redis partition). */
   private async counts(): Promise<Record<Priority, QueueCounts>> {
-    const queues = this.queue.inPriorityOrder();
-    const all = await Promise.all(queues.map((q) => q.getJobCounts()));
+    const tiers = await Promise.all(
+      this.queue.inTiers().map((tier) => Promise.all(tier.map((q) => q.getJobCounts()))),
+    );
     return Object.fromEntries(
       PRIORITIES.map((priority, i) => {
-        const c = all[i]!;
+        const sum = (state: keyof QueueCounts) => tiers[i]!.reduce((total, c) => total + c[state], 0);
         return [
           priority,
           {
-            waiting: c.waiting,
-            active: c.active,
-            delayed: c.delayed,
-            completed: c.completed,
-            failed: c.failed,
+            waiting: sum('waiting'),
+            active: sum('active'),
+            delayed: sum('delayed'),
+            completed: sum('completed'),
+            failed: sum('failed'),
           },
         ];
       }),

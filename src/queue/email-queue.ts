@@ -120,11 +120,6 @@ export class EmailQueue {
   inTiers(): Queue[][] {
     return PRIORITIES.map((priority) => [this.byPriority[priority]]);
   }
-
-  /** The queues from the highest priority to the lowest: the order in which workers take jobs. */
-  inPriorityOrder(): Queue[] {
-    return PRIORITIES.map((priority) => this.byPriority[priority]);
-  }
 }
 
 /**
