@@ -45,8 +45,11 @@ export class DeadLetterStore {
     this.reviveScript = scriptCommand(this.redis, REVIVE);
   }
 
-  count(): Promise<number> {
-    return this.redis.zcard(this.keys.deadLetters());
+  async count(): Promise<number> {
+    const counts = await Promise.all(
+      this.keys.partitionNumbers().map((partition) => this.redis.zcard(this.keys.deadLetters(partition))),
+    );
+    return counts.reduce((sum, count) => sum + count, 0);
   }
 
   /**
@@ -55,7 +58,7 @@ export class DeadLetterStore {
    */
   page(limit: number, after?: SortedSetEntry, provider?: string): Promise<Page<DeadLetter>> {
     return this.pager.page({
-      keys: [this.keys.deadLetters()],
+      keys: this.keys.partitionNumbers().map((partition) => this.keys.deadLetters(partition)),
       limit,
       ...(after ? { after } : {}),
       load: (entries) => this.details(entries),
@@ -71,8 +74,9 @@ export class DeadLetterStore {
 
   /** Moves a dead email back to `queued`; returns its priority and service, or undefined when it was not dead. */
   async revive(id: string, now: number): Promise<{ priority: string; service: string } | undefined> {
+    const partition = this.keys.partitionOf(id);
     const revived = await this.reviveScript(
-      [this.keys.email(id), this.keys.deadLetters(), this.keys.unfinishedEmails()],
+      [this.keys.email(id), this.keys.deadLetters(partition), this.keys.unfinishedEmails(partition)],
       [id, now],
     );
     return revived ? { priority: revived[0], service: revived[1] } : undefined;
@@ -80,7 +84,7 @@ export class DeadLetterStore {
 
   /** Takes an email off the list (its record stays, `dead`). Returns whether it was there. */
   async remove(id: string): Promise<boolean> {
-    return (await this.redis.zrem(this.keys.deadLetters(), id)) === 1;
+    return (await this.redis.zrem(this.keys.deadLetters(this.keys.partitionOf(id)), id)) === 1;
   }
 
   /** Each entry's dead letter, from its email's record; undefined where the record has expired. */

@@ -11,7 +11,6 @@ import { DeliveryStore, type DeliveryClaim } from './delivery.store';
 import { parseRateLimit } from '../common/rate';
 
 const DAY_MS = 86_400_000;
-const keys = new RedisKeys('{delivery-test}');
 const PINNED_WAIT_MS = 60_000;
 
 /** Workers with the chain smtp → sendgrid, mailgun usable when pinned, and `rateLimits` per provider. */
@@ -48,7 +47,10 @@ function claimed(claim: DeliveryClaim): Extract<DeliveryClaim, { kind: 'claimed'
   return claim;
 }
 
-describe('DeliveryStore (real Redis)', () => {
+// One partition claims in one script; several, in three (the email's slot, the providers', the email's again).
+describe.each([1, 3])('DeliveryStore, %i partition(s) (real Redis)', (partitions) => {
+  const keys = new RedisKeys('{delivery-test}', partitions);
+  const partitionOf = (id: string) => keys.partitionOf(id);
   let server: PrivateRedis;
   let redis: Redis;
   let connections: RedisConnections;
@@ -95,7 +97,9 @@ describe('DeliveryStore (real Redis)', () => {
     await server.stop();
   });
 
-  describe('claim-for-delivery.lua', () => {
+  // Several partitions claim in steps: claim-step-look.lua, claim-step-provider.lua, claim-step-take.lua, and
+  // give-back-token.lua when the email was taken meanwhile.
+  describe(partitions === 1 ? 'claim-for-delivery.lua' : 'the claim in steps (claim-step-*.lua)', () => {
     it('takes a queued email: sending through the first provider of the chain, the attempt counted, the message given', async () => {
       const id = await accepted();
       const before = Date.now();
@@ -118,7 +122,7 @@ describe('DeliveryStore (real Redis)', () => {
     it('takes a scheduled email off the scheduled set, and an interrupted send again', async () => {
       const id = await accepted({ sendAt: Date.now() + 60_000 });
       expect(claimed(await store.claim(id)).previousStatus).toBe('scheduled');
-      expect(await redis.zcard(keys.scheduled())).toBe(0);
+      expect(await redis.zcard(keys.scheduled(partitionOf(id)))).toBe(0);
       // Its worker died mid-send: the next claim takes it again, as a second attempt.
       expect(claimed(await store.claim(id))).toMatchObject({ previousStatus: 'sending', attempt: 2 });
     });
@@ -199,6 +203,29 @@ describe('DeliveryStore (real Redis)', () => {
       expect(await redis.exists(keys.rateBucket('sendgrid'))).toBe(0);
     });
 
+    if (partitions > 1)
+      it('gives the token and the trial back when the email was taken between the steps of the claim', async () => {
+        const hourly = new DeliveryStore(connections, keys, configWith({ smtp: parseRateLimit('1/h')! }));
+        await redis.hset(keys.circuit('smtp'), 'openUntil', Date.now() - 1);
+        const [cancelled, next] = [await accepted(), await accepted()];
+        // A cancellation lands right after the provider's step took smtp's one token and its trial.
+        const steps = hourly as unknown as { providerStepScript: (...args: unknown[]) => Promise<unknown> };
+        const providerStep = steps.providerStepScript;
+        steps.providerStepScript = async (...args) => {
+          const taken = await providerStep(...args);
+          await redis.hset(keys.email(cancelled), 'status', 'cancelled');
+          return taken;
+        };
+        expect(await hourly.claim(cancelled)).toEqual({ kind: 'final', status: 'cancelled' });
+        steps.providerStepScript = providerStep;
+        expect(await redis.hget(keys.circuit('smtp'), 'trialUntil')).toBeNull();
+        expect(Number(await redis.hget(keys.rateBucket('smtp'), 'tokens'))).toBeCloseTo(1, 3);
+        // The token and the trial are the next email's, at once.
+        expect(claimed(await hourly.claim(next)).provider).toBe('smtp');
+        expect(await redis.hget(keys.circuit('smtp'), 'trialUntil')).not.toBeNull();
+        expect(await redis.hget(keys.email(cancelled), 'attempts')).toBe('0');
+      });
+
     it('makes an email pinned to a provider no worker has wait, then dead once the wait is over', async () => {
       const id = await accepted({ pinnedProvider: 'ses' });
       const first = await store.claim(id);
@@ -226,8 +253,8 @@ describe('DeliveryStore (real Redis)', () => {
         reason,
         null,
       ]);
-      expect(await redis.zscore(keys.deadLetters(), id)).not.toBeNull();
-      expect(await redis.zscore(keys.unfinishedEmails(), id)).toBeNull();
+      expect(await redis.zscore(keys.deadLetters(partitionOf(id)), id)).not.toBeNull();
+      expect(await redis.zscore(keys.unfinishedEmails(partitionOf(id)), id)).toBeNull();
     });
   });
 
@@ -245,17 +272,19 @@ describe('DeliveryStore (real Redis)', () => {
       });
       expect(await redis.exists(keys.emailMessage(id))).toBe(0);
       expect(await redis.hgetall(keys.circuit('smtp'))).toEqual({ opened: '4' });
-      expect(await redis.zscore(keys.unfinishedEmails(), id)).toBeNull();
+      expect(await redis.zscore(keys.unfinishedEmails(partitionOf(id)), id)).toBeNull();
       // Only SES's events may name nothing but its own message id.
-      expect(await redis.exists(keys.providerMessage('smtp', 'pm-1'))).toBe(0);
+      expect(await redis.exists(keys.providerMessage('smtp', 'pm-1', partitionOf(id)))).toBe(0);
       expect(await redis.pttl(keys.email(id))).toBeGreaterThan(7 * DAY_MS - 60_000);
     });
 
     it("keeps the way from SES's message id back to the email for as long as the record lives", async () => {
       const id = await accepted({ pinnedProvider: 'ses' });
       await store.markSent(id, { provider: 'ses', providerMessageId: 'ses-1', sentAt: 1 });
-      expect(await redis.get(keys.providerMessage('ses', 'ses-1'))).toBe(id);
-      expect(await redis.pttl(keys.providerMessage('ses', 'ses-1'))).toBeGreaterThan(7 * DAY_MS - 60_000);
+      expect(await redis.get(keys.providerMessage('ses', 'ses-1', partitionOf(id)))).toBe(id);
+      expect(await redis.pttl(keys.providerMessage('ses', 'ses-1', partitionOf(id)))).toBeGreaterThan(
+        7 * DAY_MS - 60_000,
+      );
     });
   });
 
@@ -280,8 +309,8 @@ describe('DeliveryStore (real Redis)', () => {
       ]);
       expect(await redis.pttl(keys.emailMessage(id))).toBeGreaterThan(7 * DAY_MS - 60_000);
       expect(await redis.hget(keys.circuit('smtp'), 'failures')).toBe('2');
-      expect(await redis.zscore(keys.unfinishedEmails(), id)).not.toBeNull();
-      expect(await redis.zcard(keys.deadLetters())).toBe(0);
+      expect(await redis.zscore(keys.unfinishedEmails(partitionOf(id)), id)).not.toBeNull();
+      expect(await redis.zcard(keys.deadLetters(partitionOf(id)))).toBe(0);
     });
 
     it('makes a last or permanent failure dead, in the dead letters, with the circuit closed', async () => {
@@ -300,8 +329,8 @@ describe('DeliveryStore (real Redis)', () => {
         '550 no such user',
         '4242',
       ]);
-      expect(await redis.zscore(keys.deadLetters(), id)).toBe('4242');
-      expect(await redis.zscore(keys.unfinishedEmails(), id)).toBeNull();
+      expect(await redis.zscore(keys.deadLetters(partitionOf(id)), id)).toBe('4242');
+      expect(await redis.zscore(keys.unfinishedEmails(partitionOf(id)), id)).toBeNull();
       expect(await redis.exists(keys.circuit('smtp'))).toBe(0);
       // Kept, so that the dead letter can be retried.
       expect(await redis.exists(keys.emailMessage(id))).toBe(1);
@@ -319,7 +348,7 @@ describe('DeliveryStore (real Redis)', () => {
         JSON.stringify(suppressed),
       ]);
       expect(await redis.exists(keys.emailMessage(id))).toBe(1);
-      expect(await redis.zscore(keys.unfinishedEmails(), id)).not.toBeNull();
+      expect(await redis.zscore(keys.unfinishedEmails(partitionOf(id)), id)).not.toBeNull();
     });
 
     it('ends an email with no recipient left as suppressed, its message dropped', async () => {
@@ -328,7 +357,7 @@ describe('DeliveryStore (real Redis)', () => {
       expect((await emails.find(id))?.status).toBe('suppressed');
       expect((await emails.find(id))?.suppressed).toEqual(suppressed);
       expect(await redis.exists(keys.emailMessage(id))).toBe(0);
-      expect(await redis.zscore(keys.unfinishedEmails(), id)).toBeNull();
+      expect(await redis.zscore(keys.unfinishedEmails(partitionOf(id)), id)).toBeNull();
     });
   });
 });

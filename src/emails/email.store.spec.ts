@@ -124,13 +124,13 @@ describe('EmailStore (real Redis)', () => {
       });
       expect(JSON.parse((await redis.get(keys.emailMessage('a')))!)).toMatchObject({ subject: 'Subject a' });
       expect(await redis.hget(keys.email('a'), 'cc')).toBe('["cc@example.com"]');
-      expect(await redis.zrange(keys.emailsOf('billing'), 0, -1)).toEqual(['a']);
-      expect(await redis.zrange(keys.emailsOf('alerts'), 0, -1)).toEqual(['b']);
-      expect(await redis.zrange(keys.allEmails(), 0, -1)).toEqual(['a', 'b']);
-      expect(await redis.zrange(keys.scheduled(), 0, -1, 'WITHSCORES')).toEqual(['b', String(now + 60_000)]);
+      expect(await redis.zrange(keys.emailsOf('billing', 0), 0, -1)).toEqual(['a']);
+      expect(await redis.zrange(keys.emailsOf('alerts', 0), 0, -1)).toEqual(['b']);
+      expect(await redis.zrange(keys.allEmails(0), 0, -1)).toEqual(['a', 'b']);
+      expect(await redis.zrange(keys.scheduled(0), 0, -1, 'WITHSCORES')).toEqual(['b', String(now + 60_000)]);
       expect(await store.scheduledCount()).toBe(1);
       // Unfinished as of when each is due: the reconciler looks at a scheduled one only after its sendAt.
-      expect(await redis.zrange(keys.unfinishedEmails(), 0, -1, 'WITHSCORES')).toEqual([
+      expect(await redis.zrange(keys.unfinishedEmails(0), 0, -1, 'WITHSCORES')).toEqual([
         'a',
         String(now),
         'b',
@@ -144,19 +144,19 @@ describe('EmailStore (real Redis)', () => {
 
     it('trims index entries older than the retention as it writes', async () => {
       const now = Date.now();
-      await redis.zadd(keys.emailsOf('billing'), now - 8 * DAY_MS, 'expired');
-      await redis.zadd(keys.allEmails(), now - 8 * DAY_MS, 'expired');
+      await redis.zadd(keys.emailsOf('billing', 0), now - 8 * DAY_MS, 'expired');
+      await redis.zadd(keys.allEmails(0), now - 8 * DAY_MS, 'expired');
       await store.createMany([single('fresh', now)]);
-      expect(await redis.zrange(keys.emailsOf('billing'), 0, -1)).toEqual(['fresh']);
-      expect(await redis.zrange(keys.allEmails(), 0, -1)).toEqual(['fresh']);
+      expect(await redis.zrange(keys.emailsOf('billing', 0), 0, -1)).toEqual(['fresh']);
+      expect(await redis.zrange(keys.allEmails(0), 0, -1)).toEqual(['fresh']);
     });
 
     it('writes a large batch in chunks, every email once', async () => {
       const now = Date.now();
       const emails = Array.from({ length: 1234 }, (_, i) => single(`e${String(i).padStart(4, '0')}`, now));
       await store.createMany(emails);
-      expect(await redis.zcard(keys.allEmails())).toBe(1234);
-      expect(await redis.zcard(keys.unfinishedEmails())).toBe(1234);
+      expect(await redis.zcard(keys.allEmails(0))).toBe(1234);
+      expect(await redis.zcard(keys.unfinishedEmails(0))).toBe(1234);
       expect((await store.find('e1233'))?.subject).toBe('Subject e1233');
     });
   });
@@ -170,15 +170,15 @@ describe('EmailStore (real Redis)', () => {
       await store.discard(dropped.map((email) => email.record));
       expect((await redis.keys('{email-store-test}:*')).sort()).toEqual(
         [
-          keys.allEmails(),
+          keys.allEmails(0),
           keys.email('kept'),
           keys.emailMessage('kept'),
-          keys.emailsOf('billing'),
-          keys.unfinishedEmails(),
+          keys.emailsOf('billing', 0),
+          keys.unfinishedEmails(0),
         ].sort(),
       );
-      expect(await redis.zrange(keys.unfinishedEmails(), 0, -1)).toEqual(['kept']);
-      expect(await redis.zrange(keys.allEmails(), 0, -1)).toEqual(['kept']);
+      expect(await redis.zrange(keys.unfinishedEmails(0), 0, -1)).toEqual(['kept']);
+      expect(await redis.zrange(keys.allEmails(0), 0, -1)).toEqual(['kept']);
     });
   });
 
@@ -190,8 +190,8 @@ describe('EmailStore (real Redis)', () => {
       expect(await store.cancel('s', now + 6)).toBe('scheduled');
       expect(await store.find('q')).toMatchObject({ status: 'cancelled', cancelledAt: now + 5 });
       expect(await redis.exists(keys.emailMessage('q'), keys.emailMessage('s'))).toBe(0);
-      expect(await redis.zcard(keys.scheduled())).toBe(0);
-      expect(await redis.zcard(keys.unfinishedEmails())).toBe(0);
+      expect(await redis.zcard(keys.scheduled(0))).toBe(0);
+      expect(await redis.zcard(keys.unfinishedEmails(0))).toBe(0);
     });
 
     it("drops the place a retrying email held in its provider's line", async () => {
@@ -267,5 +267,68 @@ describe('EmailStore (real Redis)', () => {
     const { groupId } = emails[0]!.shared!;
     expect(await redis.exists(keys.groupData(groupId), keys.groupDataMembers(groupId))).toBe(0);
     expect(await redis.exists(keys.email(emails[0]!.record.id))).toBe(0);
+  });
+});
+
+describe('EmailStore over 3 partitions (real Redis)', () => {
+  const partitioned = new RedisKeys('{email-store-partitions}', 3);
+  let server: PrivateRedis;
+  let redis: Redis;
+  let store: EmailStore;
+
+  beforeAll(async () => {
+    server = await PrivateRedis.start();
+    redis = new Redis(server.url);
+    const connections = { client: redis } as unknown as RedisConnections;
+    store = new EmailStore(
+      connections,
+      partitioned,
+      new GroupDataStore(connections, partitioned, config),
+      config,
+    );
+  });
+
+  afterAll(async () => {
+    redis.disconnect();
+    await server.stop();
+  });
+
+  it('keeps each email in the partition of its id, and lists, counts and cancels them as one set', async () => {
+    const now = Date.now();
+    const emails = Array.from({ length: 30 }, (_, i) =>
+      single(`email-${i}`, now + i, { sendAt: i % 3 === 0 ? now + 60_000 : undefined }),
+    );
+    await store.createMany(emails);
+
+    const used = new Set(emails.map(({ record }) => partitioned.partitionOf(record.id)));
+    expect(used).toEqual(new Set([0, 1, 2]));
+    for (const { record } of emails) {
+      const partition = partitioned.partitionOf(record.id);
+      expect(partitioned.email(record.id)).toMatch(/^\{email-store-partitions\.p[0-2]\}:/);
+      expect(partitioned.email(record.id).startsWith(partitioned.queuePrefix(partition))).toBe(true);
+      expect(await redis.zscore(partitioned.emailsOf('billing', partition), record.id)).toBe(
+        String(record.createdAt),
+      );
+      expect(await redis.zscore(partitioned.unfinishedEmails(partition), record.id)).not.toBeNull();
+    }
+
+    const listed: string[] = [];
+    let page = await store.page({ service: 'billing', limit: 7 });
+    for (;;) {
+      listed.push(...page.items.map(({ id }) => id));
+      if (!page.next) break;
+      page = await store.page({ service: 'billing', limit: 7 }, page.next);
+    }
+    expect(listed).toEqual(emails.map(({ record }) => record.id).reverse());
+    expect(await store.scheduledCount()).toBe(10);
+    expect(
+      (await store.findMany(['email-4', 'missing', 'email-5'])).map((r) => r && 'id' in r && r.id),
+    ).toEqual(['email-4', undefined, 'email-5']);
+
+    expect(await store.cancel('email-3', now)).toBe('scheduled');
+    expect(await store.scheduledCount()).toBe(9);
+    await store.discard(emails.slice(10).map(({ record }) => record));
+    expect(await store.scheduledCount()).toBe(3);
+    expect((await store.page({ limit: 100 })).items).toHaveLength(10);
   });
 });

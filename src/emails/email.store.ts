@@ -104,8 +104,9 @@ export class EmailStore {
       shared.add(email.shared);
       writes.push(this.groupData.write(email.shared, this.ttlMs(email.record)));
     }
-    for (let start = 0; start < emails.length; start += WRITE_CHUNK)
-      writes.push(this.write(emails.slice(start, start + WRITE_CHUNK)));
+    for (const [partition, ofPartition] of this.keys.byPartition(emails, ({ record }) => record.id))
+      for (let start = 0; start < ofPartition.length; start += WRITE_CHUNK)
+        writes.push(this.write(partition, ofPartition.slice(start, start + WRITE_CHUNK)));
     await Promise.all(writes);
   }
 
@@ -115,18 +116,23 @@ export class EmailStore {
    */
   async discard(records: readonly EmailRecord[]): Promise<void> {
     const discards: Promise<unknown>[] = [];
-    for (let start = 0; start < records.length; start += WRITE_CHUNK) {
-      const chunk = records.slice(start, start + WRITE_CHUNK);
-      const keys = [this.keys.allEmails(), this.keys.scheduled(), this.keys.unfinishedEmails()];
-      for (const { id, service } of chunk)
-        keys.push(this.keys.email(id), this.keys.emailMessage(id), this.keys.emailsOf(service));
-      discards.push(
-        this.discardScript(
-          keys,
-          chunk.map(({ id }) => id),
-        ),
-      );
-    }
+    for (const [partition, ofPartition] of this.keys.byPartition(records, ({ id }) => id))
+      for (let start = 0; start < ofPartition.length; start += WRITE_CHUNK) {
+        const chunk = ofPartition.slice(start, start + WRITE_CHUNK);
+        const keys = [
+          this.keys.allEmails(partition),
+          this.keys.scheduled(partition),
+          this.keys.unfinishedEmails(partition),
+        ];
+        for (const { id, service } of chunk)
+          keys.push(this.keys.email(id), this.keys.emailMessage(id), this.keys.emailsOf(service, partition));
+        discards.push(
+          this.discardScript(
+            keys,
+            chunk.map(({ id }) => id),
+          ),
+        );
+      }
     const groups = new Set(records.flatMap(({ groupId }) => (groupId ? [groupId] : [])));
     discards.push(this.groupData.discard(groups));
     await Promise.all(discards);
@@ -143,6 +149,7 @@ export class EmailStore {
    */
   async findMany(ids: readonly string[]): Promise<(EmailRecord | Error | undefined)[]> {
     if (ids.length === 0) return [];
+    if (this.keys.partitions > 1) return this.findEachAlone(ids);
     const pipeline = this.redis.pipeline();
     for (const id of ids) pipeline.hmget(this.keys.email(id), ...RECORD_FIELDS);
     const replies = (await pipeline.exec()) ?? [];
@@ -150,6 +157,18 @@ export class EmailStore {
       const [error, values] = replies[i] ?? [new Error('no reply')];
       return error ?? parseRecord(id, values as (string | null)[]);
     });
+  }
+
+  /** findMany with one call per email: a cluster refuses a pipeline whose keys live on several nodes. */
+  private findEachAlone(ids: readonly string[]): Promise<(EmailRecord | Error | undefined)[]> {
+    return Promise.all(
+      ids.map((id) =>
+        this.redis.hmget(this.keys.email(id), ...RECORD_FIELDS).then(
+          (values) => parseRecord(id, values),
+          (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
+        ),
+      ),
+    );
   }
 
   /**
@@ -162,7 +181,11 @@ export class EmailStore {
   ): Promise<Page<EmailRecord>> {
     const { status } = query;
     return this.pager.page({
-      keys: [query.service ? this.keys.emailsOf(query.service) : this.keys.allEmails()],
+      keys: this.keys
+        .partitionNumbers()
+        .map((partition) =>
+          query.service ? this.keys.emailsOf(query.service, partition) : this.keys.allEmails(partition),
+        ),
       limit: query.limit,
       ...(after ? { after } : {}),
       load: async (entries) =>
@@ -181,29 +204,34 @@ export class EmailStore {
   }
 
   /** How many emails wait for their sendAt. */
-  scheduledCount(): Promise<number> {
-    return this.redis.zcard(this.keys.scheduled());
+  async scheduledCount(): Promise<number> {
+    const counts = await Promise.all(
+      this.keys.partitionNumbers().map((partition) => this.redis.zcard(this.keys.scheduled(partition))),
+    );
+    return counts.reduce((sum, count) => sum + count, 0);
   }
 
   /** Cancels an email (see cancel-email.lua); returns the status it had, or undefined when there is none. */
   async cancel(id: string, now: number): Promise<EmailStatus | undefined> {
+    const partition = this.keys.partitionOf(id);
     const keys: CancelKeys = [
       this.keys.email(id),
-      this.keys.scheduled(),
+      this.keys.scheduled(partition),
       this.keys.emailMessage(id),
-      this.keys.unfinishedEmails(),
+      this.keys.unfinishedEmails(partition),
     ];
     return (await this.cancelScript(keys, [id, now])) ?? undefined;
   }
 
-  private async write(emails: readonly NewEmail[]): Promise<void> {
-    const keys: string[] = [this.keys.allEmails(), this.keys.scheduled()];
+  /** Writes emails of one partition. */
+  private async write(partition: number, emails: readonly NewEmail[]): Promise<void> {
+    const keys: string[] = [this.keys.allEmails(partition), this.keys.scheduled(partition)];
     const args: ScriptArg[] = [(emails[0]?.record.createdAt ?? 0) - this.retentionMs];
     for (const { record, message } of emails) {
       keys.push(
         this.keys.email(record.id),
         this.keys.emailMessage(record.id),
-        this.keys.emailsOf(record.service),
+        this.keys.emailsOf(record.service, partition),
       );
       const fields = Object.entries({ ...serialize(record), ...copiedRecipients(message) }).flat();
       args.push(
@@ -216,7 +244,7 @@ export class EmailStore {
         ...fields,
       );
     }
-    keys.push(this.keys.unfinishedEmails());
+    keys.push(this.keys.unfinishedEmails(partition));
     await this.writeScript(keys, args);
   }
 

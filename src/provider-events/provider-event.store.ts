@@ -42,7 +42,7 @@ export class ProviderEventStore {
   /** Applies an event to its email's status, once (see apply-provider-event.lua). */
   async apply(event: ProviderEvent, now: number): Promise<AppliedEvent> {
     const reply = await this.applyScript(
-      [this.keys.email(event.emailId), this.keys.providerEvent(event.provider, event.eventId)],
+      [this.keys.email(event.emailId), this.keys.providerEvent(event.emailId, event.provider, event.eventId)],
       [event.kind, now, EVENT_ID_TTL_MS],
     );
     if (reply === null) return { kind: 'unknown-email' };
@@ -51,8 +51,16 @@ export class ProviderEventStore {
     return { kind: 'applied', previousStatus, statusChanged: changed === 1, service };
   }
 
-  /** Our email's id under a provider's id of its message, where delivery kept one. */
+  /**
+   * Our email's id under a provider's id of its message, where delivery kept one: it is in the partition of
+   * the email, which the provider's id does not tell, so every partition is asked at once.
+   */
   async emailIdOfProviderMessage(provider: EventProvider, messageId: string): Promise<string | undefined> {
-    return (await this.redis.get(this.keys.providerMessage(provider, messageId))) ?? undefined;
+    const found = await Promise.all(
+      this.keys
+        .partitionNumbers()
+        .map((partition) => this.redis.get(this.keys.providerMessage(provider, messageId, partition))),
+    );
+    return found.find((id) => id !== null) ?? undefined;
   }
 }

@@ -7,14 +7,18 @@ import type { RedisConnections } from '../redis/redis-connections';
 import { RedisKeys } from '../redis/redis-keys';
 import { ReconcilerStore } from './reconciler.store';
 
-const keys = new RedisKeys('{reconciler-test}');
 const ID = '019b7a52-6c1e-7d3a-9f2b-8e4c1a2b3c4d';
 
 /**
  * Its scripts: take-leadership.lua and resign-leadership.lua (the leader), ready-for-requeue.lua and
  * dead-letter-overdue.lua (the repairs).
  */
-describe('ReconcilerStore (real Redis)', () => {
+describe.each([1, 3])('ReconcilerStore, %i partition(s) (real Redis)', (partitions) => {
+  const keys = new RedisKeys('{reconciler-test}', partitions);
+  const unfinished = (id: string) => keys.unfinishedEmails(keys.partitionOf(id));
+  /** Puts emails among the unfinished ones, each in its partition: [score, id] pairs. */
+  const addUnfinished = (...entries: [number, string][]) =>
+    Promise.all(entries.map(([score, id]) => redis.zadd(unfinished(id), score, id)));
   let server: PrivateRedis;
   let redis: Redis;
   let store: ReconcilerStore;
@@ -59,7 +63,7 @@ describe('ReconcilerStore (real Redis)', () => {
 
   it('reads the longest-waiting overdue emails with their records, at most the limit, and none seen since', async () => {
     const ids = ['a', 'b', 'c', 'd'].map((letter) => `${ID.slice(0, -1)}${letter}`);
-    await redis.zadd(keys.unfinishedEmails(), 300, ids[2]!, 100, ids[0]!, 200, ids[1]!, 900, ids[3]!);
+    await addUnfinished([300, ids[2]!], [100, ids[0]!], [200, ids[1]!], [900, ids[3]!]);
     await record(ids[0]!, { status: 'queued', requestId: 'req-1' });
     await record(ids[2]!, { status: 'scheduled', sendAt: 250, provider: 'smtp' });
     const overdue = await store.overdue(500, 2);
@@ -87,7 +91,7 @@ describe('ReconcilerStore (real Redis)', () => {
 
   it('reads past a record Redis refuses to read, saying why, and takes an unknown priority for medium', async () => {
     const broken = `${ID.slice(0, -1)}e`;
-    await redis.zadd(keys.unfinishedEmails(), 100, broken, 200, ID);
+    await addUnfinished([100, broken], [200, ID]);
     await redis.set(keys.email(broken), 'not a hash');
     await record(ID, { status: 'queued', priority: 'urgent' });
     const [first, second] = await store.overdue(500, 10);
@@ -97,22 +101,22 @@ describe('ReconcilerStore (real Redis)', () => {
 
   it('marks as seen only emails still unfinished', async () => {
     await store.seen([{ id: ID, at: 1000 }]);
-    expect(await redis.zcard(keys.unfinishedEmails())).toBe(0);
+    expect(await redis.zcard(unfinished(ID))).toBe(0);
   });
 
   it('readies a requeue only while the status is the one judged, and counts the email as seen then', async () => {
     await record(ID, { status: 'queued' });
-    await redis.zadd(keys.unfinishedEmails(), 100, ID);
+    await addUnfinished([100, ID]);
     expect(await store.readyForRequeue(ID, 'retrying', 5000)).toBe(false);
-    expect(await redis.zscore(keys.unfinishedEmails(), ID)).toBe('100');
+    expect(await redis.zscore(unfinished(ID), ID)).toBe('100');
     expect(await store.readyForRequeue(ID, 'queued', 5000)).toBe(true);
-    expect(await redis.zscore(keys.unfinishedEmails(), ID)).toBe('5000');
+    expect(await redis.zscore(unfinished(ID), ID)).toBe('5000');
   });
 
   it('dead-letters an email as a last failed attempt does, only while the status is the one judged', async () => {
     await record(ID, { status: 'sending', attempts: 3, reservedProvider: 'smtp', reservedUntil: 1 });
     await redis.set(keys.emailMessage(ID), '{}');
-    await redis.zadd(keys.unfinishedEmails(), 100, ID);
+    await addUnfinished([100, ID]);
     expect(await store.deadLetter(ID, 'retrying', 'why', 5000)).toBe(false);
     expect(await redis.hget(keys.email(ID), 'status')).toBe('sending');
 
@@ -123,8 +127,8 @@ describe('ReconcilerStore (real Redis)', () => {
       deadAt: '5000',
     });
     expect(await redis.hexists(keys.email(ID), 'reservedProvider')).toBe(0);
-    expect(await redis.zscore(keys.deadLetters(), ID)).toBe('5000');
-    expect(await redis.zscore(keys.unfinishedEmails(), ID)).toBeNull();
+    expect(await redis.zscore(keys.deadLetters(keys.partitionOf(ID)), ID)).toBe('5000');
+    expect(await redis.zscore(unfinished(ID), ID)).toBeNull();
     for (const key of [keys.email(ID), keys.emailMessage(ID)])
       expect(await redis.pttl(key)).toBeGreaterThan(6 * 86_400_000);
   });

@@ -72,18 +72,26 @@ export class ReconcilerStore {
   /**
    * Up to `limit` unfinished emails last seen at or before `seenBefore`, longest-waiting first, each with its
    * record (undefined when it has expired or was removed, or `unreadable` when Redis refused to read it).
-   * Two round trips, however many emails are unfinished.
+   * Two round trips, however many emails are unfinished (each partition is read at once, then merged).
    */
   async overdue(seenBefore: number, limit: number): Promise<OverdueEmail[]> {
-    const ids = await this.redis.zrange(
-      this.keys.unfinishedEmails(),
-      '-inf',
-      seenBefore,
-      'BYSCORE',
-      'LIMIT',
-      0,
-      limit,
+    const partitions = await Promise.all(
+      this.keys
+        .partitionNumbers()
+        .map((partition) =>
+          this.redis.zrange(
+            this.keys.unfinishedEmails(partition),
+            '-inf',
+            seenBefore,
+            'BYSCORE',
+            'LIMIT',
+            0,
+            limit,
+            'WITHSCORES',
+          ),
+        ),
     );
+    const ids = longestWaitingFirst(partitions, limit);
     const records = await this.emails.findMany(ids);
     return ids.map((id, i) => {
       const record = records[i];
@@ -94,18 +102,29 @@ export class ReconcilerStore {
 
   /** Marks emails as seen making progress at the given times (only those still unfinished). */
   async seen(emails: readonly { id: string; at: number }[]): Promise<void> {
-    if (emails.length === 0) return;
-    await this.redis.zadd(this.keys.unfinishedEmails(), 'XX', ...emails.flatMap(({ id, at }) => [at, id]));
+    await Promise.all(
+      [...this.keys.byPartition(emails, ({ id }) => id)].map(([partition, ofPartition]) =>
+        this.redis.zadd(
+          this.keys.unfinishedEmails(partition),
+          'XX',
+          ...ofPartition.flatMap(({ id, at }) => [at, id]),
+        ),
+      ),
+    );
   }
 
   /** Takes emails off the unfinished ones (finished, or their record is gone). */
   async forget(ids: readonly string[]): Promise<void> {
-    if (ids.length > 0) await this.redis.zrem(this.keys.unfinishedEmails(), ...ids);
+    await Promise.all(
+      [...this.keys.byPartition(ids, (id) => id)].map(([partition, ofPartition]) =>
+        this.redis.zrem(this.keys.unfinishedEmails(partition), ...ofPartition),
+      ),
+    );
   }
 
   /** Readies an email for a new job (see ready-for-requeue.lua); false when its status has changed meanwhile. */
   async readyForRequeue(id: string, status: EmailStatus, now: number): Promise<boolean> {
-    const keys: RequeueKeys = [this.keys.email(id), this.keys.unfinishedEmails()];
+    const keys: RequeueKeys = [this.keys.email(id), this.keys.unfinishedEmails(this.keys.partitionOf(id))];
     return (await this.readyForRequeueScript(keys, [id, status, now])) === 1;
   }
 
@@ -114,11 +133,23 @@ export class ReconcilerStore {
     const keys: DeadLetterKeys = [
       this.keys.email(id),
       this.keys.emailMessage(id),
-      this.keys.deadLetters(),
-      this.keys.unfinishedEmails(),
+      this.keys.deadLetters(this.keys.partitionOf(id)),
+      this.keys.unfinishedEmails(this.keys.partitionOf(id)),
     ];
     return (await this.deadLetterScript(keys, [id, status, reason, now, this.retentionMs])) === 1;
   }
+}
+
+/** The first `limit` ids of every partition's `[id, score, …]` replies merged, lowest score first. */
+function longestWaitingFirst(partitions: readonly string[][], limit: number): string[] {
+  if (partitions.length === 1) return partitions[0]!.filter((_, i) => i % 2 === 0);
+  const entries = partitions.flatMap((reply) =>
+    reply.flatMap((id, i) => (i % 2 === 0 ? [{ id, score: Number(reply[i + 1]) }] : [])),
+  );
+  return entries
+    .sort((a, b) => a.score - b.score)
+    .slice(0, limit)
+    .map(({ id }) => id);
 }
 
 /** What the reconciler judges an email by; a priority it does not know is taken for medium. */

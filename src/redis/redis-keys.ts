@@ -1,38 +1,86 @@
+import { crc32 } from 'node:zlib';
+
 /**
  * Every Redis key the service writes besides Bull's own, under the configured prefix. The default prefix is
  * hash-tagged (`{freeface}`) so that every key lands in one Redis Cluster slot, which Lua scripts need.
  * Grouped by the class that owns them: it alone reads and writes them from TypeScript and knows their fields.
  * A step that must change several structures at once is one script of the class whose step it is, and the
  * script's header names every key it touches.
+ *
+ * With `partitions` above 1 (REDIS_PARTITIONS), the emails are spread over that many partitions, each with a
+ * hash tag of its own (`{freeface}` becomes `{freeface.p0}` … `{freeface.p<N-1>}`): an email's record, message
+ * and entries in the lists of emails live in the partition its id hashes to, as do its Bull jobs
+ * (`queuePrefix`), so that every script about one email finds its keys in one slot. Everything else (providers'
+ * circuits and buckets, quotas, webhooks, audit) stays under the prefix itself: the shared slot. With one
+ * partition, partition 0 is the prefix itself, so a single Redis keeps the layout it always had.
  */
 export class RedisKeys {
-  constructor(private readonly prefix: string) {}
+  private readonly partitionPrefixes: readonly string[];
+
+  constructor(
+    private readonly prefix: string,
+    readonly partitions = 1,
+  ) {
+    this.partitionPrefixes =
+      partitions === 1 ? [prefix] : Array.from({ length: partitions }, (_, p) => partitionPrefix(prefix, p));
+  }
+
+  /** The partition of an email: a hash of its whole id (UUIDv7s share their leading time bits). */
+  partitionOf(emailId: string): number {
+    return this.partitions === 1 ? 0 : crc32(emailId) % this.partitions;
+  }
+
+  /** Every partition's number, 0 to partitions - 1. */
+  partitionNumbers(): number[] {
+    return [...this.partitionPrefixes.keys()];
+  }
+
+  /** Items grouped by the partition of their email, in their order: a script names one partition's keys only. */
+  byPartition<T>(items: readonly T[], emailIdOf: (item: T) => string): Map<number, T[]> {
+    const partitions = new Map<number, T[]>();
+    for (const item of items) {
+      const partition = this.partitionOf(emailIdOf(item));
+      const ofPartition = partitions.get(partition);
+      if (ofPartition) ofPartition.push(item);
+      else partitions.set(partition, [item]);
+    }
+    return partitions;
+  }
+
+  /** The prefix of one partition's Bull queues: its jobs share the slot of its emails' records. */
+  queuePrefix(partition: number): string {
+    return this.partitionPrefixes[partition]!;
+  }
+
+  private ofEmail(id: string): string {
+    return this.partitionPrefixes[this.partitionOf(id)]!;
+  }
 
   // EmailStore (emails/): the record, its message and the lists it is in. DeliveryStore,
   // DeadLetterStore, ReconcilerStore and ProviderEventStore change them in their scripts.
   /** An email's record: a hash of its status fields (small values, so Redis keeps it compact). */
   email(id: string): string {
-    return `${this.prefix}:email:${id}`;
+    return `${this.ofEmail(id)}:email:${id}`;
   }
 
   /** An email's message (JSON), kept apart from its record until it is sent; expires with the record. */
   emailMessage(id: string): string {
-    return `${this.prefix}:email:${id}:message`;
+    return `${this.ofEmail(id)}:email:${id}:message`;
   }
 
-  /** Sorted set of one service's email ids by creation time, for listing. */
-  emailsOf(service: string): string {
-    return `${this.prefix}:emails:${service}`;
+  /** Sorted set of one service's email ids by creation time, for listing: one per partition. */
+  emailsOf(service: string, partition: number): string {
+    return `${this.partitionPrefixes[partition]}:emails:${service}`;
   }
 
-  /** Sorted set of every email id by creation time, for an admin's listing. */
-  allEmails(): string {
-    return `${this.prefix}:emails`;
+  /** Sorted set of every email id by creation time, for an admin's listing: one per partition. */
+  allEmails(partition: number): string {
+    return `${this.partitionPrefixes[partition]}:emails`;
   }
 
-  /** Sorted set of scheduled email ids, scored by when they are due. */
-  scheduled(): string {
-    return `${this.prefix}:scheduled`;
+  /** Sorted set of scheduled email ids, scored by when they are due: one per partition. */
+  scheduled(partition: number): string {
+    return `${this.partitionPrefixes[partition]}:scheduled`;
   }
 
   // GroupDataStore (emails/)
@@ -49,10 +97,10 @@ export class RedisKeys {
   // ReconcilerStore (reconciler/); the unfinished emails change in the scripts of every step of an email.
   /**
    * Sorted set of the ids of unfinished emails (not yet sent, suppressed, dead or cancelled), scored by when each
-   * was last seen making progress: the reconciler checks those that have not for a while.
+   * was last seen making progress: the reconciler checks those that have not for a while. One per partition.
    */
-  unfinishedEmails(): string {
-    return `${this.prefix}:unfinished`;
+  unfinishedEmails(partition: number): string {
+    return `${this.partitionPrefixes[partition]}:unfinished`;
   }
 
   /** The reconciler's leader: one worker's token, with an expiry, so that one worker at a time sweeps. */
@@ -61,9 +109,9 @@ export class RedisKeys {
   }
 
   // DeadLetterStore (dead-letters/); emails die in DeliveryStore's and ReconcilerStore's scripts.
-  /** Sorted set of dead email ids, scored by when they died. */
-  deadLetters(): string {
-    return `${this.prefix}:dead-letters`;
+  /** Sorted set of dead email ids, scored by when they died: one per partition. */
+  deadLetters(partition: number): string {
+    return `${this.partitionPrefixes[partition]}:dead-letters`;
   }
 
   // ProviderStateStore (delivery/); the claim and a send's outcome change them in DeliveryStore's scripts.
@@ -78,17 +126,21 @@ export class RedisKeys {
   }
 
   // ProviderEventStore (provider-events/); mark-sent.lua writes the provider message ids.
-  /** A provider event already applied (its id), so that a replayed callback changes nothing. */
-  providerEvent(provider: string, eventId: string): string {
-    return `${this.prefix}:provider-event:${provider}:${eventId}`;
+  /**
+   * A provider event already applied (its id), so that a replayed callback changes nothing; in the partition
+   * of the email it is about, which the event's script changes with it.
+   */
+  providerEvent(emailId: string, provider: string, eventId: string): string {
+    return `${this.ofEmail(emailId)}:provider-event:${provider}:${eventId}`;
   }
 
   /**
    * Our email id under a provider's id of the message, for the providers whose event callbacks may name only
-   * their own id (SES); expires with the email's record.
+   * their own id (SES); expires with the email's record. Written with the record in its partition: a reader
+   * who knows only the provider's id looks in every partition.
    */
-  providerMessage(provider: string, messageId: string): string {
-    return `${this.prefix}:provider-message:${provider}:${messageId}`;
+  providerMessage(provider: string, messageId: string, partition: number): string {
+    return `${this.partitionPrefixes[partition]}:provider-message:${provider}:${messageId}`;
   }
 
   // The provider callbacks' own stores (provider-events/)
@@ -241,4 +293,12 @@ export class RedisKeys {
   dailyByteQuota(service: string, day: string): string {
     return `${this.prefix}:daily-bytes:${service}:${day}`;
   }
+}
+
+/** `{freeface}` → `{freeface.p3}`: the hash tag itself gains the partition, so each partition has a slot. */
+function partitionPrefix(prefix: string, partition: number): string {
+  const tagEnd = prefix.indexOf('}', prefix.indexOf('{') + 1);
+  if (prefix.includes('{') && tagEnd > 0)
+    return `${prefix.slice(0, tagEnd)}.p${partition}${prefix.slice(tagEnd)}`;
+  return `${prefix}.p${partition}`;
 }

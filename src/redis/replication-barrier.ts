@@ -21,15 +21,19 @@ export const REPLICATION_TIMEOUT_MS = 1000;
 export class ReplicationBarrier {
   private readonly replicas: number;
   private readonly client: RedisClient;
-  /** Any key of the emails' slot: in a cluster, a WAIT sent with it goes to the primary that took the writes. */
-  private readonly slotKey: string;
+  /**
+   * A key of each partition's slot: in a cluster, a WAIT sent with one goes to the primary that took that
+   * partition's writes. Every partition is waited for, whichever took writes: a WAIT costs a round trip in
+   * parallel with the others, and knowing which partitions a coalesced batch wrote would cost more.
+   */
+  private readonly slotKeys: string[];
   private current?: Promise<void>;
   private queued?: Promise<void>;
 
   constructor(config: AppConfig, connections: RedisConnections, keys: RedisKeys) {
     this.replicas = config.redis.waitReplicas;
     this.client = connections.client;
-    this.slotKey = keys.unfinishedEmails();
+    this.slotKeys = keys.partitionNumbers().map((partition) => keys.unfinishedEmails(partition));
   }
 
   /** Whether accepted writes must wait for replicas (REDIS_WAIT_REPLICAS above 0). */
@@ -76,15 +80,22 @@ export class ReplicationBarrier {
       );
   }
 
+  /** The fewest replicas that acknowledged, over every primary that holds a partition. */
   private async wait(): Promise<number> {
-    if (!(this.client instanceof Cluster)) return this.client.wait(this.replicas, REPLICATION_TIMEOUT_MS);
-    const replies = await this.client
-      .pipeline()
-      .exists(this.slotKey)
-      .wait(this.replicas, REPLICATION_TIMEOUT_MS)
-      .exec();
-    const [error, acknowledged] = replies?.[1] ?? [new Error('WAIT got no reply')];
-    if (error) throw error;
-    return acknowledged as number;
+    const client = this.client;
+    if (!(client instanceof Cluster)) return client.wait(this.replicas, REPLICATION_TIMEOUT_MS);
+    const acknowledged = await Promise.all(
+      this.slotKeys.map(async (slotKey) => {
+        const replies = await client
+          .pipeline()
+          .exists(slotKey)
+          .wait(this.replicas, REPLICATION_TIMEOUT_MS)
+          .exec();
+        const [error, count] = replies?.[1] ?? [new Error('WAIT got no reply')];
+        if (error) throw error;
+        return count as number;
+      }),
+    );
+    return Math.min(...acknowledged);
   }
 }
