@@ -6,6 +6,7 @@ import type { AppConfig } from './config/app-config';
 import { ConfigError, loadConfig } from './config/load-config';
 import { parseRoles, RoleError } from './config/roles';
 import { RunningPorts, startPorts } from './http/http-ports';
+import { PartitionLayoutError } from './queue/partition-layout';
 import { AppLogger } from './logging/app-logger';
 import { TemplateLoadError } from './templates/template-registry';
 
@@ -15,7 +16,10 @@ const version = (
 
 /** Errors that mean "fix your setup": one clear message, no stack. */
 const isSetupError = (error: unknown) =>
-  error instanceof ConfigError || error instanceof RoleError || error instanceof TemplateLoadError;
+  error instanceof ConfigError ||
+  error instanceof RoleError ||
+  error instanceof TemplateLoadError ||
+  error instanceof PartitionLayoutError;
 
 /** Every port of the process's roles, each a Nest application of its own (AppModule.ports). */
 function start(config: AppConfig): Promise<RunningPorts> {

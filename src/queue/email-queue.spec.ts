@@ -1,5 +1,6 @@
 import Bull, { type Job, type Queue } from 'bull';
 import { PrivateRedis } from '../../test/support/private-redis';
+import { RedisKeys } from '../redis/redis-keys';
 import { EmailQueue } from './email-queue';
 import { EMAIL_QUEUES } from './queue-names';
 
@@ -25,7 +26,7 @@ describe('EmailQueue (real Redis, Bull queues)', () => {
       low: new Bull(EMAIL_QUEUES.low, server.url, { prefix }),
     };
     await Promise.all(Object.values(queues).map((queue) => queue.isReady()));
-    emails = new EmailQueue(queues.high, queues.medium, queues.low);
+    emails = new EmailQueue([queues], new RedisKeys(prefix));
   });
 
   afterEach(async () => {
@@ -88,5 +89,55 @@ describe('EmailQueue (real Redis, Bull queues)', () => {
     expect(await emails.ensureJob(ID, 'medium')).toBe('finished');
     expect(await (await queues.medium.getJob(ID))!.getState()).toBe('waiting');
     expect(await queues.medium.getFailedCount()).toBe(0);
+  });
+
+  describe('over 3 partitions', () => {
+    const keys = new RedisKeys('{email-queue-partitions}', 3);
+    let partitions: Record<'high' | 'medium' | 'low', Queue>[];
+    let partitioned: EmailQueue;
+
+    beforeEach(async () => {
+      partitions = keys.partitionNumbers().map((partition) => {
+        const prefix = keys.queuePrefix(partition);
+        return {
+          high: new Bull(EMAIL_QUEUES.high, server.url, { prefix }),
+          medium: new Bull(EMAIL_QUEUES.medium, server.url, { prefix }),
+          low: new Bull(EMAIL_QUEUES.low, server.url, { prefix }),
+        };
+      });
+      partitioned = new EmailQueue(partitions, keys);
+      await partitions[0]!.high.client.flushall();
+    });
+
+    afterEach(async () => {
+      await Promise.all(
+        partitioned
+          .inTiers()
+          .flat()
+          .map((queue) => queue.close()),
+      );
+    });
+
+    it("puts each email's job in its partition's queue of its priority, and finds it there", async () => {
+      const ids = Array.from({ length: 12 }, (_, i) => `${ID.slice(0, -2)}${String(i).padStart(2, '0')}`);
+      expect(new Set(ids.map((id) => keys.partitionOf(id))).size).toBe(3);
+      await partitioned.enqueueMany(
+        ids.map((id, i) => ({ id, priority: i % 2 ? 'low' : 'high', delayMs: 0 })),
+      );
+      for (const [i, id] of ids.entries()) {
+        const queue = partitions[keys.partitionOf(id)]![i % 2 ? 'low' : 'high'];
+        expect((await queue.getJob(id))?.id).toBe(id);
+        expect(queue.toKey(id).startsWith(keys.queuePrefix(keys.partitionOf(id)))).toBe(true);
+      }
+      const states = await partitioned.jobStates(
+        ids.map((id, i) => ({ id, priority: i % 2 ? 'low' : 'high' })),
+      );
+      expect(states).toEqual(ids.map(() => 'pending'));
+      expect(await partitioned.jobStates([{ id: `${ID.slice(0, -1)}f`, priority: 'medium' }])).toEqual([
+        'missing',
+      ]);
+      expect(partitioned.inTiers().map((tier) => tier.length)).toEqual([3, 3, 3]);
+      expect(partitioned.inTiers()[0]).toEqual(partitions.map(({ high }) => high));
+    });
   });
 });

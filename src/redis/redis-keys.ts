@@ -56,6 +56,12 @@ export class RedisKeys {
     return this.partitionPrefixes[this.partitionOf(id)]!;
   }
 
+  // PartitionLayout (redis/)
+  /** How many partitions the emails are in (absent: 1, the layout from before partitions). */
+  partitionLayout(): string {
+    return `${this.prefix}:partitions`;
+  }
+
   // EmailStore (emails/): the record, its message and the lists it is in. DeliveryStore,
   // DeadLetterStore, ReconcilerStore and ProviderEventStore change them in their scripts.
   /** An email's record: a hash of its status fields (small values, so Redis keeps it compact). */

@@ -12,7 +12,7 @@ import { ReplicationBarrier } from './replication-barrier';
     {
       provide: RedisKeys,
       inject: [AppConfig],
-      useFactory: (config: AppConfig) => new RedisKeys(config.redis.keyPrefix),
+      useFactory: (config: AppConfig) => new RedisKeys(config.redis.keyPrefix, config.redis.partitions),
     },
   ],
   exports: [RedisConnections, RedisKeys, ReplicationBarrier],
