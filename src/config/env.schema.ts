@@ -128,7 +128,7 @@ export class EnvSchema {
   @Type(() => Number)
   @IsInt()
   @Min(1)
-  @Max(1, { message: 'only 1 is supported by this version (one partition per Redis; see docs/SCALING.md)' })
+  @Max(64)
   REDIS_PARTITIONS = 1;
 
   /** Replicas that must have an accepted email before the API answers 202 (Redis's WAIT); 0 waits for none. */

@@ -210,6 +210,20 @@ describe('loadConfig defaults', () => {
     ]);
   });
 
+  it('spreads emails over up to 64 partitions, and on a cluster wants a hash tag in QUEUE_PREFIX', () => {
+    expect(loadConfig(base({ REDIS_PARTITIONS: '6' }), ALL_ROLES).redis.partitions).toBe(6);
+    expect(problemsOf(base({ REDIS_PARTITIONS: '65' }))).toEqual([
+      expect.stringMatching(/^REDIS_PARTITIONS: /),
+    ]);
+    const cluster = { REDIS_URL: '', REDIS_CLUSTER_NODES: 'n1:6379,n2:6379' };
+    expect(loadConfig(base({ ...cluster, REDIS_PARTITIONS: '6' }), ALL_ROLES).redis.keyPrefix).toBe(
+      '{freeface}',
+    );
+    expect(problemsOf(base({ ...cluster, QUEUE_PREFIX: 'freeface' }))).toEqual([
+      expect.stringMatching(/^QUEUE_PREFIX: on a cluster it must hold a hash tag/),
+    ]);
+  });
+
   it('treats an empty value as unset', () => {
     const config = loadConfig(base({ PORT: '', SMTP_SECURE: '', EMAIL_FROM: '' }), ALL_ROLES);
     expect(config.http.port).toBe(3000);

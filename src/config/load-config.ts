@@ -205,6 +205,10 @@ export function loadConfig(rawEnv: Env, roles: ReadonlySet<Role>): AppConfig {
   if (typeof webhookRetryDelays === 'string') errors.push(`WEBHOOK_RETRY_SCHEDULE: ${webhookRetryDelays}`);
   const smtpTls = readSmtpIngressTls(env, roles, !isDevelopment, errors);
   const redisTopology = parseRedisTopology(resolvedEnv, errors);
+  if (redisTopology?.mode === 'cluster' && !/\{[^{}]+\}/.test(env.QUEUE_PREFIX))
+    errors.push(
+      "QUEUE_PREFIX: on a cluster it must hold a hash tag ({freeface}), so that each partition's keys share a slot",
+    );
   const redisTlsCa = readRedisTlsCa(env.REDIS_TLS_CA_FILE, errors);
   // Outside development webhooks go to allowed hosts only: with some allowed, their secrets need a real key.
   if (!isDevelopment && webhookHosts.length > 0 && !env.WEBHOOK_SECRETS_KEY) {

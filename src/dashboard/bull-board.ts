@@ -15,13 +15,22 @@ export function withoutExternalStylesheets(page: string): string {
 }
 
 /**
- * bull-board (the job-level view of the three priority queues) under `prefix`, on the dashboard's fastify
+ * A queue as bull-board lists it: `label` goes before its name, to tell apart the partitions' queues of one
+ * priority, which share the name (`p3 emails-high`).
+ */
+export interface BoardQueue {
+  queue: Queue;
+  label: string;
+}
+
+/**
+ * bull-board (the job-level view of the email queues and the webhook deliveries) under `prefix`, on the dashboard's fastify
  * instance, so it sits behind the same basic auth. Its views and static files come from @bull-board/ui
  * (through @fastify/view and @fastify/static, registered in its own encapsulated scope).
  */
 export async function registerBullBoard(
   server: FastifyInstance,
-  queues: Queue[],
+  queues: readonly BoardQueue[],
   prefix: string,
 ): Promise<void> {
   const adapter = new FastifyAdapter();
@@ -32,7 +41,7 @@ export async function registerBullBoard(
     // promoting, cleaning or removing jobs from bull-board would change the job behind their back, leaving an
     // email `dead` but queued, or queued with no job. Dead letters are retried from the overview's button,
     // which goes through DeadLettersService like the API does.
-    queues: queues.map((queue) => new BullAdapter(queue, { readOnlyMode: true })),
+    queues: queues.map(({ queue, label }) => new BullAdapter(queue, { readOnlyMode: true, prefix: label })),
     // @bull-board/fastify 9.10.1 pins its own copy of @bull-board/api (9.10.1) beside ours (9.10.2): one
     // interface declared twice, which TypeScript cannot match (private members). At run time they agree.
     serverAdapter: adapter as unknown as BoardOptions['serverAdapter'],

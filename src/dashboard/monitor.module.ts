@@ -73,6 +73,12 @@ async function prepareMonitor(
   }
   refuseCrossOriginChanges(fastify, logger);
   // After the hooks, which its routes inherit: the sign-in and the headers cover them too.
-  const queues = [...providers.get(EmailQueue).inTiers().flat(), providers.get(WebhookQueue).queue];
+  const tiers = providers.get(EmailQueue).inTiers();
+  const queues = [
+    ...tiers.flatMap((tier) =>
+      tier.map((queue, partition) => ({ queue, label: tier.length > 1 ? `p${partition} ` : '' })),
+    ),
+    { queue: providers.get(WebhookQueue).queue, label: '' },
+  ];
   await registerBullBoard(fastify, queues, '/queues');
 }

@@ -1,3 +1,4 @@
+import { RedisKeys } from '../../src/redis/redis-keys';
 import { AppProcess } from '../support/app-process';
 import { baseEnv, client, TOKENS } from '../support/fixtures';
 import { waitUntil } from '../support/ports';
@@ -5,12 +6,17 @@ import { ClusterTopology } from '../support/redis-topologies';
 import { SmtpSink } from '../support/smtp-sink';
 import { WebhookReceiver } from '../support/webhook-receiver';
 
+/** Partitions of the emails, each in a slot of its own (RedisKeys): spread over the cluster's shards. */
+const PARTITIONS = 6;
+
 /**
- * The core of the service on a real Redis Cluster (3 primaries, a replica each) through REDIS_CLUSTER_NODES:
- * every connection (commands, Bull's subscriber and blocking ones) goes through the cluster client, and the
- * scripts find all their keys in one slot. Then the primary that holds FreeFace's slot is killed under load.
+ * The core of the service on a real Redis Cluster (3 primaries, a replica each) through REDIS_CLUSTER_NODES,
+ * with the emails in REDIS_PARTITIONS=6 partitions: every connection (commands, Bull's subscriber and blocking
+ * ones) goes through the cluster client, no script spans two slots, and the work spreads over the shards. Then,
+ * each under load: a partition's slot moves to another shard, the shared slot's primary hands it to its
+ * replica, and that primary is killed.
  */
-describe('Redis Cluster (3 primaries with a replica each)', () => {
+describe(`Redis Cluster (3 primaries with a replica each), ${PARTITIONS} partitions`, () => {
   let cluster: ClusterTopology;
   let sink: SmtpSink;
   let receiver: WebhookReceiver;
@@ -18,7 +24,7 @@ describe('Redis Cluster (3 primaries with a replica each)', () => {
   let worker: AppProcess;
   let billing: ReturnType<typeof client>;
   let ops: ReturnType<typeof client>;
-  let prefix: string;
+  let keys: RedisKeys;
 
   beforeAll(async () => {
     [cluster, sink, receiver] = await Promise.all([
@@ -29,6 +35,7 @@ describe('Redis Cluster (3 primaries with a replica each)', () => {
     const env: Record<string, string> = {
       ...baseEnv({ REDIS_CLUSTER_NODES: cluster.nodeList }, sink),
       REDIS_WAIT_REPLICAS: '1',
+      REDIS_PARTITIONS: String(PARTITIONS),
       JOB_LOCK_MS: '2000',
       RECONCILER_INTERVAL_MS: '500',
       RECONCILER_STALE_MS: '3000',
@@ -39,7 +46,7 @@ describe('Redis Cluster (3 primaries with a replica each)', () => {
       AppProcess.start({ role: 'api', env }),
       AppProcess.start({ role: 'worker', env }),
     ]);
-    prefix = env.QUEUE_PREFIX!;
+    keys = new RedisKeys(env.QUEUE_PREFIX!, PARTITIONS);
     billing = client(api.baseUrl, TOKENS.billing);
     ops = client(api.baseUrl, TOKENS.ops);
   }, 120_000);
@@ -57,6 +64,18 @@ describe('Redis Cluster (3 primaries with a replica each)', () => {
     subject,
     text: 'x',
     ...extra,
+  });
+
+  // A key of the shared slot (providers' circuits and buckets, quotas, webhooks): every claim touches it.
+  const sharedSlotKey = () => keys.circuit('smtp');
+
+  it('spreads the partitions over every shard', async () => {
+    const shards = await Promise.all(
+      keys
+        .partitionNumbers()
+        .map(async (partition) => (await cluster.primaryOf(keys.queuePrefix(partition))).port),
+    );
+    expect(new Set(shards).size).toBe(3);
   });
 
   it('sends one email, a batch and a group notification', async () => {
@@ -160,20 +179,23 @@ describe('Redis Cluster (3 primaries with a replica each)', () => {
     });
   }
 
-  it('loses nothing accepted when its slot moves to another shard under load (resharding)', async () => {
+  it("loses nothing accepted when a partition's slot moves to another shard under load (resharding)", async () => {
     await underLoad(async () => {
-      const { keys, ms } = await cluster.moveSlot(prefix);
-      return `slot moved with ${keys} keys in ${ms} ms`;
+      const moved = await cluster.moveSlot(keys.queuePrefix(0));
+      return `partition 0's slot moved with ${moved.keys} keys in ${moved.ms} ms`;
     });
   }, 180_000);
 
-  it('loses nothing accepted when its slot is handed to the replica under load (CLUSTER FAILOVER)', async () => {
-    await underLoad(async () => `slot handed over in ${(await cluster.handOver(prefix)).switchMs} ms`);
+  it('loses nothing accepted when the shared slot is handed to its replica under load (CLUSTER FAILOVER)', async () => {
+    await underLoad(
+      async () => `shared slot handed over in ${(await cluster.handOver(sharedSlotKey())).switchMs} ms`,
+    );
   }, 180_000);
 
-  it('loses nothing accepted when the primary of its slot is killed under load', async () => {
+  it('loses nothing accepted when the primary of the shared slot is killed under load', async () => {
     await underLoad(
-      async () => `primary killed, slot taken over in ${(await cluster.failOver(prefix)).switchMs} ms`,
+      async () =>
+        `primary killed, shared slot taken over in ${(await cluster.failOver(sharedSlotKey())).switchMs} ms`,
     );
   }, 180_000);
 });
