@@ -1,4 +1,5 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { waitUntil } from './support/ports';
 import { AppProcess } from './support/app-process';
 import { baseEnv, client, TOKENS } from './support/fixtures';
 import { parsePrometheusText, sampleValue } from './support/prometheus-text';
@@ -129,9 +130,10 @@ describe('provider callbacks: their own body limit and rate limit per client add
 
     expect(await rejected('mailgun')).toBe(before + 1);
     expect(await rejected('sendgrid')).toBe(1);
-    const warnings = app
-      .logs()
-      .filter((line) => String(line.msg).includes('over PROVIDER_CALLBACK_RATE_LIMIT'));
-    expect(warnings).toEqual([expect.objectContaining({ ip: busy, provider: 'mailgun', limit: '5/m' })]);
+    // The warning reaches the process's output asynchronously: wait for it (bounded), then check it was one.
+    const warnings = () =>
+      app.logs().filter((line) => String(line.msg).includes('over PROVIDER_CALLBACK_RATE_LIMIT'));
+    await waitUntil(() => warnings().length > 0, 5000, 'the over-the-limit warning');
+    expect(warnings()).toEqual([expect.objectContaining({ ip: busy, provider: 'mailgun', limit: '5/m' })]);
   });
 });

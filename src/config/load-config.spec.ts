@@ -219,6 +219,7 @@ describe('loadConfig defaults', () => {
     expect(loadConfig(base({ ...cluster, REDIS_PARTITIONS: '6' }), ALL_ROLES).redis.keyPrefix).toBe(
       '{freeface}',
     );
+    expect(problemsOf(base({ ...cluster, QUEUE_PREFIX: '{}x{freeface}' }))).toHaveLength(1);
     expect(problemsOf(base({ ...cluster, QUEUE_PREFIX: 'freeface' }))).toEqual([
       expect.stringMatching(/^QUEUE_PREFIX: on a cluster it must hold a hash tag/),
     ]);

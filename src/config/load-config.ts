@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { plainToInstance } from 'class-transformer';
 import { validateSync, type ValidationError } from 'class-validator';
 import { parse as parseYaml } from 'yaml';
+import { hashTagBounds } from '../common/hash-tag';
 import { parseMailbox, type MailAddress } from '../common/mail-address';
 import { defaultLogLevel, levelsFromDocument, parseLogLevels } from './log-levels';
 import {
@@ -205,7 +206,7 @@ export function loadConfig(rawEnv: Env, roles: ReadonlySet<Role>): AppConfig {
   if (typeof webhookRetryDelays === 'string') errors.push(`WEBHOOK_RETRY_SCHEDULE: ${webhookRetryDelays}`);
   const smtpTls = readSmtpIngressTls(env, roles, !isDevelopment, errors);
   const redisTopology = parseRedisTopology(resolvedEnv, errors);
-  if (redisTopology?.mode === 'cluster' && !/\{[^{}]+\}/.test(env.QUEUE_PREFIX))
+  if (redisTopology?.mode === 'cluster' && !hashTagBounds(env.QUEUE_PREFIX))
     errors.push(
       "QUEUE_PREFIX: on a cluster it must hold a hash tag ({freeface}), so that each partition's keys share a slot",
     );

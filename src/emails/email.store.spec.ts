@@ -142,13 +142,17 @@ describe('EmailStore (real Redis)', () => {
       expect(await redis.pttl(keys.emailMessage('a'))).toBeGreaterThan(7 * DAY_MS - 60_000);
     });
 
-    it('trims index entries older than the retention as it writes', async () => {
+    it('trims index entries older than the retention as it writes, and lets each index expire after it', async () => {
       const now = Date.now();
       await redis.zadd(keys.emailsOf('billing', 0), now - 8 * DAY_MS, 'expired');
       await redis.zadd(keys.allEmails(0), now - 8 * DAY_MS, 'expired');
       await store.createMany([single('fresh', now)]);
       expect(await redis.zrange(keys.emailsOf('billing', 0), 0, -1)).toEqual(['fresh']);
       expect(await redis.zrange(keys.allEmails(0), 0, -1)).toEqual(['fresh']);
+      for (const index of [keys.emailsOf('billing', 0), keys.allEmails(0)]) {
+        expect(await redis.pttl(index)).toBeGreaterThan(7 * DAY_MS - 60_000);
+        expect(await redis.pttl(index)).toBeLessThanOrEqual(7 * DAY_MS);
+      }
     });
 
     it('writes a large batch in chunks, every email once', async () => {

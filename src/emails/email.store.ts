@@ -226,7 +226,7 @@ export class EmailStore {
   /** Writes emails of one partition. */
   private async write(partition: number, emails: readonly NewEmail[]): Promise<void> {
     const keys: string[] = [this.keys.allEmails(partition), this.keys.scheduled(partition)];
-    const args: ScriptArg[] = [(emails[0]?.record.createdAt ?? 0) - this.retentionMs];
+    const args: ScriptArg[] = [(emails[0]?.record.createdAt ?? 0) - this.retentionMs, this.retentionMs];
     for (const { record, message } of emails) {
       keys.push(
         this.keys.email(record.id),

@@ -2,13 +2,15 @@ import { Injectable, ServiceUnavailableException } from '@nestjs/common';
 import { HealthCheckService, HealthIndicatorService, type HealthCheckResult } from '@nestjs/terminus';
 import { ProviderRegistry } from '../providers/provider-registry';
 import { EmailQueue } from '../queue/email-queue';
+import { PartitionLayout } from '../queue/partition-layout';
 import { RedisConnections } from '../redis/redis-connections';
 
 const PING_TIMEOUT_MS = 1000;
 
 /**
  * Readiness as Kubernetes should see it: Redis answers a PING within a second, every email queue is open on
- * a ready connection, and at least one provider is configured. Liveness (/health) checks none of these.
+ * a ready connection, the number of partitions is the one Redis records (PartitionLayout), and at least one
+ * provider is configured. Liveness (/health) checks none of these.
  */
 @Injectable()
 export class ReadinessService {
@@ -18,6 +20,7 @@ export class ReadinessService {
     private readonly redis: RedisConnections,
     private readonly queue: EmailQueue,
     private readonly providers: ProviderRegistry,
+    private readonly layout: PartitionLayout,
   ) {}
 
   async check(): Promise<HealthCheckResult> {
@@ -38,6 +41,10 @@ export class ReadinessService {
           return closed.length === 0
             ? session.up({ count: queues.length })
             : session.down({ notReady: closed });
+        },
+        () => {
+          const session = this.indicators.check('partitions');
+          return this.layout.isChecked ? session.up() : session.down({ reason: 'layout not checked yet' });
         },
         () => {
           const session = this.indicators.check('providers');

@@ -10,10 +10,10 @@ import { EMAIL_QUEUES } from './queue-names';
 
 const PREFIX = '{layout-test}';
 
-describe('PartitionLayout (real Redis)', () => {
+describe('PartitionLayout and take-partition-layout.lua (real Redis)', () => {
   let server: PrivateRedis;
   let redis: Redis;
-  const logger = { setContext: jest.fn(), warn: jest.fn() } as unknown as AppLogger;
+  const logger = { setContext: jest.fn(), warn: jest.fn(), error: jest.fn() } as unknown as AppLogger;
   const layout = (partitions: number) =>
     new PartitionLayout(
       { client: redis } as unknown as RedisConnections,
@@ -21,7 +21,7 @@ describe('PartitionLayout (real Redis)', () => {
       { redis: { keyPrefix: PREFIX } } as AppConfig,
       logger,
     );
-  const recorded = () => redis.get(new RedisKeys(PREFIX).partitionLayout());
+  const recorded = () => redis.hget(new RedisKeys(PREFIX).partitionLayout(), 'current');
 
   beforeAll(async () => {
     server = await PrivateRedis.start();
@@ -37,9 +37,10 @@ describe('PartitionLayout (real Redis)', () => {
 
   it('leaves a single Redis as it was, and records a new number of partitions while nothing is in the old', async () => {
     await layout(1).check();
-    expect(await recorded()).toBeNull();
+    expect(await recorded()).toBe('1');
     await layout(6).check();
     expect(await recorded()).toBe('6');
+    expect(await redis.hget(new RedisKeys(PREFIX).partitionLayout(), 'previous')).toBe('1');
     await layout(6).check();
     await layout(1).check();
     expect(await recorded()).toBe('1');
@@ -73,4 +74,42 @@ describe('PartitionLayout (real Redis)', () => {
     expect(await recorded()).toBe('4');
     await queue.close();
   });
+
+  it('stops a running process when another process changes the number', async () => {
+    const running = layout(2);
+    const stopped = new Promise<void>((resolve) => (running.stopProcess = resolve));
+    await running.onApplicationBootstrap();
+    await layout(5).check();
+    // Within the watch's interval (5 s).
+    await stopped;
+    running.onApplicationShutdown();
+    expect(await recorded()).toBe('5');
+  }, 10_000);
+
+  it('lets one of two processes that start together with different numbers record its own first', async () => {
+    await Promise.all([layout(3).check(), layout(4).check()]);
+    expect(['3', '4']).toContain(await recorded());
+  });
+
+  it('starts while Redis does not answer, not ready until it can check, then checked', async () => {
+    await server.pause();
+    const offline = new Redis(server.url, { maxRetriesPerRequest: 0, enableOfflineQueue: false });
+    offline.on('error', () => undefined);
+    const starting = new PartitionLayout(
+      { client: offline } as unknown as RedisConnections,
+      new RedisKeys(PREFIX, 2),
+      { redis: { keyPrefix: PREFIX } } as AppConfig,
+      logger,
+    );
+    await starting.onApplicationBootstrap();
+    expect(starting.isChecked).toBe(false);
+    await server.resume();
+    const deadline = Date.now() + 10_000;
+    while (!starting.isChecked && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(starting.isChecked).toBe(true);
+    starting.onApplicationShutdown();
+    offline.disconnect();
+    // The suite's own client reconnects by itself, its commands queued meanwhile.
+    expect(await recorded()).toBe('2');
+  }, 15_000);
 });

@@ -1,10 +1,11 @@
-import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppConfig } from '../config/app-config';
 import { AppLogger } from '../logging/app-logger';
 import { EMAIL_QUEUES, PRIORITIES } from './queue-names';
 import { RedisConnections, type RedisClient } from '../redis/redis-connections';
 import { RedisKeys } from '../redis/redis-keys';
+import { loadScript, scriptCommand, type ScriptCommand } from '../redis/scripts';
 
 /** Bull's lists and sets of the jobs that have yet to run (Bull 4's key names). */
 const BULL_PENDING = ['wait', 'paused', 'delayed', 'active'] as const;
@@ -28,17 +29,38 @@ export class PartitionLayoutError extends Error {
   }
 }
 
+type TakeArgs = [found: number, configured: number, now: number];
+const TAKE = loadScript<[layout: string], TakeArgs, 0 | 1>(__dirname, 'take-partition-layout.lua');
+
+/** How often a running process looks at the recorded number again. */
+const WATCH_MS = 5000;
+
 /**
  * The number of partitions the emails are in, kept in Redis (RedisKeys.partitionLayout) so that a process
  * started with another REDIS_PARTITIONS cannot look for emails where they are not: it would neither deliver
- * nor find the ones written under the other layout. A new number is taken only while the layout in place
- * holds nothing that still needs a process (no unfinished email, dead letter or pending job); else start-up
- * stops with PartitionLayoutError. Until Redis answers, start-up waits, as the rest of the process does.
+ * nor find the ones written under the other layout.
+ * - At start-up the configured number is recorded when none is (every process records it, one partition too).
+ *   A different number is taken only while the layout in place holds nothing a process must still act on (no
+ *   unfinished email, dead letter or pending job), and only if no other process changed it meanwhile (a
+ *   compare-and-set); else start-up stops with PartitionLayoutError. A process that starts while Redis does not
+ *   answer starts anyway (it must answer /health, and says it is not ready): it checks once Redis answers,
+ *   stays not ready until then, and stops with exit code 1 if the check fails.
+ * - While running, each process looks at the record every WATCH_MS: when another process has changed it, this
+ *   one stops (exit code 1) rather than go on writing emails where no process of the new layout looks.
  */
 @Injectable()
-export class PartitionLayout implements OnApplicationBootstrap {
+export class PartitionLayout implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly redis: RedisClient;
+  private readonly takeScript: ScriptCommand<[layout: string], TakeArgs, 0 | 1>;
   private checked?: Promise<void>;
+  private agreed = false;
+  private closing = false;
+  private watch?: NodeJS.Timeout;
+  /** How the process stops when the layout changed under it; tests replace it. */
+  stopProcess: () => void = () => {
+    process.exitCode = 1;
+    process.kill(process.pid, 'SIGTERM');
+  };
 
   constructor(
     connections: RedisConnections,
@@ -47,27 +69,51 @@ export class PartitionLayout implements OnApplicationBootstrap {
     private readonly logger: AppLogger,
   ) {
     this.redis = connections.client;
+    this.takeScript = scriptCommand(this.redis, TAKE);
     this.logger.setContext(PartitionLayout.name);
   }
 
-  /** Every Nest application of the process bootstraps this provider: it checks once. */
+  /** Whether the configured number is the one recorded (readiness waits for it). */
+  get isChecked(): boolean {
+    return this.agreed;
+  }
+
+  /** Every Nest application of the process bootstraps this provider: it checks and starts watching once. */
   onApplicationBootstrap(): Promise<void> {
-    return (this.checked ??= this.checkUntilRedisAnswers());
+    return (this.checked ??= this.checkAtStart());
+  }
+
+  onApplicationShutdown(): void {
+    this.closing = true;
+    clearInterval(this.watch);
   }
 
   /** Takes the configured number when Redis records it, or records it when the layout in place is empty. */
   async check(): Promise<void> {
     const configured = this.keys.partitions;
-    const recorded = Number((await this.redis.get(this.keys.partitionLayout())) ?? 1);
-    if (recorded === configured) return;
-    const contents = await this.contents(new RedisKeys(this.config.redis.keyPrefix, recorded));
-    if (contents.unfinished + contents.deadLetters + contents.jobs > 0)
-      throw new PartitionLayoutError(configured, recorded, contents);
-    await this.redis.set(this.keys.partitionLayout(), configured);
-    this.logger.warn(
-      { from: recorded, to: configured },
-      'emails are now spread over a new number of partitions',
-    );
+    for (;;) {
+      const recorded = await this.recorded();
+      if (recorded === configured && (await this.redis.exists(this.keys.partitionLayout())) === 1) return;
+      if (recorded !== configured) {
+        const contents = await this.contents(new RedisKeys(this.config.redis.keyPrefix, recorded));
+        if (contents.unfinished + contents.deadLetters + contents.jobs > 0)
+          throw new PartitionLayoutError(configured, recorded, contents);
+      }
+      if ((await this.takeScript([this.keys.partitionLayout()], [recorded, configured, Date.now()])) === 1) {
+        if (recorded !== configured)
+          this.logger.warn(
+            { from: recorded, to: configured },
+            'emails are now spread over a new number of partitions',
+          );
+        return;
+      }
+      // Another process recorded a number meanwhile: judge again against it.
+    }
+  }
+
+  /** The number recorded (1 when there is no record: the layout from before partitions). */
+  async recorded(): Promise<number> {
+    return Number((await this.redis.hget(this.keys.partitionLayout(), 'current')) ?? 1);
   }
 
   /** What a layout's partitions hold that a process must still act on. */
@@ -98,14 +144,52 @@ export class PartitionLayout implements OnApplicationBootstrap {
     return { unfinished, deadLetters, jobs };
   }
 
-  private async checkUntilRedisAnswers(): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
+  private startWatching(): void {
+    this.watch = setInterval(() => {
+      this.recorded().then(
+        (recorded) => {
+          if (recorded === this.keys.partitions) return;
+          clearInterval(this.watch);
+          this.logger.error(
+            { recorded, configured: this.keys.partitions },
+            'another process changed the number of partitions (REDIS_PARTITIONS): stopping',
+          );
+          this.stopProcess();
+        },
+        // Redis away: the next look will tell.
+        () => undefined,
+      );
+    }, WATCH_MS).unref();
+  }
+
+  /** Checks before the process takes work; when Redis does not answer yet, checks in the background. */
+  private async checkAtStart(): Promise<void> {
+    try {
+      await this.check();
+    } catch (error) {
+      if (error instanceof PartitionLayoutError) throw error;
+      this.logger.warn({ err: error }, 'cannot read the partition layout yet; not ready until it can');
+      void this.checkOnceRedisAnswers();
+      return;
+    }
+    this.agreed = true;
+    this.startWatching();
+  }
+
+  private async checkOnceRedisAnswers(): Promise<void> {
+    while (!this.closing) {
+      await sleep(1000, undefined, { ref: false });
       try {
-        return await this.check();
+        await this.check();
+        this.agreed = true;
+        this.startWatching();
+        return;
       } catch (error) {
-        if (error instanceof PartitionLayoutError) throw error;
-        if (attempt === 1) this.logger.warn({ err: error }, 'cannot read the partition layout yet; retrying');
-        await sleep(1000);
+        if (error instanceof PartitionLayoutError) {
+          this.logger.error({ err: error }, error.message);
+          this.stopProcess();
+          return;
+        }
       }
     }
   }

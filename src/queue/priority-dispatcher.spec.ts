@@ -292,4 +292,29 @@ describe('PriorityDispatcher (real Redis, Bull queues)', () => {
     // One fetch per queue to start (`low`, tried first, is found empty), and none per job after that.
     expect(fetchesByLastJob).toBe(4);
   });
+
+  it('polls every queue once per interval while idle, whatever its concurrency', async () => {
+    dispatcher = new PriorityDispatcher(
+      [
+        [high, high1],
+        [low, low1],
+      ],
+      () => Promise.resolve<JobOutcome>({ kind: 'done', result: 'sent' }),
+      { concurrency: 8, idlePollMs: 100 },
+      silent,
+    );
+    await dispatcher.start();
+    // The first look: each slot may try each queue before another has found it empty.
+    await sleep(50);
+    const atStart = fetches;
+    expect(atStart).toBeLessThanOrEqual(8 * 4);
+    await sleep(1000);
+    // About 10 polls of 4 queues; a poll per slot would be 8 times as many.
+    expect(fetches - atStart).toBeGreaterThanOrEqual(4 * 5);
+    expect(fetches - atStart).toBeLessThanOrEqual(4 * 15);
+    // A job whose announcement is missed is still found by a poll, and the woken slots run the rest.
+    (high1 as Queue & { removeAllListeners(event: string): void }).removeAllListeners('global:waiting');
+    const job = await high1.add({ name: 'unannounced' });
+    expect(await settledState(high1, job.id)).toBe('completed');
+  });
 });

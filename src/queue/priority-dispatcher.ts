@@ -91,6 +91,9 @@ export class PriorityDispatcher {
   private readonly errorBackoffMs: number;
   private readonly handlerErrorDelayMs: () => number;
   private running = false;
+  /** When a slot last polled every queue, and whether its round of fetches is on (see waitForWork). */
+  private lastPollAt = 0;
+  private polling = false;
   private inFlight = 0;
   private wakeIdleSlots: () => void = () => undefined;
   private workAnnounced: Promise<void> = Promise.resolve();
@@ -250,12 +253,16 @@ export class PriorityDispatcher {
         const job = await this.queues[index]!.moveToActive();
         if (job) {
           this.tookFrom(index);
+          // A poll that finds work (its announcement was missed) wakes the idle slots: there may be more.
+          if (this.polling) this.wakeIdleSlots();
+          this.polling = false;
           return job;
         }
         // Only mark it empty if no job was announced meanwhile; otherwise that job could be overlooked.
         if (this.announcements[index] === seen) this.mayHaveWork[index] = false;
       }
     }
+    this.polling = false;
     return null;
   }
 
@@ -266,14 +273,32 @@ export class PriorityDispatcher {
     this.nextInTier[tier] = (indexes.indexOf(index) + 1) % indexes.length;
   }
 
+  /**
+   * Waits for a "job waiting" announcement, or polls: every idle slot times out about together, and only the
+   * first looks at every queue again (the others keep waiting), so an idle worker costs one round of fetches
+   * per poll interval whatever its concurrency, not one per slot (with 3 queues per partition, a round is
+   * already 3 × REDIS_PARTITIONS calls).
+   */
   private async waitForWork(): Promise<void> {
-    const signal = this.workAnnounced;
-    const timedOut = await Promise.race([
-      signal.then(() => false),
-      sleep(this.idlePollMs, true, { ref: false }),
-    ]);
-    if (timedOut) this.mayHaveWork.fill(true);
-    // The first slot woken by an announcement arms the next signal; the others see it already re-armed.
-    else if (signal === this.workAnnounced) this.resetIdleSignal();
+    for (;;) {
+      const signal = this.workAnnounced;
+      const timedOut = await Promise.race([
+        signal.then(() => false),
+        sleep(this.idlePollMs, true, { ref: false }),
+      ]);
+      if (!timedOut) {
+        // The first slot woken by an announcement arms the next signal; the others see it already re-armed.
+        if (signal === this.workAnnounced) this.resetIdleSignal();
+        return;
+      }
+      if (!this.running) return;
+      const now = Date.now();
+      if (now - this.lastPollAt >= this.idlePollMs / 2) {
+        this.lastPollAt = now;
+        this.mayHaveWork.fill(true);
+        this.polling = true;
+        return;
+      }
+    }
   }
 }

@@ -61,6 +61,6 @@ function queueOptions(config: AppConfig, redis: RedisConnections): QueueOptions 
     WebhookQueue,
     PartitionLayout,
   ],
-  exports: [EmailQueue, WebhookQueue],
+  exports: [EmailQueue, WebhookQueue, PartitionLayout],
 })
 export class QueueModule {}

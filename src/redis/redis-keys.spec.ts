@@ -23,6 +23,7 @@ describe('RedisKeys', () => {
     expect(keys.circuit('smtp')).toBe('{freeface}:circuit:smtp');
     expect(new RedisKeys('app{ff}x', 2).queuePrefix(1)).toBe('app{ff.p1}x');
     expect(new RedisKeys('plain', 2).queuePrefix(1)).toBe('plain.p1');
+    expect(new RedisKeys('{}x', 2).queuePrefix(1)).toBe('{}x.p1');
   });
 
   it('spreads UUIDv7 ids made in the same millisecond evenly over the partitions', () => {

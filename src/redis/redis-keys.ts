@@ -1,4 +1,5 @@
 import { crc32 } from 'node:zlib';
+import { hashTagBounds } from '../common/hash-tag';
 
 /**
  * Every Redis key the service writes besides Bull's own, under the configured prefix. The default prefix is
@@ -56,8 +57,11 @@ export class RedisKeys {
     return this.partitionPrefixes[this.partitionOf(id)]!;
   }
 
-  // PartitionLayout (redis/)
-  /** How many partitions the emails are in (absent: 1, the layout from before partitions). */
+  // PartitionLayout (queue/)
+  /**
+   * How many partitions the emails are in: a hash of the current number, the previous one and when it changed
+   * (absent: 1, the layout from before partitions).
+   */
   partitionLayout(): string {
     return `${this.prefix}:partitions`;
   }
@@ -301,10 +305,12 @@ export class RedisKeys {
   }
 }
 
-/** `{freeface}` → `{freeface.p3}`: the hash tag itself gains the partition, so each partition has a slot. */
+/**
+ * `{freeface}` → `{freeface.p3}`: the hash tag itself gains the partition, so each partition has a slot. A
+ * prefix without a tag (a single Redis only: on a cluster loadConfig refuses it) gains a suffix.
+ */
 function partitionPrefix(prefix: string, partition: number): string {
-  const tagEnd = prefix.indexOf('}', prefix.indexOf('{') + 1);
-  if (prefix.includes('{') && tagEnd > 0)
-    return `${prefix.slice(0, tagEnd)}.p${partition}${prefix.slice(tagEnd)}`;
+  const tag = hashTagBounds(prefix);
+  if (tag) return `${prefix.slice(0, tag.end)}.p${partition}${prefix.slice(tag.end)}`;
   return `${prefix}.p${partition}`;
 }

@@ -22,18 +22,24 @@ export class ReplicationBarrier {
   private readonly replicas: number;
   private readonly client: RedisClient;
   /**
-   * A key of each partition's slot: in a cluster, a WAIT sent with one goes to the primary that took that
-   * partition's writes. Every partition is waited for, whichever took writes: a WAIT costs a round trip in
-   * parallel with the others, and knowing which partitions a coalesced batch wrote would cost more.
+   * A key of the shared slot and of each partition's: in a cluster, a WAIT sent with one goes to the primary
+   * that holds its slot. One WAIT goes to each primary that holds any of them, whichever took writes: knowing
+   * which a coalesced batch wrote would cost more than a WAIT in parallel with the others, and a WAIT per slot
+   * would queue several on one node's connection (each up to REPLICATION_TIMEOUT_MS while a replica lags).
    */
   private readonly slotKeys: string[];
+  /** Each slot key's slot (CLUSTER KEYSLOT, asked once): which primary holds it is read at each WAIT. */
+  private slots?: Promise<number[]>;
   private current?: Promise<void>;
   private queued?: Promise<void>;
 
   constructor(config: AppConfig, connections: RedisConnections, keys: RedisKeys) {
     this.replicas = config.redis.waitReplicas;
     this.client = connections.client;
-    this.slotKeys = keys.partitionNumbers().map((partition) => keys.unfinishedEmails(partition));
+    this.slotKeys = [
+      keys.partitionLayout(),
+      ...keys.partitionNumbers().map((partition) => keys.unfinishedEmails(partition)),
+    ];
   }
 
   /** Whether accepted writes must wait for replicas (REDIS_WAIT_REPLICAS above 0). */
@@ -80,12 +86,12 @@ export class ReplicationBarrier {
       );
   }
 
-  /** The fewest replicas that acknowledged, over every primary that holds a partition. */
+  /** The fewest replicas that acknowledged, over every primary that holds the shared slot or a partition. */
   private async wait(): Promise<number> {
     const client = this.client;
     if (!(client instanceof Cluster)) return client.wait(this.replicas, REPLICATION_TIMEOUT_MS);
     const acknowledged = await Promise.all(
-      this.slotKeys.map(async (slotKey) => {
+      (await this.onePerPrimary(client)).map(async (slotKey) => {
         const replies = await client
           .pipeline()
           .exists(slotKey)
@@ -97,5 +103,22 @@ export class ReplicationBarrier {
       }),
     );
     return Math.min(...acknowledged);
+  }
+
+  /** A slot key per primary that holds one (all of them while the cluster's slot map is not known yet). */
+  private async onePerPrimary(client: Cluster): Promise<string[]> {
+    this.slots ??= Promise.all(
+      this.slotKeys.map(async (key) => Number(await client.call('CLUSTER', 'KEYSLOT', key))),
+    ).catch((error: unknown) => {
+      this.slots = undefined;
+      throw error;
+    });
+    const slots = await this.slots;
+    const byPrimary = new Map<string, string>();
+    this.slotKeys.forEach((key, i) => {
+      const primary = client.slots[slots[i]!]?.[0] ?? key;
+      if (!byPrimary.has(primary)) byPrimary.set(primary, key);
+    });
+    return [...byPrimary.values()];
   }
 }

@@ -169,7 +169,6 @@ describe(`Redis Cluster (3 primaries with a replica each), ${PARTITIONS} partiti
     stopped = true;
     await Promise.all(senders);
     expect(unexpected).toEqual([]);
-    process.stdout.write(`cluster, ${what}: ${accepted.length} accepted, ${refused} answered 503\n`);
     await waitUntil(
       () => accepted.every((id) => sink.find(id) !== undefined),
       60_000,
@@ -177,6 +176,15 @@ describe(`Redis Cluster (3 primaries with a replica each), ${PARTITIONS} partiti
     ).catch((error: Error) => {
       throw new Error(`${error.message}: ${accepted.filter((id) => !sink.find(id)).length} missing`);
     });
+    const received = new Map<string, number>();
+    for (const mail of sink.messages) {
+      const id = mail.parsed.headers.get('x-email-id') as string;
+      received.set(id, (received.get(id) ?? 0) + 1);
+    }
+    const twice = accepted.filter((id) => received.get(id)! > 1).length;
+    process.stdout.write(
+      `cluster, ${what}: ${accepted.length} accepted, ${refused} answered 503, ${twice} delivered twice\n`,
+    );
   }
 
   it("loses nothing accepted when a partition's slot moves to another shard under load (resharding)", async () => {

@@ -11,7 +11,7 @@ const PACE_MS = 40;
 /** An API call answers within this even while the primary is switched (docs/SCALING.md). */
 const ANSWER_BOUND_MS = 7000;
 /** Calls answered (202 or 503) while the replication stream is held before the first kill. */
-const LAGGING_ANSWERS = 12;
+const LAGGING_ANSWERS = 18;
 
 interface LoadFigures {
   accepted: string[];
@@ -119,7 +119,9 @@ describe.each([
           10_000,
           'answers while the replicas lag',
         );
-        lagged = load.figures.accepted.slice(acceptedBeforeHold);
+        // Each sender had at most one call in flight when the hold began, which may have reached the replicas:
+        // the first SENDERS answers after it are not counted as lagging.
+        lagged = load.figures.accepted.slice(acceptedBeforeHold + SENDERS);
       }
       switches.push((await topology.failOver()).switchMs);
       topology.replication.dropHeld();
