@@ -206,11 +206,16 @@ describe('SortedSetPager and entries-after.lua (real Redis)', () => {
     const parts = ['p0', 'p1', 'p2'];
 
     /** Each member into the set `part` names, and every member into `union`: the one set they stand for. */
-    const addSplit = async (members: readonly [part: number, score: number, id: string][]) => {
+    const addSplit = async (
+      members: readonly [part: number, score: number, id: string][],
+      keys: readonly string[] = parts,
+    ) => {
+      const pipeline = redis.pipeline();
       for (const [part, score, id] of members) {
-        await redis.zadd(parts[part]!, score, id);
-        await redis.zadd('union', score, id);
+        pipeline.zadd(keys[part]!, score, id);
+        pipeline.zadd('union', score, id);
       }
+      await pipeline.exec();
     };
 
     it('gives the pages one set holding every member would, with equal scores across the sets', async () => {
@@ -333,6 +338,64 @@ describe('SortedSetPager and entries-after.lua (real Redis)', () => {
       expect(items).toEqual(expected);
     });
 
+    /**
+     * Walks the split list and `union` with the same page size, bound, filter (every member whose item's first
+     * code unit is a multiple of `every`; none with 1), gone members and churn, and checks the split walk gives
+     * every match once, in order, in the same pages as `union` (same `next` positions), and leaves no gone
+     * member in its set and every other in its own.
+     */
+    const expectUnionPages = async (options: {
+      keys: readonly string[];
+      members: readonly [part: number, score: number, id: string, isGone: boolean][];
+      limit: number;
+      bound: number;
+      every: number;
+      churn: boolean;
+    }) => {
+      const { keys, members, limit, bound, every, churn } = options;
+      await redis.flushall();
+      await addSplit(
+        members.map(([part, score, id]) => [part, score, id]),
+        keys,
+      );
+      const gone = new Set(members.filter(([, , , isGone]) => isGone).map(([, , id]) => id));
+      // Unfiltered (every 1) too: a page then reads in several rounds when members are gone.
+      const matches = every > 1 ? (item: string) => item.charCodeAt(0) % every === 0 : undefined;
+      const expected = (await redis.zrange('union', 0, -1, 'REV'))
+        .filter((id) => !gone.has(id))
+        .map((id) => id.toUpperCase())
+        .filter((item) => !matches || matches(item));
+      const pager = new SortedSetPager(redis, bound);
+      const removed = new Set<string>();
+      // The same churn on both: the member at the position leaves, a newer one arrives (in a set by turn).
+      const walkWithChurn = (walked: readonly string[]) => {
+        let round = 0;
+        return walk(
+          pager,
+          { keys: walked, limit, load: itemsOf(gone), ...(matches ? { matches } : {}) },
+          async (page) => {
+            if (!churn || !page.next) return;
+            removed.add(page.next.id);
+            await Promise.all(walked.map((key) => redis.zrem(key, page.next!.id)));
+            await redis.zadd(walked[round % walked.length]!, 100, `new${round++}`);
+          },
+        );
+      };
+      const one = await walkWithChurn(['union']);
+      const split = await walkWithChurn(keys);
+      expect(split.items).toEqual(expected);
+      expect(split.pages).toEqual(one.pages);
+      const left = await Promise.all(keys.map((key) => redis.zrange(key, 0, -1)));
+      expect(left.map((ids) => ids.filter((id) => !id.startsWith('new')).sort())).toEqual(
+        keys.map((_, set) =>
+          members
+            .filter(([part, , id, isGone]) => part === set && !isGone && !removed.has(id))
+            .map(([, , id]) => id)
+            .sort(),
+        ),
+      );
+    };
+
     it('gives the pages of the one set for any split, page size, bound, filter and gone members, while members come and go', async () => {
       const member = fc.tuple(
         fc.integer({ min: 0, max: 2 }),
@@ -347,35 +410,47 @@ describe('SortedSetPager and entries-after.lua (real Redis)', () => {
           fc.integer({ min: 1, max: 30 }),
           fc.integer({ min: 1, max: 3 }),
           fc.boolean(),
-          async (members, limit, bound, every, churn) => {
-            await redis.flushall();
-            await addSplit(members.map(([part, score, id]) => [part, score, id]));
-            const gone = new Set(members.filter(([, , , isGone]) => isGone).map(([, , id]) => id));
-            // Unfiltered (every 1) too: a page then reads in several rounds when members are gone.
-            const matches = every > 1 ? (item: string) => item.charCodeAt(0) % every === 0 : undefined;
-            const expected = (await redis.zrange('union', 0, -1, 'REV'))
-              .filter((id) => !gone.has(id))
-              .map((id) => id.toUpperCase())
-              .filter((item) => !matches || matches(item));
-            const pager = new SortedSetPager(redis, bound);
-            // The same churn on both: the member at the position leaves, a newer one arrives (in a set by turn).
-            const walkWithChurn = (keys: readonly string[]) => {
-              let round = 0;
-              return walk(
-                pager,
-                { keys, limit, load: itemsOf(gone), ...(matches ? { matches } : {}) },
-                async (page) => {
-                  if (!churn || !page.next) return;
-                  await Promise.all(keys.map((key) => redis.zrem(key, page.next!.id)));
-                  await redis.zadd(keys[round % keys.length]!, 100, `new${round++}`);
-                },
-              );
-            };
-            const one = await walkWithChurn(['union']);
-            const split = await walkWithChurn(parts);
-            expect(split.items).toEqual(expected);
-            expect(split.pages).toEqual(one.pages);
-          },
+          (members, limit, bound, every, churn) =>
+            expectUnionPages({ keys: parts, members, limit, bound, every, churn }),
+        ),
+        { numRuns: 100 },
+      );
+    });
+
+    it('gives the pages of the one set over 8 and 20 sets of uneven sizes, each holding more than a round asks of it', async () => {
+      // Up to 300 members, of 5 scores (long runs of a score across the sets), so that sets hold more than a
+      // round asks of each and the merge must stop where a set's unread members could come first; `hot`
+      // quarters of them in p0, the others spread at random (some sets empty, some large).
+      const member = fc.tuple(
+        fc.nat(),
+        fc.integer({ min: 1, max: 5 }),
+        fc.stringMatching(/^[a-zA-Z0-9.@_-]{1,5}$/),
+        fc.boolean(),
+      );
+      await fc.assert(
+        fc.asyncProperty(
+          fc.constantFrom(8, 20),
+          fc.integer({ min: 0, max: 3 }),
+          // size 'max': fast-check's default size would keep arrays to about ten members.
+          fc.uniqueArray(member, { selector: ([, , id]) => id, maxLength: 300, size: 'max' }),
+          fc.integer({ min: 1, max: 25 }),
+          fc.integer({ min: 1, max: 150 }),
+          fc.integer({ min: 1, max: 3 }),
+          fc.boolean(),
+          (sets, hot, members, limit, bound, every, churn) =>
+            expectUnionPages({
+              keys: Array.from({ length: sets }, (_, set) => `p${set}`),
+              members: members.map(([n, score, id, isGone]) => [
+                n % 4 < hot ? 0 : Math.floor(n / 4) % sets,
+                score,
+                id,
+                isGone,
+              ]),
+              limit,
+              bound,
+              every,
+              churn,
+            }),
         ),
         { numRuns: 100 },
       );
