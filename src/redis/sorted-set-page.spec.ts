@@ -1,7 +1,13 @@
 import fc from 'fast-check';
 import Redis from 'ioredis';
 import { PrivateRedis } from '../../test/support/private-redis';
-import { SortedSetPager, type Page, type PageRequest, type SortedSetEntry } from './sorted-set-page';
+import {
+  MIN_PER_SET,
+  SortedSetPager,
+  type Page,
+  type PageRequest,
+  type SortedSetEntry,
+} from './sorted-set-page';
 
 describe('SortedSetPager and entries-after.lua (real Redis)', () => {
   let server: PrivateRedis;
@@ -336,6 +342,45 @@ describe('SortedSetPager and entries-after.lua (real Redis)', () => {
         () => Promise.all(parts.map((key) => redis.zadd(key, 5, `z${added}`, 9, `n${added++}`))),
       );
       expect(items).toEqual(expected);
+    });
+
+    it('reads over 16 sets about what a filtered page examines, not 16 filtered batches a round', async () => {
+      const keys = Array.from({ length: 16 }, (_, set) => `s${set}`);
+      // 6,000 members spread over the sets as ids hashed to partitions are (a fixed pseudo-random draw), scores
+      // in runs of 7 across the sets; one in 400 matches the filter, so each page scans its bound.
+      let seed = 7;
+      const draw = () => (seed = (seed * 48_271) % 2_147_483_647);
+      const members = Array.from({ length: 6_000 }, (_, i): [number, number, string] => [
+        draw() % 16,
+        Math.floor(i / 7),
+        `m${String(i).padStart(4, '0')}${i % 400 === 0 ? 'x' : ''}`,
+      ]);
+      await addSplit(members, keys);
+      const matches = (item: string) => item.endsWith('X');
+      const expected = (await newestFirst('union')).filter(matches);
+      const pager = new SortedSetPager(redis);
+      const reads = jest.spyOn(pager, 'entriesAfter');
+      let rounds = 0;
+      const load = itemsOf();
+      const pages: { read: number; rounds: number }[] = [];
+      const { items } = await walk(
+        pager,
+        { keys, limit: 20, load: (entries) => (rounds++, load(entries)), matches },
+        async () => {
+          const sent = await Promise.all(reads.mock.results.map(({ value }) => value as Promise<unknown[]>));
+          pages.push({ read: sent.reduce((sum, entries) => sum + entries.length, 0), rounds });
+          reads.mockClear();
+          rounds = 0;
+        },
+      );
+      expect(items).toEqual(expected);
+      expect(pages.map((page) => page.rounds > 0)).toEqual([true, true, true, true, true, true, false]);
+      // A round reads at most its `count` (a filtered batch, 200) and one more per set for rounding each share
+      // up, or MIN_PER_SET from each set when that is more; it read 16 × 200 when every set was asked for all.
+      const perRound = Math.max(200 + 16, 16 * MIN_PER_SET);
+      expect(pages.filter((page) => page.read > page.rounds * perRound)).toEqual([]);
+      // A page as a whole reads about the 1,000 it examines, and at most the per-set minimum a round more.
+      expect(pages.filter((page) => page.read > 1_000 + 16 * MIN_PER_SET * page.rounds)).toEqual([]);
     });
 
     /**

@@ -33,6 +33,16 @@ export interface PageRequest<T> {
 /** Members read at once by a filtered page, which expects to pass over many: few round trips, small replies. */
 const FILTERED_BATCH = 200;
 
+/**
+ * The fewest members a round asks of each set of a split list (unless the round examines fewer). A round
+ * examines only down to the highest of the last members sent by the sets that sent all they were asked for,
+ * so the set that runs out of its share first decides how far it gets: over 64 sets holding members in random
+ * order (as ids hashed to partitions are), 1 each stops it after the first member, 4 each after about 50, 8
+ * each after about 190 (over 120 in 19 rounds of 20). With fewer, a page of a few dozen (a share of 1 over 64
+ * sets) would take a round per member or so, each one script call per set; 8 short entries a set cost little.
+ */
+export const MIN_PER_SET = 8;
+
 type EntriesAfterArgs = [count: number] | [count: number, score: string, member: string];
 const ENTRIES_AFTER = loadScript<[set: string], EntriesAfterArgs, string[]>(__dirname, 'entries-after.lua');
 
@@ -45,13 +55,17 @@ const ENTRIES_AFTER = loadScript<[set: string], EntriesAfterArgs, string[]>(__di
  * are removed from the set they are in on the way.
  *
  * A list split over several sets (one per partition, each in its own cluster slot, so no script reads two) is
- * merged here: each round asks every set that may hold more for as many members after the position as the
- * round examines (`count`: what the page still needs, or a filtered batch), in parallel, one script call per
- * set; merges them in the order one set would keep them; and examines the first `count`. The members fetched
- * but not examined are not counted against `maxScanned`, and the next round asks their set again from the
- * position the merge reached (not from the last member it sent), so none is skipped. A page thus examines at
- * most `maxScanned` members in all, and reads at most that many from each set. With one set, a round is one
- * script call, as it was before lists were split.
+ * merged here. A round examines up to `count` members (what the page still needs, or a filtered batch), but
+ * asks each set that may hold more for only its share of them after the position (`count` over the sets, at
+ * least MIN_PER_SET), in parallel, one script call per set, so a round reads about `count` members (at most
+ * MIN_PER_SET a set when that is more), not `count` from each set. It merges them in the order one set would
+ * keep them, and examines them only down to the cut: the highest of the last members sent by the sets that
+ * sent their whole share (those may hold unread members right after it; a set that sent less has sent all it
+ * holds). That set sent its whole share before the cut, so each round examines at least one member. The
+ * members sent but not examined are not counted against `maxScanned`, and the next round asks their set again
+ * from the position the merge reached (not from the last member it sent), so none is skipped. A page thus
+ * examines at most `maxScanned` members in all. With one set, a round is one script call for `count`, as it
+ * was before lists were split.
  */
 export class SortedSetPager {
   private readonly entriesAfterScript: ScriptCommand<[set: string], EntriesAfterArgs, string[]>;
@@ -95,8 +109,9 @@ export class SortedSetPager {
     for (;;) {
       const wanted = limit + 1 - found.length;
       const count = Math.min(this.maxScanned - scanned, matches ? Math.max(wanted, FILTERED_BATCH) : wanted);
-      const reads = await Promise.all(open.map((key) => this.entriesAfter(key, count, position)));
-      const round = mergeNewestFirst(open, reads, count);
+      const share = Math.min(count, Math.max(MIN_PER_SET, Math.ceil(count / open.length)));
+      const reads = await Promise.all(open.map((key) => this.entriesAfter(key, share, position)));
+      const round = mergeNewestFirst(open, reads, share, count);
       const entries = round.map(({ entry }) => entry);
       const loaded = entries.length > 0 ? await load(entries) : [];
       for (const [i, { entry, key }] of round.entries()) {
@@ -111,31 +126,42 @@ export class SortedSetPager {
         }
         if (scanned >= this.maxScanned) return finish(entry);
       }
-      if (entries.length < count) return finish();
-      position = entries[entries.length - 1];
       // Asked again: every set that may hold more after the position, having sent all it was asked for or
-      // more than was examined. One that sent fewer, all examined, has nothing left.
+      // more than was examined. One that sent fewer, all examined, has nothing left; when none is left, the
+      // list has ended.
       open = open.filter((key, set) => {
         const sent = reads[set]!.length;
-        return sent === count || round.filter((taken) => taken.key === key).length < sent;
+        return sent === share || round.filter((taken) => taken.key === key).length < sent;
       });
+      if (open.length === 0) return finish();
+      position = entries[entries.length - 1];
     }
   }
 }
 
 /**
- * The first `count` of the sets' entries (each set's highest score first) in the order one set holding them all
- * would keep, each with the set it came from. Every set was asked for `count`, so a member a set did not send
- * sorts after all it sent, and the first `count` of the merge are the first `count` of the union.
+ * The first entries of the union of the sets after the position they were read from, up to `count`, in the
+ * order one set holding them all would keep, each with the set it came from. Each set sent its first `share`
+ * (highest score first), or all it holds when fewer: a member a set did not send sorts after the last it sent,
+ * so the merge is the union's order only down to the highest of the last entries of the sets that sent a whole
+ * `share` (that entry included), and stops there. That set's whole `share` comes before it: when any set sent
+ * entries, at least one is returned.
  */
 function mergeNewestFirst(
   keys: readonly string[],
   reads: readonly SortedSetEntry[][],
+  share: number,
   count: number,
 ): { entry: SortedSetEntry; key: string }[] {
   const tagged = reads.flatMap((entries, set) => entries.map((entry) => ({ entry, key: keys[set]! })));
   if (reads.length > 1) tagged.sort((a, b) => newestFirst(a.entry, b.entry));
-  return tagged.slice(0, count);
+  let cut: SortedSetEntry | undefined;
+  for (const entries of reads) {
+    const last = entries[share - 1];
+    if (last && (!cut || newestFirst(last, cut) < 0)) cut = last;
+  }
+  const known = cut ? tagged.findIndex(({ entry }) => entry === cut) + 1 : tagged.length;
+  return tagged.slice(0, Math.min(known, count));
 }
 
 /**
