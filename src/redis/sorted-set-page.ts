@@ -43,6 +43,13 @@ const FILTERED_BATCH = 200;
  */
 export const MIN_PER_SET = 8;
 
+/**
+ * Each set is asked for this much more than an even share of a round: the first set to run out of its share
+ * decides how far the round gets, and a little margin saves whole rounds (each one script call per set) for
+ * few more members read (BENCHMARKS.md has the measurement).
+ */
+const SHARE_MARGIN = 1.5;
+
 type EntriesAfterArgs = [count: number] | [count: number, score: string, member: string];
 const ENTRIES_AFTER = loadScript<[set: string], EntriesAfterArgs, string[]>(__dirname, 'entries-after.lua');
 
@@ -56,8 +63,8 @@ const ENTRIES_AFTER = loadScript<[set: string], EntriesAfterArgs, string[]>(__di
  *
  * A list split over several sets (one per partition, each in its own cluster slot, so no script reads two) is
  * merged here. A round examines up to `count` members (what the page still needs, or a filtered batch), but
- * asks each set that may hold more for only its share of them after the position (`count` over the sets, at
- * least MIN_PER_SET), in parallel, one script call per set, so a round reads about `count` members (at most
+ * asks each set that may hold more for only its share of them after the position (`count` over the sets and
+ * half as much again, at least MIN_PER_SET), in parallel, one script call per set, so a round reads about `count` members (at most
  * MIN_PER_SET a set when that is more), not `count` from each set. It merges them in the order one set would
  * keep them, and examines them only down to the cut: the highest of the last members sent by the sets that
  * sent their whole share (those may hold unread members right after it; a set that sent less has sent all it
@@ -109,7 +116,7 @@ export class SortedSetPager {
     for (;;) {
       const wanted = limit + 1 - found.length;
       const count = Math.min(this.maxScanned - scanned, matches ? Math.max(wanted, FILTERED_BATCH) : wanted);
-      const share = Math.min(count, Math.max(MIN_PER_SET, Math.ceil(count / open.length)));
+      const share = Math.min(count, Math.max(MIN_PER_SET, Math.ceil((SHARE_MARGIN * count) / open.length)));
       const reads = await Promise.all(open.map((key) => this.entriesAfter(key, share, position)));
       const round = mergeNewestFirst(open, reads, share, count);
       const entries = round.map(({ entry }) => entry);
