@@ -149,3 +149,68 @@ describe('AuditStore and append-audit.lua (real Redis)', () => {
     }
   });
 });
+
+describe('AuditStore over 3 partitions (real Redis)', () => {
+  const partitioned = new RedisKeys('{audit-partitions}', 3);
+  let server: PrivateRedis;
+  let redis: Redis;
+  let audit: AuditStore;
+
+  beforeAll(async () => {
+    server = await PrivateRedis.start();
+    redis = new Redis(server.url);
+    audit = new AuditStore({ client: redis } as unknown as RedisConnections, partitioned, config);
+  });
+
+  afterAll(async () => {
+    redis.disconnect();
+    await server.stop();
+  });
+
+  it("keeps an email's entries in its partition, and reads every stream as one trail, each entry once", async () => {
+    const now = Date.now();
+    const ids = Array.from({ length: 12 }, (_, i) => `email-${i}`);
+    expect(new Set(ids.map((id) => partitioned.partitionOf(id))).size).toBe(3);
+    const paused: AuditEntry = { ...entry('billing', 'x', 'webhook_paused', now + 1), emailId: null };
+    for (let round = 0; round < 3; round++) {
+      await audit.append(
+        [
+          ...ids.map((id, i) =>
+            entry(i % 2 ? 'alerts' : 'billing', id, round ? 'sent' : 'accepted', now + round),
+          ),
+          ...(round === 1 ? [paused] : []),
+        ],
+        now,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 3));
+    }
+    for (const id of ids) {
+      const partition = partitioned.partitionOf(id);
+      expect(partitioned.auditOfEmail(id).startsWith(partitioned.queuePrefix(partition))).toBe(true);
+      expect((await audit.ofEmail(id)).map((e) => e.event)).toEqual(['accepted', 'sent', 'sent']);
+    }
+    expect(await redis.xlen(partitioned.auditStream('billing'))).toBe(1);
+    expect(await redis.smembers(partitioned.auditServices())).toEqual(
+      expect.arrayContaining(['alerts', 'billing']),
+    );
+
+    for (const service of [undefined, 'billing']) {
+      const seen: string[] = [];
+      let after: string | undefined;
+      do {
+        const page = await audit.query({
+          limit: 5,
+          ...(service ? { service } : {}),
+          ...(after ? { after } : {}),
+        });
+        seen.push(...page.entries.map((e) => `${e.emailId ?? 'none'} ${e.event} ${e.at}`));
+        after = page.nextCursor;
+      } while (after);
+      const expected = service ? 6 * 3 + 1 : 12 * 3 + 1;
+      expect(seen).toHaveLength(expected);
+      expect(new Set(seen).size).toBe(expected);
+      const times = seen.map((row) => row.split(' ')[2]!);
+      expect(times).toEqual([...times].sort().reverse());
+    }
+  });
+});

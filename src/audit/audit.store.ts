@@ -66,16 +66,64 @@ export class AuditStore {
     this.appendScript = scriptCommand(this.redis, APPEND);
   }
 
-  /** Appends entries in one script call, in their order. */
-  append(entries: readonly AuditEntry[], now: number): Promise<number> {
-    const keys = [this.keys.auditServices()];
-    const args: ScriptArg[] = [this.retentionMs, `${now - this.retentionMs}-0`];
+  /**
+   * Appends entries, in their order: one script call for each slot they go to (with several partitions, an
+   * email's entries go to its partition, beside its record), and the services named in the set of services.
+   */
+  async append(entries: readonly AuditEntry[], now: number): Promise<number> {
+    const retention: ScriptArg[] = [this.retentionMs, `${now - this.retentionMs}-0`];
+    if (this.keys.partitions === 1) return this.appendScript(...this.appendCall(entries, retention, true));
+    const bySlot = new Map<number | undefined, AuditEntry[]>();
     for (const entry of entries) {
-      keys.push(this.keys.auditStream(entry.service));
+      const partition = entry.emailId ? this.keys.partitionOf(entry.emailId) : undefined;
+      bySlot.set(partition, [...(bySlot.get(partition) ?? []), entry]);
+    }
+    const services = [...new Set(entries.map(({ service }) => service))];
+    const [counts] = await Promise.all([
+      Promise.all(
+        [...bySlot.values()].map((ofSlot) => this.appendScript(...this.appendCall(ofSlot, retention, false))),
+      ),
+      services.length > 0 ? this.redis.sadd(this.keys.auditServices(), ...services) : undefined,
+    ]);
+    return counts.reduce((sum, count) => sum + count, 0);
+  }
+
+  /** The keys and arguments of append-audit.lua for entries of one slot. */
+  private appendCall(
+    entries: readonly AuditEntry[],
+    retention: readonly ScriptArg[],
+    withServices: boolean,
+  ): [string[], ScriptArg[]] {
+    const keys = withServices ? [this.keys.auditServices()] : [];
+    const args: ScriptArg[] = [...retention, withServices ? '1' : '0'];
+    for (const entry of entries) {
+      keys.push(this.streamOf(entry.service, entry.emailId));
       if (entry.emailId) keys.push(this.keys.auditOfEmail(entry.emailId));
       args.push(entry.service, JSON.stringify(entry), entry.emailId ? '1' : '0');
     }
-    return this.appendScript(keys, args);
+    return [keys, args];
+  }
+
+  /** The stream an entry goes to: its email's partition's, or the shared one for an entry about no email. */
+  private streamOf(service: string, emailId: string | null): string {
+    return emailId
+      ? this.keys.auditStream(service, this.keys.partitionOf(emailId))
+      : this.keys.auditStream(service);
+  }
+
+  /**
+   * Every stream of one service, each once, named for the merge's order and the cursor: the shared one by the
+   * service's name, a partition's as `<service>@p<n>` (with one partition they are the same stream).
+   */
+  private streamsOf(service: string): { source: string; key: string }[] {
+    if (this.keys.partitions === 1) return [{ source: service, key: this.keys.auditStream(service) }];
+    return [
+      { source: service, key: this.keys.auditStream(service) },
+      ...this.keys.partitionNumbers().map((partition) => ({
+        source: `${service}@p${partition}`,
+        key: this.keys.auditStream(service, partition),
+      })),
+    ];
   }
 
   /** Every event of one email, oldest first (by time, then by the order written). */
@@ -85,7 +133,7 @@ export class AuditStore {
     const pipeline = this.redis.pipeline();
     for (const pointer of pointers) {
       const [service = '', id = ''] = pointer.split(' ');
-      pipeline.xrange(this.keys.auditStream(service), id, id);
+      pipeline.xrange(this.streamOf(service, emailId), id, id);
     }
     const replies = (await pipeline.exec()) ?? [];
     const entries = replies.flatMap(([, rows]) => {
@@ -115,10 +163,10 @@ export class AuditStore {
     // Stream ids are the time an entry was recorded, a little after its `at`: read a slack wider, and
     // filter on `at` itself, so that from/to are exact.
     const start = query.fromMs !== undefined ? `${query.fromMs}-0` : '-';
-    const end = (service: string) => {
+    const end = (source: string) => {
       if (after) {
-        // Entries at the cursor's own id come after it only in the services ordered after its service.
-        const inclusive = after.service !== undefined && service < after.service;
+        // Entries at the cursor's own id come after it only in the streams ordered after its stream.
+        const inclusive = after.source !== undefined && source < after.source;
         return inclusive ? after.id : `(${after.id}`;
       }
       return query.toMs !== undefined ? `${query.toMs + RECORDING_SLACK_MS}-99999999` : '+';
@@ -128,22 +176,17 @@ export class AuditStore {
     // Rows examined: a filter that matches rarely ends the page at the bound, with a cursor where it stopped.
     let scanned = 0;
     let last: StreamPosition | undefined;
-    const sources = services.map((service) => {
-      let from = end(service);
+    const streams = services.flatMap((service) => this.streamsOf(service));
+    const sources = streams.map(({ source, key }) => {
+      let from = end(source);
       let exhausted = false;
       return {
-        service,
+        service: source,
         next: async () => {
           if (exhausted) return [];
           // Never more than the page may still examine (at least one: the page stops at the bound first).
           const count = Math.min(batch, MAX_SCANNED_PER_PAGE - scanned);
-          const rows = await this.redis.xrevrange(
-            this.keys.auditStream(service),
-            from,
-            start,
-            'COUNT',
-            count,
-          );
+          const rows = await this.redis.xrevrange(key, from, start, 'COUNT', count);
           exhausted = rows.length < count;
           if (rows.length > 0) from = `(${rows[rows.length - 1]![0]}`;
           return rows.map(([id, fields]) => ({ id, value: fields[1] ?? '{}' }));
@@ -161,14 +204,15 @@ export class AuditStore {
         break;
       }
     }
+    // The merge names a row's stream in `service` (see streamsOf).
     const nextCursor =
-      endedEarly && last ? (query.service ? last.id : `${last.id}~${last.service}`) : undefined;
+      endedEarly && last ? (streams.length === 1 ? last.id : `${last.id}~${last.service}`) : undefined;
     return { entries, nextCursor };
   }
 }
 
-/** `<stream id>` (one service) or `<stream id>~<service>` (all services). */
-function parseCursor(cursor: string): { id: string; service?: string } {
-  const [id = '', service] = cursor.split('~');
-  return service === undefined ? { id } : { id, service };
+/** `<stream id>` (one stream read) or `<stream id>~<stream>` (several: services, or a service's partitions). */
+function parseCursor(cursor: string): { id: string; source?: string } {
+  const [id = '', source] = cursor.split('~');
+  return source === undefined ? { id } : { id, source };
 }

@@ -1,4 +1,5 @@
 import { crc32 } from 'node:zlib';
+import calculateSlot from 'cluster-key-slot';
 import { hashTagBounds } from '../common/hash-tag';
 
 /**
@@ -23,7 +24,9 @@ export class RedisKeys {
     readonly partitions = 1,
   ) {
     this.partitionPrefixes =
-      partitions === 1 ? [prefix] : Array.from({ length: partitions }, (_, p) => partitionPrefix(prefix, p));
+      partitions === 1
+        ? [prefix]
+        : Array.from({ length: partitions }, (_, p) => partitionPrefix(prefix, p, partitions));
   }
 
   /** The partition of an email: a hash of its whole id (UUIDv7s share their leading time bits). */
@@ -182,14 +185,22 @@ export class RedisKeys {
   }
 
   // AuditStore (audit/)
-  /** Where one email's audit entries are, oldest first: `<service> <stream id>` each; expires with the retention. */
+  /**
+   * Where one email's audit entries are, oldest first: `<service> <stream id>` each, in its service's stream of
+   * the email's partition; expires with the retention.
+   */
   auditOfEmail(id: string): string {
-    return `${this.prefix}:audit:email:${id}`;
+    return `${this.ofEmail(id)}:audit:email:${id}`;
   }
 
-  /** The audit stream of one service: the one copy of each of its entries (trimmed to the retention). */
-  auditStream(service: string): string {
-    return `${this.prefix}:audit:service:${service}`;
+  /**
+   * An audit stream of one service (trimmed to the retention): in a partition, the one copy of each entry about
+   * the partition's emails; without one, the entries about no email (a webhook endpoint's). With one partition
+   * both are the same stream.
+   */
+  auditStream(service: string, partition?: number): string {
+    const prefix = partition === undefined ? this.prefix : this.partitionPrefixes[partition];
+    return `${prefix}:audit:service:${service}`;
   }
 
   /** The services that have an audit stream, for reading every service's trail at once. */
@@ -305,12 +316,30 @@ export class RedisKeys {
   }
 }
 
+/** Redis Cluster's hash slots: 0 to SLOTS - 1. */
+const SLOTS = 16_384;
+
 /**
- * `{freeface}` → `{freeface.p3}`: the hash tag itself gains the partition, so each partition has a slot. A
- * prefix without a tag (a single Redis only: on a cluster loadConfig refuses it) gains a suffix.
+ * `{freeface}` → `{freeface.p3}`: the hash tag itself gains the partition, so each partition has a slot. Where
+ * that slot falls outside the partition's share of the slots (partition p of n: from p × 16384 / n on), a
+ * counter is added (`{freeface.p3.17}`, the first that lands inside), so that the partitions' slots are spread
+ * evenly: a cluster's shards hold even ranges of slots, and n a multiple of the shards then puts as many
+ * partitions on each, where plain hashing may put three on one shard and one on another. A prefix without a
+ * tag (a single Redis only: on a cluster loadConfig refuses it) gains a suffix.
  */
-function partitionPrefix(prefix: string, partition: number): string {
+function partitionPrefix(prefix: string, partition: number, partitions: number): string {
   const tag = hashTagBounds(prefix);
-  if (tag) return `${prefix.slice(0, tag.end)}.p${partition}${prefix.slice(tag.end)}`;
-  return `${prefix}.p${partition}`;
+  if (!tag) return `${prefix}.p${partition}`;
+  const withTag = (suffix: string) => `${prefix.slice(0, tag.end)}${suffix}${prefix.slice(tag.end)}`;
+  const from = Math.ceil((partition * SLOTS) / partitions);
+  const to = Math.ceil(((partition + 1) * SLOTS) / partitions);
+  const inShare = (candidate: string) => {
+    const slot = calculateSlot(candidate);
+    return slot >= from && slot < to;
+  };
+  if (inShare(withTag(`.p${partition}`))) return withTag(`.p${partition}`);
+  for (let counter = 0; ; counter++) {
+    const candidate = withTag(`.p${partition}.${counter}`);
+    if (inShare(candidate)) return candidate;
+  }
 }

@@ -66,6 +66,6 @@ export class AuditQueryDto {
   limit?: number;
 
   @PageCursor()
-  @Matches(/^\d+-\d+(~[a-z0-9-]+)?$/, { message: 'must be a nextCursor from a previous page' })
+  @Matches(/^\d+-\d+(~[a-z0-9-]+(@p\d{1,2})?)?$/, { message: 'must be a nextCursor from a previous page' })
   cursor?: string;
 }
