@@ -97,6 +97,28 @@ describe(`Redis Cluster (3 primaries with a replica each), ${PARTITIONS} partiti
     const ids = [one.body.id as string, ...(batch.body.ids as string[]), ...(group.body.ids as string[])];
     await sink.waitForMessages(ids.length, 30_000);
     for (const id of ids) expect(sink.find(id)).toBeDefined();
+    // Each email's audit trail is in its partition; the service's trail merges every partition's stream.
+    const events = (id: string) =>
+      billing
+        .get<{ items: { event: string }[] }>(`/api/v1/audit/${id}`)
+        .then(({ body }) => body.items.map((e) => e.event));
+    await waitUntil(
+      async () => (await events(one.body.id as string)).includes('sent'),
+      10_000,
+      'the trail of one',
+    );
+    expect((await events(one.body.id as string))[0]).toBe('accepted');
+    const listed = new Set<string>();
+    let cursor: string | undefined;
+    do {
+      const page = await billing.get<{
+        items: { emailId: string; event: string }[];
+        nextCursor: string | null;
+      }>(`/api/v1/audit?event=accepted&limit=20${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+      for (const item of page.body.items) listed.add(item.emailId);
+      cursor = page.body.nextCursor ?? undefined;
+    } while (cursor);
+    expect(ids.filter((id) => !listed.has(id))).toEqual([]);
   });
 
   it('sends a scheduled email when due and never one cancelled', async () => {
