@@ -253,6 +253,9 @@ export class DeliveryStore {
       reserved,
       ...candidates,
     ]);
+    // Should this step fail (Redis gone), whether it claimed the email is unknown, so the token is kept: a lost
+    // token delays the provider's next send by one token's time, a token given back twice could exceed its rate,
+    // and a trial it held lapses by itself.
     const reply = await this.takeScript([email, scheduled, message], [...this.providerArgs, ...taken]);
     if (taken[0] === 'token' && reply?.[0] !== 'claimed') await this.giveBack(taken[1], taken[2]);
     return reply;
